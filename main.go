@@ -1,0 +1,95 @@
+// Command webaas-chat is a full-screen terminal chat on WeBaaS, and the
+// WeBaaS-compatible server it runs on.
+//
+//	webaas-chat [chat flags]         open the chat (embedded server by default)
+//	webaas-chat serve [flags]        run a standalone server
+//	webaas-chat room create          make a room, print its code
+//	webaas-chat send TEXT...         send one message
+//	webaas-chat history              print a room's messages
+//	webaas-chat bench                measure latency and throughput
+//
+// Run any command with --help for its flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// otherwise it comes from the module's build info.
+var version = ""
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// usageError is a mistake on the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+const topUsage = `Usage: webaas-chat [command] [flags]
+
+Commands:
+  (none)        open the chat; see webaas-chat chat --help
+  chat          the same
+  serve         run a WeBaaS-compatible server
+  room create   create a room and print its code
+  send          send one message to a room
+  history       print a room's messages
+  bench         measure delivery latency and throughput
+  version       print the version
+
+Run webaas-chat COMMAND --help for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "webaas-chat:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		os.Exit(2)
+	}
+	os.Exit(1)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "chat"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, args)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "webaas-chat", versionString())
+		return nil
+	case "help":
+		fmt.Fprint(stdout, topUsage)
+		return nil
+	}
+	if cmd == "chat" && len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		fmt.Fprintln(stdout, "webaas-chat", versionString())
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q\n%s", cmd, topUsage)}
+}

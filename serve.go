@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/webaas-chat/webaas-chat/webaas/server"
+	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+	"github.com/webaas-chat/webaas-chat/webaas/server/store/boltstore"
+)
+
+// defaultListen is the original WeBaaS port, on loopback: anyone who can
+// reach the server can register apps, so exposing it is a deliberate act.
+const defaultListen = "127.0.0.1:11232"
+
+// serveOptions is everything needed to run a server node.
+type serveOptions struct {
+	listen  string
+	dataDir string
+	cfg     server.Config
+	log     *slog.Logger
+	// lockTimeout bounds the wait for another process to release the
+	// data file (an embedded server handing over).
+	lockTimeout time.Duration
+}
+
+// node is a running server: store, API and HTTP listener.
+type node struct {
+	store store.Store
+	api   *server.Server
+	http  *http.Server
+	ln    net.Listener
+	done  chan error // the Serve result
+	log   *slog.Logger
+}
+
+// startNode opens the store and starts serving on an already bound
+// listener (binding first means a second process fails fast on the port
+// instead of waiting for the data file's lock).
+func startNode(ln net.Listener, o serveOptions) (*node, error) {
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	path := filepath.Join(o.dataDir, "webaas.db")
+	st, err := boltstore.Open(path, boltstore.Options{LockTimeout: o.lockTimeout})
+	if err != nil {
+		return nil, err
+	}
+	o.cfg.Logger = o.log
+	api := server.New(st, o.cfg)
+	n := &node{
+		store: st, api: api, ln: ln, log: o.log, done: make(chan error, 1),
+		http: &http.Server{
+			Handler:           api,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(o.log.Handler(), slog.LevelWarn),
+		},
+	}
+	go func() { n.done <- n.http.Serve(ln) }()
+	o.log.Info("serving WeBaaS", "listen", ln.Addr().String(), "data", path)
+	return n, nil
+}
+
+// Addr is the URL clients use.
+func (n *node) URL() string { return "http://" + n.ln.Addr().String() }
+
+// stop shuts down gracefully: no new connections, websockets told "going
+// away", in-flight requests finished (within timeout), store flushed and
+// closed.
+func (n *node) stop(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- n.http.Shutdown(ctx) }()
+	n.api.Close()
+	err := <-shut
+	if err != nil {
+		n.log.Warn("requests still running at shutdown", "err", err)
+		n.http.Close()
+	}
+	if serr := <-n.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if cerr := n.store.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close store: %w", cerr))
+	}
+	n.log.Info("server stopped")
+	return err
+}
+
+// serverFlags declares the limit flags on fs and returns the config they fill.
+func serverFlags(fs *flag.FlagSet) *server.Config {
+	cfg := server.DefaultConfig()
+	fs.Int64Var(&cfg.MaxRecordBytes, "max-record-bytes", cfg.MaxRecordBytes, "largest record body in bytes (the range page format frames at most 65535)")
+	fs.Int64Var(&cfg.MaxSchemaBytes, "max-schema-bytes", cfg.MaxSchemaBytes, "largest uploaded .proto file in bytes")
+	fs.IntVar(&cfg.MaxSchemaFiles, "max-schema-files", cfg.MaxSchemaFiles, "most .proto files in one schema version")
+	fs.Int64Var(&cfg.MaxJSONBytes, "max-json-bytes", cfg.MaxJSONBytes, "largest JSON request body in bytes")
+	fs.IntVar(&cfg.MaxKeyBytes, "max-key-bytes", cfg.MaxKeyBytes, "longest string or bytes primary key")
+	fs.IntVar(&cfg.MaxNotifyKeys, "max-notify-keys", cfg.MaxNotifyKeys, "most record keys one notification may watch")
+	fs.IntVar(&cfg.PageSize, "page-size", cfg.PageSize, "records per range query page")
+	fs.DurationVar(&cfg.TxnTimeout, "txn-timeout", cfg.TxnTimeout, "an idle transaction expires after this")
+	fs.IntVar(&cfg.MaxTxnWrites, "max-txn-writes", cfg.MaxTxnWrites, "most records one transaction may write")
+	fs.IntVar(&cfg.MaxOpenTxns, "max-open-txns", cfg.MaxOpenTxns, "most transactions open at once")
+	fs.IntVar(&cfg.WSQueue, "ws-queue", cfg.WSQueue, "notification frames queued per websocket before it is closed as a slow consumer")
+	fs.DurationVar(&cfg.WSWriteTimeout, "ws-write-timeout", cfg.WSWriteTimeout, "a websocket that takes longer to accept a frame or answer a ping is closed")
+	fs.DurationVar(&cfg.PingInterval, "ping-interval", cfg.PingInterval, "how often idle websockets are pinged")
+	return &cfg
+}
+
+func cmdServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: webaas-chat serve [flags]
+
+Runs a WeBaaS-compatible server until SIGINT or SIGTERM, then shuts down
+gracefully: stops accepting, tells websockets "going away", finishes
+in-flight requests and closes the store. A 200 answer means the write is
+on disk.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	defData, err := dataDir()
+	if err != nil {
+		defData = "webaas-data"
+	}
+	listen := fs.String("listen", defaultListen, "address to listen on (host:port); keep it on loopback unless a TLS proxy fronts it")
+	data := fs.String("data", defData, "directory of the embedded store (created if missing)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	cfg := serverFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", *logLevel)}
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *listen, err)
+	}
+	n, err := startNode(ln, serveOptions{listen: *listen, dataDir: *data, cfg: *cfg, log: log, lockTimeout: 5 * time.Second})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "cause", context.Cause(ctx))
+	case err := <-n.done:
+		n.done <- err // stop reads it again
+		log.Error("server failed", "err", err)
+	}
+	return n.stop(15 * time.Second)
+}

@@ -1,0 +1,374 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/webaas"
+	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+)
+
+// maxFrameString bounds every string a frame carries. The frame is binary
+// protobuf sent as a *text* frame (old clients decode it as a string), so
+// it must be valid UTF-8: with strings under 128 bytes every length prefix
+// is one byte below 0x80, and the tags are ASCII, so it is.
+const maxFrameString = 127
+
+type notificationBody struct {
+	AppID      string   `json:"appID"`
+	SchemaName string   `json:"schemaName"`
+	RecordKeys []string `json:"recordKeys"`
+}
+
+// POST /notification, JSON body {"appID", "schemaName", "recordKeys"}
+func (s *Server) registerNotification(w http.ResponseWriter, r *http.Request) error {
+	var body notificationBody
+	if err := readJSON(w, r, s.cfg.MaxJSONBytes, &body); err != nil {
+		return err
+	}
+	if body.AppID == "" {
+		return errorf(webaas.CodeBadParameter, "missing appID in the JSON body")
+	}
+	if body.SchemaName == "" {
+		return errorf(webaas.CodeBadParameter, "missing schemaName in the JSON body")
+	}
+	if len(body.SchemaName) > maxFrameString {
+		return errorf(webaas.CodeTooLarge, "schemaName is %d bytes; notifications carry names of at most %d", len(body.SchemaName), maxFrameString)
+	}
+	if len(body.RecordKeys) == 0 {
+		return errorf(webaas.CodeBadParameter, "recordKeys is empty: name the records to watch")
+	}
+	if len(body.RecordKeys) > s.cfg.MaxNotifyKeys {
+		return errorf(webaas.CodeLimit, "%d recordKeys; a notification watches at most %d", len(body.RecordKeys), s.cfg.MaxNotifyKeys)
+	}
+	st, err := s.apps.get(r.Context(), body.AppID)
+	if err != nil {
+		return err
+	}
+	rt, err := st.recordType(body.SchemaName)
+	if err != nil {
+		return err
+	}
+	n := store.Notification{ID: newID(), App: body.AppID, Schema: body.SchemaName}
+	seen := map[string]bool{}
+	for _, k := range body.RecordKeys {
+		_, canonical, err := rt.codec.parse(k)
+		if err != nil {
+			return errorf(webaas.CodeBadParameter, "recordKeys: %v", err)
+		}
+		if len(canonical) > maxFrameString || !utf8.ValidString(canonical) {
+			return errorf(webaas.CodeTooLarge, "record key %.40q... is %d bytes; notifications carry keys of at most %d bytes of UTF-8", canonical, len(canonical), maxFrameString)
+		}
+		if !seen[canonical] {
+			seen[canonical] = true
+			n.Keys = append(n.Keys, canonical)
+		}
+	}
+	if err := s.store.PutNotification(r.Context(), n); err != nil {
+		if errors.Is(err, store.ErrUnknownApp) {
+			return errorf(webaas.CodeUnknownApp, "unknown app %q", body.AppID)
+		}
+		return storeFault(err)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"notificationID": n.ID})
+	return nil
+}
+
+// DELETE /notification?appID=I&notificationID=X
+func (s *Server) deleteNotification(w http.ResponseWriter, r *http.Request) error {
+	appID, err := param(r, "appID")
+	if err != nil {
+		return err
+	}
+	id, err := param(r, "notificationID")
+	if err != nil {
+		return err
+	}
+	if _, err := s.apps.get(r.Context(), appID); err != nil {
+		return err
+	}
+	err = s.store.DeleteNotification(r.Context(), appID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(webaas.CodeUnknownNotify, "unknown notification %q in app %s", id, appID)
+	}
+	if err != nil {
+		return storeFault(err)
+	}
+	// Sockets close through the store's ChangeNotificationDeleted, on
+	// every node.
+	writeJSON(w, http.StatusOK, map[string]string{"notificationID": id})
+	return nil
+}
+
+// GET /notification?appID=I&notificationID=X, a websocket upgrade.
+func (s *Server) listen(w http.ResponseWriter, r *http.Request) error {
+	appID, err := param(r, "appID")
+	if err != nil {
+		return err
+	}
+	id, err := param(r, "notificationID")
+	if err != nil {
+		return err
+	}
+	if _, err := s.apps.get(r.Context(), appID); err != nil {
+		return err
+	}
+	n, err := s.store.Notification(r.Context(), appID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		// Also what another app's notification id gets: no hint it exists.
+		return errorf(webaas.CodeUnknownNotify, "unknown notification %q in app %s", id, appID)
+	}
+	if err != nil {
+		return storeFault(err)
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		// The notification id is the credential; any origin may listen.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		return nil // Accept has answered the client already
+	}
+	s.hub.serve(conn, n)
+	return nil
+}
+
+// hub routes durable changes to the sockets watching them.
+type hub struct {
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.RWMutex
+	closed  bool
+	byKey   map[watchKey]map[*socket]struct{}
+	byNotif map[string]map[*socket]struct{} // notification id -> sockets
+	byApp   map[string]map[*socket]struct{}
+	wg      sync.WaitGroup // one per open socket
+}
+
+type watchKey struct{ app, schema, key string }
+
+// socket is one open websocket on one notification.
+type socket struct {
+	n      store.Notification
+	conn   *websocket.Conn
+	queue  chan []byte
+	cancel context.CancelCauseFunc // with a *closeCause when the server closes it
+}
+
+// closeCause is why the server closes a socket: the status and the reason
+// the client sees.
+type closeCause struct {
+	code   websocket.StatusCode
+	reason string
+}
+
+func (c *closeCause) Error() string { return c.reason }
+
+func newHub(cfg Config, log *slog.Logger) *hub {
+	return &hub{
+		cfg: cfg, log: log,
+		byKey:   map[watchKey]map[*socket]struct{}{},
+		byNotif: map[string]map[*socket]struct{}{},
+		byApp:   map[string]map[*socket]struct{}{},
+	}
+}
+
+func addTo[K comparable](m map[K]map[*socket]struct{}, k K, s *socket) {
+	set := m[k]
+	if set == nil {
+		set = map[*socket]struct{}{}
+		m[k] = set
+	}
+	set[s] = struct{}{}
+}
+
+func removeFrom[K comparable](m map[K]map[*socket]struct{}, k K, s *socket) {
+	if set := m[k]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(m, k)
+		}
+	}
+}
+
+func (h *hub) add(s *socket) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	for _, k := range s.n.Keys {
+		addTo(h.byKey, watchKey{s.n.App, s.n.Schema, k}, s)
+	}
+	addTo(h.byNotif, s.n.ID, s)
+	addTo(h.byApp, s.n.App, s)
+	h.wg.Add(1)
+	return true
+}
+
+func (h *hub) remove(s *socket) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, k := range s.n.Keys {
+		removeFrom(h.byKey, watchKey{s.n.App, s.n.Schema, k}, s)
+	}
+	removeFrom(h.byNotif, s.n.ID, s)
+	removeFrom(h.byApp, s.n.App, s)
+	h.wg.Done()
+}
+
+// serve runs one socket until it closes: it writes queued frames and pings,
+// while a reader goroutine answers control frames and notices the close.
+func (h *hub) serve(conn *websocket.Conn, n store.Notification) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	s := &socket{n: n, conn: conn, queue: make(chan []byte, h.cfg.WSQueue), cancel: cancel}
+	if !h.add(s) {
+		conn.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	defer h.remove(s)
+	conn.SetReadLimit(4096)
+	go func() {
+		// Clients have nothing to say; read (and drop) so pings, pongs
+		// and the close handshake are answered. Not with ctx: a cancelled
+		// read closes the connection at once, and a kick wants the writer
+		// to close it with a reason instead.
+		for {
+			if _, _, err := conn.Read(context.Background()); err != nil {
+				cancel(err)
+				return
+			}
+		}
+	}()
+	ping := time.NewTicker(h.cfg.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case frame := <-s.queue:
+			// Not derived from ctx, so a kick lets a frame in progress finish.
+			wctx, wcancel := context.WithTimeout(context.Background(), h.cfg.WSWriteTimeout)
+			err := conn.Write(wctx, websocket.MessageText, frame)
+			wcancel()
+			if err != nil {
+				h.finish(s, &closeCause{websocket.StatusPolicyViolation, "slow consumer: a frame was not taken within " + h.cfg.WSWriteTimeout.String()}, err)
+				return
+			}
+		case <-ping.C:
+			pctx, pcancel := context.WithTimeout(context.Background(), h.cfg.WSWriteTimeout)
+			err := conn.Ping(pctx)
+			pcancel()
+			if err != nil {
+				h.finish(s, &closeCause{websocket.StatusPolicyViolation, "no pong within " + h.cfg.WSWriteTimeout.String()}, err)
+				return
+			}
+		case <-ctx.Done():
+			h.finish(s, nil, context.Cause(ctx))
+			return
+		}
+	}
+}
+
+// finish closes the socket with the cause the server chose, if any.
+func (h *hub) finish(s *socket, cause *closeCause, err error) {
+	if cause == nil {
+		errors.As(err, &cause)
+	}
+	if cause == nil {
+		// The client went away; nothing to tell it.
+		s.conn.CloseNow()
+		return
+	}
+	h.log.Debug("closing socket", "app", s.n.App, "notification", s.n.ID, "reason", cause.reason)
+	s.conn.Close(cause.code, cause.reason)
+}
+
+// kick makes a socket close with cause; safe from any goroutine.
+func (s *socket) kick(cause *closeCause) {
+	s.cancel(cause)
+}
+
+// publish queues one frame per socket whose notification watches a key of
+// the change. It never blocks: a socket whose queue is full is closed as a
+// slow consumer, and its client resynchronises when it reconnects.
+func (h *hub) publish(c store.Change) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	matched := map[*socket][]string{}
+	for _, k := range c.Keys {
+		for s := range h.byKey[watchKey{c.App, c.Schema, k}] {
+			matched[s] = append(matched[s], k)
+		}
+	}
+	frames := map[string][]byte{} // sockets on one notification share a frame
+	for s, keys := range matched {
+		frame, ok := frames[s.n.ID]
+		if !ok {
+			var err error
+			frame, err = proto.Marshal(&pb.NotificationMessage{NotificationId: s.n.ID, AppId: c.App, SchemaName: c.Schema, RecordKeys: keys})
+			if err != nil {
+				h.log.Error("encode notification", "err", err)
+				continue
+			}
+			frames[s.n.ID] = frame
+		}
+		select {
+		case s.queue <- frame:
+		default:
+			s.kick(&closeCause{websocket.StatusPolicyViolation, fmt.Sprintf("slow consumer: %d notifications queued", cap(s.queue))})
+		}
+	}
+}
+
+func (h *hub) kickSet(set map[*socket]struct{}, cause *closeCause) {
+	for s := range set {
+		s.kick(cause)
+	}
+}
+
+func (h *hub) closeNotification(app, id string) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.byNotif[id] {
+		if s.n.App == app {
+			s.kick(&closeCause{websocket.StatusNormalClosure, "notification deleted"})
+		}
+	}
+}
+
+func (h *hub) closeApp(app string) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	h.kickSet(h.byApp[app], &closeCause{websocket.StatusNormalClosure, "app deleted"})
+}
+
+// close says "going away" to every socket and waits for them to finish.
+func (h *hub) close() {
+	h.mu.Lock()
+	h.closed = true
+	for _, set := range h.byApp {
+		h.kickSet(set, &closeCause{websocket.StatusGoingAway, "server shutting down"})
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+// openSockets counts the open sockets (for tests and metrics).
+func (h *hub) openSockets() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n := 0
+	for _, set := range h.byApp {
+		n += len(set)
+	}
+	return n
+}

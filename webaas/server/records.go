@@ -1,0 +1,249 @@
+package server
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/webaas-chat/webaas-chat/webaas"
+	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+)
+
+// maxFramedRecord is the largest record a range page can frame: its
+// length travels in two bytes.
+const maxFramedRecord = math.MaxUint16
+
+// target is what most record calls name: an app and one of its types.
+type target struct {
+	app *appState
+	typ *recordType
+}
+
+// target resolves appID and schemaName.
+func (s *Server) target(r *http.Request) (target, error) {
+	id, err := param(r, "appID")
+	if err != nil {
+		return target{}, err
+	}
+	name, err := param(r, "schemaName")
+	if err != nil {
+		return target{}, err
+	}
+	st, err := s.apps.get(r.Context(), id)
+	if err != nil {
+		return target{}, err
+	}
+	rt, err := st.recordType(name)
+	if err != nil {
+		return target{}, err
+	}
+	return target{app: st, typ: rt}, nil
+}
+
+// recordKey parses the recordKey parameter as the type's key.
+func (s *Server) recordKey(r *http.Request, t target) (store.RecordKey, error) {
+	text, err := param(r, "recordKey")
+	if err != nil {
+		return store.RecordKey{}, err
+	}
+	return s.parseKey(t, "recordKey", text)
+}
+
+func (s *Server) parseKey(t target, what, text string) (store.RecordKey, error) {
+	if len(text) > s.cfg.MaxKeyBytes {
+		return store.RecordKey{}, errorf(webaas.CodeTooLarge, "%s is %d bytes; keys are at most %d", what, len(text), s.cfg.MaxKeyBytes)
+	}
+	enc, _, err := t.typ.codec.parse(text)
+	if err != nil {
+		return store.RecordKey{}, errorf(webaas.CodeBadParameter, "%s: %v", what, err)
+	}
+	return store.RecordKey{App: t.app.app.ID, Schema: string(t.typ.desc.FullName()), Key: enc}, nil
+}
+
+// readRecord reads and checks a record body, returning the write that
+// stores it: a body that does not parse as the type is never stored.
+func (s *Server) readRecord(w http.ResponseWriter, r *http.Request, t target) (store.Write, error) {
+	body, err := readBody(w, r, s.cfg.MaxRecordBytes, "record body")
+	if err != nil {
+		return store.Write{}, err
+	}
+	m := dynamicpb.NewMessage(t.typ.desc)
+	if err := proto.Unmarshal(body, m); err != nil {
+		return store.Write{}, errorf(webaas.CodeBadRecord, "body does not parse as %s: %v", t.typ.desc.FullName(), err)
+	}
+	enc, text := t.typ.codec.fromValue(m.Get(t.typ.key))
+	if len(text) > s.cfg.MaxKeyBytes {
+		return store.Write{}, errorf(webaas.CodeTooLarge, "primary key %s is %d bytes; keys are at most %d", t.typ.key.Name(), len(text), s.cfg.MaxKeyBytes)
+	}
+	return store.Write{
+		Key:     store.RecordKey{App: t.app.app.ID, Schema: string(t.typ.desc.FullName()), Key: enc},
+		TextKey: text,
+		Value:   body,
+	}, nil
+}
+
+// commitErr maps a store commit error to the API's.
+func commitErr(err error) error {
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return errorf(webaas.CodeConflict, "transaction conflict: a record it read was changed by another commit; retry the transaction")
+	case errors.Is(err, store.ErrUnknownApp):
+		return errorf(webaas.CodeUnknownApp, "%v", err)
+	}
+	return storeFault(err)
+}
+
+// POST /record?appID=I&schemaName=S, body: record
+func (s *Server) upsert(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.target(r)
+	if err != nil {
+		return err
+	}
+	wr, err := s.readRecord(w, r, t)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.Commit(r.Context(), store.Batch{Writes: []store.Write{wr}}); err != nil {
+		return commitErr(err)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"recordKey": wr.TextKey})
+	return nil
+}
+
+// DELETE /record?appID=I&schemaName=S&recordKey=K
+func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.target(r)
+	if err != nil {
+		return err
+	}
+	key, err := s.recordKey(r, t)
+	if err != nil {
+		return err
+	}
+	_, text, _ := t.typ.codec.parse(r.URL.Query().Get("recordKey"))
+	// "Absent" is part of the answer, so read and delete in one
+	// optimistic commit; retry if a writer slipped in between.
+	for {
+		rec, err := s.store.Get(r.Context(), key)
+		if errors.Is(err, store.ErrNotFound) {
+			return errorf(webaas.CodeNotFound, "record not found: %s %s", t.typ.desc.FullName(), text)
+		}
+		if err != nil {
+			return storeFault(err)
+		}
+		_, err = s.store.Commit(r.Context(), store.Batch{
+			Reads:  []store.Read{{Key: key, Version: rec.Version}},
+			Writes: []store.Write{{Key: key, TextKey: text, Delete: true}},
+		})
+		if errors.Is(err, store.ErrConflict) {
+			if err := r.Context().Err(); err != nil {
+				return storeFault(err)
+			}
+			continue
+		}
+		if err != nil {
+			return commitErr(err)
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"recordKey": text})
+		return nil
+	}
+}
+
+// GET /query?appID=I&schemaName=S&recordKey=K, or with range=True.
+func (s *Server) query(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.target(r)
+	if err != nil {
+		return err
+	}
+	if q := r.URL.Query(); q.Has("range") {
+		isRange, err := strconv.ParseBool(q.Get("range"))
+		if err != nil {
+			return errorf(webaas.CodeBadParameter, "parameter range=%q is not true or false", q.Get("range"))
+		}
+		if isRange {
+			return s.rangeQuery(w, r, t)
+		}
+	}
+	key, err := s.recordKey(r, t)
+	if err != nil {
+		return err
+	}
+	rec, err := s.store.Get(r.Context(), key)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(webaas.CodeNotFound, "record not found: %s %s", t.typ.desc.FullName(), r.URL.Query().Get("recordKey"))
+	}
+	if err != nil {
+		return storeFault(err)
+	}
+	writeRecord(w, rec.Value)
+	return nil
+}
+
+func writeRecord(w http.ResponseWriter, value []byte) {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(value)
+}
+
+// rangeQuery serves one page of [beginKey, endKey) in key order.
+func (s *Server) rangeQuery(w http.ResponseWriter, r *http.Request, t target) error {
+	beginText, err := param(r, "beginKey")
+	if err != nil {
+		return err
+	}
+	endText, err := param(r, "endKey")
+	if err != nil {
+		return err
+	}
+	begin, err := s.parseKey(t, "beginKey", beginText)
+	if err != nil {
+		return err
+	}
+	end, err := s.parseKey(t, "endKey", endText)
+	if err != nil {
+		return err
+	}
+	page, err := atoiParam(r, "iteration", 1)
+	if err != nil {
+		return err
+	}
+	if page < 1 || page > math.MaxInt32/s.cfg.PageSize {
+		return errorf(webaas.CodeBadParameter, "parameter iteration=%d: pages are numbered from 1", page)
+	}
+	recs, more, err := s.store.Range(r.Context(), begin.App, begin.Schema, begin.Key, end.Key, (page-1)*s.cfg.PageSize, s.cfg.PageSize)
+	if err != nil {
+		return storeFault(err)
+	}
+	body, err := encodePage(recs, more)
+	if err != nil {
+		return err
+	}
+	writeRecord(w, body)
+	return nil
+}
+
+// encodePage frames a range page: one byte "a later page exists", then
+// each record as a 2-byte big-endian length and its bytes.
+func encodePage(recs []store.Record, more bool) ([]byte, error) {
+	n := 1
+	for _, rec := range recs {
+		if len(rec.Value) > maxFramedRecord {
+			return nil, errorf(webaas.CodeTooLarge, "a record in this range is %d bytes, more than the %d a range page can frame; read it with recordKey", len(rec.Value), maxFramedRecord)
+		}
+		n += 2 + len(rec.Value)
+	}
+	out := make([]byte, 1, n)
+	if more {
+		out[0] = 1
+	}
+	for _, rec := range recs {
+		out = binary.BigEndian.AppendUint16(out, uint16(len(rec.Value)))
+		out = append(out, rec.Value...)
+	}
+	return out, nil
+}

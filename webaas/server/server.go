@@ -1,0 +1,278 @@
+// Package server is a WeBaaS-compatible HTTP and websocket server: apps,
+// protobuf schemas, records by primary key, key-range queries, optimistic
+// transactions and websocket notifications, as ../shared/webaas-api.md
+// specifies. Storage is behind store.Store.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/webaas-chat/webaas-chat/webaas"
+	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+)
+
+// Config holds the server's limits. The zero value of a field means its
+// default, listed in DefaultConfig.
+type Config struct {
+	MaxRecordBytes int64         // largest record body
+	MaxSchemaBytes int64         // largest .proto file
+	MaxSchemaFiles int           // files per schema version
+	MaxJSONBytes   int64         // largest JSON body
+	MaxKeyBytes    int           // longest string or bytes primary key
+	MaxNotifyKeys  int           // record keys per notification
+	PageSize       int           // records per range page
+	TxnTimeout     time.Duration // an idle transaction expires after this
+	MaxTxnWrites   int           // writes buffered in one transaction
+	MaxOpenTxns    int           // transactions open at once
+	WSQueue        int           // frames queued per socket before it counts as a slow consumer
+	WSWriteTimeout time.Duration // a frame not written by then closes the socket
+	PingInterval   time.Duration // keep-alive pings on idle sockets
+	Logger         *slog.Logger
+}
+
+// DefaultConfig returns the default limits.
+func DefaultConfig() Config {
+	return Config{
+		MaxRecordBytes: 65535, // every stored record then fits a range page's 2-byte length
+		MaxSchemaBytes: 1 << 20,
+		MaxSchemaFiles: 64,
+		MaxJSONBytes:   1 << 20,
+		MaxKeyBytes:    1024,
+		MaxNotifyKeys:  1000,
+		PageSize:       100,
+		TxnTimeout:     10 * time.Second,
+		MaxTxnWrites:   1000,
+		MaxOpenTxns:    10000,
+		WSQueue:        256,
+		WSWriteTimeout: 10 * time.Second,
+		PingInterval:   30 * time.Second,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.MaxRecordBytes <= 0 {
+		c.MaxRecordBytes = d.MaxRecordBytes
+	}
+	if c.MaxSchemaBytes <= 0 {
+		c.MaxSchemaBytes = d.MaxSchemaBytes
+	}
+	if c.MaxSchemaFiles <= 0 {
+		c.MaxSchemaFiles = d.MaxSchemaFiles
+	}
+	if c.MaxJSONBytes <= 0 {
+		c.MaxJSONBytes = d.MaxJSONBytes
+	}
+	if c.MaxKeyBytes <= 0 {
+		c.MaxKeyBytes = d.MaxKeyBytes
+	}
+	if c.MaxNotifyKeys <= 0 {
+		c.MaxNotifyKeys = d.MaxNotifyKeys
+	}
+	if c.PageSize <= 0 {
+		c.PageSize = d.PageSize
+	}
+	if c.TxnTimeout <= 0 {
+		c.TxnTimeout = d.TxnTimeout
+	}
+	if c.MaxTxnWrites <= 0 {
+		c.MaxTxnWrites = d.MaxTxnWrites
+	}
+	if c.MaxOpenTxns <= 0 {
+		c.MaxOpenTxns = d.MaxOpenTxns
+	}
+	if c.WSQueue <= 0 {
+		c.WSQueue = d.WSQueue
+	}
+	if c.WSWriteTimeout <= 0 {
+		c.WSWriteTimeout = d.WSWriteTimeout
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = d.PingInterval
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Server serves the WeBaaS API over one Store. It does not own the store:
+// Close the server, then the store.
+type Server struct {
+	cfg   Config
+	store store.Store
+	log   *slog.Logger
+	apps  *apps
+	txns  *txns
+	hub   *hub
+	mux   *http.ServeMux
+	unsub func()
+}
+
+// New returns a server over st.
+func New(st store.Store, cfg Config) *Server {
+	cfg = cfg.withDefaults()
+	s := &Server{cfg: cfg, store: st, log: cfg.Logger, apps: newApps(st)}
+	s.txns = newTxns(cfg.TxnTimeout, cfg.MaxOpenTxns)
+	s.hub = newHub(cfg, s.log)
+	s.unsub = st.Subscribe(s.onChange)
+	s.routes()
+	return s
+}
+
+// Close closes every websocket with "going away" and stops background
+// work. In-flight HTTP requests are the http.Server's to drain.
+func (s *Server) Close() {
+	s.unsub()
+	s.hub.close()
+	s.txns.close()
+}
+
+// onChange reacts to durable changes, whichever node made them.
+func (s *Server) onChange(c store.Change) {
+	switch c.Kind {
+	case store.ChangeRecords:
+		s.hub.publish(c)
+	case store.ChangeSchema:
+		s.apps.forget(c.App)
+	case store.ChangeAppDeleted:
+		s.apps.forget(c.App)
+		s.hub.closeApp(c.App)
+	case store.ChangeNotificationDeleted:
+		s.hub.closeNotification(c.App, c.NotificationID)
+	}
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("POST /app", s.handle(s.registerApp))
+	m.HandleFunc("DELETE /app", s.handle(s.deleteApp))
+	m.HandleFunc("PUT /schema", s.handle(s.putSchema))
+	m.HandleFunc("POST /schema", s.handle(s.activateSchema))
+	m.HandleFunc("POST /record", s.handle(s.upsert))
+	m.HandleFunc("DELETE /record", s.handle(s.deleteRecord))
+	m.HandleFunc("GET /query", s.handle(s.query))
+	m.HandleFunc("GET /query/transactional", s.handle(s.txnQuery))
+	m.HandleFunc("POST /record/transactional", s.handle(s.txnUpsert))
+	m.HandleFunc("POST /transaction", s.handle(s.transaction))
+	m.HandleFunc("POST /notification", s.handle(s.registerNotification))
+	m.HandleFunc("DELETE /notification", s.handle(s.deleteNotification))
+	m.HandleFunc("GET /notification", s.handle(s.listen))
+	// Anything else gets the API's error shape, not net/http's plain text.
+	m.HandleFunc("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(webaas.CodeBadParameter, "no endpoint %s %s", r.Method, r.URL.Path)
+	}))
+	s.mux = m
+}
+
+// ServeHTTP implements http.Handler. It allows cross-origin calls, so that
+// browser clients (axios) work: the appID in each call is the credential,
+// not the caller's origin.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	if r.Method == http.MethodOptions {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Content-Type")
+		h.Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// handle adapts a handler that returns an error, and turns panics into a
+// 500 so a bug in one request never takes the server down.
+func (s *Server) handle(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.writeError(w, r, fmt.Errorf("panic: %v", p))
+			}
+		}()
+		if err := fn(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// param returns a required query parameter.
+func param(r *http.Request, name string) (string, error) {
+	q := r.URL.Query()
+	if !q.Has(name) {
+		return "", errorf(webaas.CodeBadParameter, "missing parameter %s", name)
+	}
+	return q.Get(name), nil
+}
+
+// readBody reads the whole body, refusing more than limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, what string) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, errorf(webaas.CodeTooLarge, "%s is larger than the limit of %d bytes", what, limit)
+	}
+	if err != nil {
+		return nil, errorf(webaas.CodeBadParameter, "reading %s: %v", what, err)
+	}
+	return body, nil
+}
+
+// readJSON decodes a JSON body, whatever its Content-Type says.
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	body, err := readBody(w, r, limit, "JSON body")
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return errorf(webaas.CodeBadParameter, "body is not the expected JSON: %v", err)
+	}
+	return nil
+}
+
+// storeFault classifies a store error that the client did not cause.
+func storeFault(err error) error {
+	if errors.Is(err, store.ErrClosed) || errors.Is(err, context.DeadlineExceeded) {
+		return &apiError{code: webaas.CodeUnavailable, message: "store unavailable, try again", err: err}
+	}
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return err
+	}
+	return &apiError{code: webaas.CodeInternal, message: "internal error", err: err}
+}
+
+// newID returns a random UUIDv4 string (122 random bits).
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func atoiParam(r *http.Request, name string, def int) (int, error) {
+	q := r.URL.Query()
+	if !q.Has(name) {
+		return def, nil
+	}
+	n, err := strconv.Atoi(q.Get(name))
+	if err != nil {
+		return 0, errorf(webaas.CodeBadParameter, "parameter %s=%q is not an integer", name, q.Get(name))
+	}
+	return n, nil
+}

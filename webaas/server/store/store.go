@@ -1,0 +1,151 @@
+// Package store defines what the WeBaaS server needs from durable storage.
+//
+// The interface is small on purpose so that each implementation (the
+// embedded bbolt store, PostgreSQL) can keep the same promises, checked by
+// one conformance suite (package storetest):
+//
+//   - keys are opaque bytes whose byte order is the typed key order;
+//   - a Commit applies all its writes or none, and only if every record it
+//     read still has the version it read (optimistic validation);
+//   - a Commit, and every other method that writes, returns only once the
+//     change is durable;
+//   - every committed change reaches the subscribers, in commit order.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every implementation returns, matched with errors.Is.
+var (
+	ErrNotFound   = errors.New("not found")
+	ErrUnknownApp = errors.New("unknown app")
+	ErrConflict   = errors.New("a record read by the transaction changed since it was read")
+	ErrExists     = errors.New("already exists")
+	ErrClosed     = errors.New("store is closed")
+)
+
+// App is one registered application.
+type App struct {
+	ID            string
+	Name          string
+	ActiveVersion string // "" until a schema version is activated
+	Created       time.Time
+}
+
+// RecordKey names one record: the app, the fully qualified message type and
+// the primary key, encoded so that byte order is key order.
+type RecordKey struct {
+	App    string
+	Schema string
+	Key    []byte
+}
+
+// Record is a stored record and the version of its last write. Versions are
+// commit sequence numbers: they only grow, and 0 means "absent".
+type Record struct {
+	Key     []byte
+	Value   []byte
+	Version uint64
+}
+
+// Read is a read a transaction made: the record had Version (0: absent).
+type Read struct {
+	Key     RecordKey
+	Version uint64
+}
+
+// Write is an upsert, or a delete when Delete is set. TextKey is the key as
+// clients write it; it is what notifications carry.
+type Write struct {
+	Key     RecordKey
+	TextKey string
+	Value   []byte
+	Delete  bool
+}
+
+// Batch is what one Commit applies atomically.
+type Batch struct {
+	Reads  []Read
+	Writes []Write
+}
+
+// Notification is a registered interest in some records of one type.
+type Notification struct {
+	ID     string
+	App    string
+	Schema string
+	Keys   []string // text keys, canonical form
+}
+
+// ChangeKind says what a Change is about.
+type ChangeKind int
+
+const (
+	// ChangeRecords: records of one app and type were written or deleted.
+	ChangeRecords ChangeKind = iota + 1
+	// ChangeSchema: the app's active schema changed.
+	ChangeSchema
+	// ChangeAppDeleted: the app is gone, with its notifications.
+	ChangeAppDeleted
+	// ChangeNotificationDeleted: one notification is gone.
+	ChangeNotificationDeleted
+)
+
+// Change is what subscribers hear after a write became durable.
+type Change struct {
+	Kind           ChangeKind
+	Seq            uint64 // commit sequence number, for ChangeRecords
+	App            string
+	Schema         string   // ChangeRecords
+	Keys           []string // ChangeRecords: text keys written or deleted
+	NotificationID string   // ChangeNotification
+}
+
+// Store is durable storage for the WeBaaS server. All methods are safe for
+// concurrent use.
+type Store interface {
+	// CreateApp stores a new app; ErrExists if the id is taken.
+	CreateApp(ctx context.Context, app App) error
+	// App returns the app with that id, or ErrNotFound.
+	App(ctx context.Context, id string) (App, error)
+	// DeleteApp removes the app and all its schemas, records and
+	// notifications, or returns ErrNotFound.
+	DeleteApp(ctx context.Context, id string) error
+
+	// PutSchemaFile stores (or replaces) one file of a schema version.
+	PutSchemaFile(ctx context.Context, appID, version, name string, text []byte) error
+	// SchemaFiles returns every file of a schema version, by name.
+	SchemaFiles(ctx context.Context, appID, version string) (map[string][]byte, error)
+	// ActivateSchema makes version the app's active schema.
+	ActivateSchema(ctx context.Context, appID, version string) error
+
+	// Get returns one record, or ErrNotFound.
+	Get(ctx context.Context, key RecordKey) (Record, error)
+	// Range returns records of one type with begin <= key < end in key
+	// order, skipping the first skip of them and returning at most limit;
+	// more reports whether records past the returned ones exist.
+	Range(ctx context.Context, app, schema string, begin, end []byte, skip, limit int) (recs []Record, more bool, err error)
+	// Commit validates the batch's reads and applies its writes, all or
+	// nothing, returning the commit's sequence number once it is durable.
+	// It returns ErrConflict if a read is stale and ErrUnknownApp if a
+	// write's app does not exist; either way it changes nothing.
+	Commit(ctx context.Context, b Batch) (seq uint64, err error)
+
+	// PutNotification stores a notification registration.
+	PutNotification(ctx context.Context, n Notification) error
+	// Notification returns one registration of app, or ErrNotFound.
+	Notification(ctx context.Context, appID, id string) (Notification, error)
+	// DeleteNotification removes one registration, or returns ErrNotFound.
+	DeleteNotification(ctx context.Context, appID, id string) error
+
+	// Subscribe calls fn for every change that becomes durable from now
+	// on; record changes arrive in commit order. fn must not block and must
+	// be safe to call concurrently. The returned func stops the calls.
+	Subscribe(fn func(Change)) (cancel func())
+
+	// Close releases the store; later calls return ErrClosed.
+	Close() error
+}
