@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -55,6 +56,19 @@ type Store struct {
 	closed  bool
 	reqs    chan *commitReq
 	stopped chan struct{}
+
+	commits, groups atomic.Uint64
+}
+
+// Stats counts record commits and the bbolt transactions (fsync pairs)
+// that carried them; commits/groups is the group-commit factor.
+type Stats struct {
+	Commits, Groups uint64
+}
+
+// Stats returns the counts so far.
+func (s *Store) Stats() Stats {
+	return Stats{Commits: s.commits.Load(), Groups: s.groups.Load()}
 }
 
 type commitReq struct {
@@ -392,6 +406,8 @@ func (s *Store) applyGroup(group []*commitReq) {
 		binary.BigEndian.PutUint64(buf[:], seq)
 		return meta.Put(keySeq, buf[:])
 	})
+	s.groups.Add(1)
+	s.commits.Add(uint64(len(group)))
 	for _, r := range group {
 		if err != nil && r.err == nil {
 			r.seq, r.err = 0, fmt.Errorf("commit: %w", err)
