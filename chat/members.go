@@ -1,0 +1,58 @@
+package chat
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/webaas"
+)
+
+// Member is one person who has been in the room.
+type Member struct {
+	Nick     string
+	Online   bool
+	Joined   time.Time
+	LastSeen time.Time
+}
+
+// online: the member said so and its heartbeat is recent.
+func online(m *pb.Member, now time.Time) bool {
+	return m.Online && now.Sub(time.UnixMilli(m.LastSeenUnixMs)) < PresenceTimeout
+}
+
+// beyondNicks is a key above every nickname (nicknames are valid UTF-8,
+// whose bytes never reach 0xF5).
+const beyondNicks = "\xf5"
+
+// Members lists everyone who has been in the room: online first, then by
+// nickname.
+func (r *Room) Members(ctx context.Context) ([]Member, error) {
+	now := time.Now()
+	var out []Member
+	from := ""
+	for {
+		page, more, err := webaas.RangeMessages[pb.Member](ctx, r.c, r.code, from, beyondNicks, 1)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range page {
+			out = append(out, Member{
+				Nick: m.Nick, Online: online(m, now),
+				Joined: time.UnixMilli(m.JoinedUnixMs), LastSeen: time.UnixMilli(m.LastSeenUnixMs),
+			})
+		}
+		if !more || len(page) == 0 {
+			break
+		}
+		from = page[len(page)-1].Nick + "\x00" // the next key after it
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Online != out[j].Online {
+			return out[i].Online
+		}
+		return out[i].Nick < out[j].Nick
+	})
+	return out, nil
+}

@@ -1,0 +1,174 @@
+// Package chat is the chat domain over WeBaaS: rooms, sending, fetching,
+// presence. It has no terminal code; the TUI (package ui), the scriptable
+// commands and the benchmarks all use it.
+//
+// A room is one WeBaaS app whose schema is proto/chatroom.proto. Every
+// message is its own record keyed by a sequence number; senders take the
+// next number by a transaction on the room's "head" counter, so every
+// client sees one order with no gaps, and a send costs the same whatever
+// the history size.
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/webaas-chat/webaas-chat/pb"
+	protosrc "github.com/webaas-chat/webaas-chat/proto"
+	"github.com/webaas-chat/webaas-chat/webaas"
+)
+
+// Record keys of a room's singletons.
+const (
+	roomKey   = "room"
+	headKey   = "head"
+	rosterKey = "roster"
+
+	schemaVersion = "chatroom-1"
+	schemaFile    = "chatroom.proto"
+
+	// MaxText is the longest message, in bytes of UTF-8.
+	MaxText = 4000
+	// MaxRoomName is the longest room name, in characters.
+	MaxRoomName = 64
+)
+
+var (
+	// ErrUnknownRoom: no room has that code.
+	ErrUnknownRoom = errors.New("unknown room code")
+	// ErrBadRoomCode: the text cannot be a room code.
+	ErrBadRoomCode = errors.New("a room code looks like 1b4e28ba-2fa1-41d2-883f-0016d3cca427")
+)
+
+var codeRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// Room is an open chat room. It is safe for concurrent use.
+type Room struct {
+	c    *webaas.Client
+	code string
+	info *pb.Room
+}
+
+// Code is the room code: the WeBaaS app id, and the secret that lets
+// someone join.
+func (r *Room) Code() string { return r.code }
+
+// Name is the room's display name.
+func (r *Room) Name() string { return r.info.GetName() }
+
+// Client is the WeBaaS client the room uses.
+func (r *Room) Client() *webaas.Client { return r.c }
+
+// CreateRoom makes a new room: it registers an app, uploads and activates
+// chatroom.proto and writes the room's singleton records.
+func CreateRoom(ctx context.Context, c *webaas.Client, name string) (*Room, error) {
+	if name == "" {
+		name = "webaas-chat"
+	}
+	if n := len([]rune(name)); n > MaxRoomName {
+		return nil, fmt.Errorf("room name is %d characters; the limit is %d", n, MaxRoomName)
+	}
+	code, err := c.RegisterApp(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("create room: %w", err)
+	}
+	if err := c.PutSchema(ctx, code, schemaVersion, schemaFile, []byte(protosrc.Chatroom)); err != nil {
+		return nil, fmt.Errorf("create room: upload schema: %w", err)
+	}
+	if err := c.ActivateSchema(ctx, code, schemaVersion); err != nil {
+		return nil, fmt.Errorf("create room: activate schema: %w", err)
+	}
+	info := &pb.Room{Id: roomKey, Name: name, CreatedUnixMs: time.Now().UnixMilli()}
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create room: %w", err)
+	}
+	for _, rec := range []proto.Message{info, &pb.Counter{Name: headKey}, &pb.Counter{Name: rosterKey}} {
+		if err := tx.PutMessage(ctx, code, rec); err != nil {
+			return nil, fmt.Errorf("create room: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("create room: %w", err)
+	}
+	return &Room{c: c, code: code, info: info}, nil
+}
+
+// OpenRoom opens an existing room by its code.
+func OpenRoom(ctx context.Context, c *webaas.Client, code string) (*Room, error) {
+	if !codeRE.MatchString(code) {
+		return nil, ErrBadRoomCode
+	}
+	info, err := webaas.GetMessage[pb.Room](ctx, c, code, roomKey)
+	switch {
+	case errors.Is(err, webaas.ErrUnknownApp), errors.Is(err, webaas.ErrNotFound), errors.Is(err, webaas.ErrUnknownSchema):
+		return nil, ErrUnknownRoom
+	case err != nil:
+		return nil, fmt.Errorf("open room: %w", err)
+	}
+	return &Room{c: c, code: code, info: info}, nil
+}
+
+// counter reads one of the room's counters.
+func (r *Room) counter(ctx context.Context, name string) (int64, error) {
+	cn, err := webaas.GetMessage[pb.Counter](ctx, r.c, r.code, name)
+	if errors.Is(err, webaas.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return cn.Value, nil
+}
+
+// Head returns the sequence number of the newest message (0: none).
+func (r *Room) Head(ctx context.Context) (int64, error) {
+	return r.counter(ctx, headKey)
+}
+
+// messages reads the messages with from <= seq < to, in order.
+func (r *Room) messages(ctx context.Context, from, to int64) ([]*pb.Message, error) {
+	var out []*pb.Message
+	for from < to {
+		page, more, err := webaas.RangeMessages[pb.Message](ctx, r.c, r.code, strconv.FormatInt(from, 10), strconv.FormatInt(to, 10), 1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if !more || len(page) == 0 {
+			break
+		}
+		// Restart from the last key instead of asking for page 2: the
+		// server then skips nothing, whatever the history size.
+		from = page[len(page)-1].Seq + 1
+	}
+	return out, nil
+}
+
+// After returns every message with seq > after, in order, with one range
+// query per page.
+func (r *Room) After(ctx context.Context, after int64) ([]*pb.Message, error) {
+	return r.messages(ctx, after+1, math.MaxInt64)
+}
+
+// Latest returns the newest n messages, in order.
+func (r *Room) Latest(ctx context.Context, n int) ([]*pb.Message, error) {
+	head, err := r.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.messages(ctx, max(1, head-int64(n)+1), head+1)
+}
+
+// Before returns up to n messages with seq < before, in order: the page of
+// history just above what a client already shows.
+func (r *Room) Before(ctx context.Context, before int64, n int) ([]*pb.Message, error) {
+	return r.messages(ctx, max(1, before-int64(n)), before)
+}
