@@ -78,6 +78,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
+	case "chat":
+		if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+			fmt.Fprintln(stdout, "webaas-chat", versionString())
+			return nil
+		}
+		return cmdChat(ctx, args)
 	case "serve":
 		return cmdServe(ctx, args)
 	case "version", "--version", "-version":
@@ -85,10 +91,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	case "help":
 		fmt.Fprint(stdout, topUsage)
-		return nil
-	}
-	if cmd == "chat" && len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
-		fmt.Fprintln(stdout, "webaas-chat", versionString())
 		return nil
 	}
 	return usageError{fmt.Sprintf("unknown command %q\n%s", cmd, topUsage)}

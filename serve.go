@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -35,10 +34,8 @@ type serveOptions struct {
 // node is a running server: store, API and HTTP listener.
 type node struct {
 	store store.Store
-	api   *server.Server
-	http  *http.Server
-	ln    net.Listener
-	done  chan error // the Serve result
+	run   *server.Running
+	addr  string
 	log   *slog.Logger
 }
 
@@ -55,41 +52,14 @@ func startNode(ln net.Listener, o serveOptions) (*node, error) {
 		return nil, err
 	}
 	o.cfg.Logger = o.log
-	api := server.New(st, o.cfg)
-	n := &node{
-		store: st, api: api, ln: ln, log: o.log, done: make(chan error, 1),
-		http: &http.Server{
-			Handler:           api,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(o.log.Handler(), slog.LevelWarn),
-		},
-	}
-	go func() { n.done <- n.http.Serve(ln) }()
-	o.log.Info("serving WeBaaS", "listen", ln.Addr().String(), "data", path)
+	n := &node{store: st, run: server.Serve(ln, server.New(st, o.cfg)), addr: ln.Addr().String(), log: o.log}
+	o.log.Info("serving WeBaaS", "listen", n.addr, "data", path)
 	return n, nil
 }
 
-// Addr is the URL clients use.
-func (n *node) URL() string { return "http://" + n.ln.Addr().String() }
-
-// stop shuts down gracefully: no new connections, websockets told "going
-// away", in-flight requests finished (within timeout), store flushed and
-// closed.
+// stop shuts down gracefully, then flushes and closes the store.
 func (n *node) stop(timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	shut := make(chan error, 1)
-	go func() { shut <- n.http.Shutdown(ctx) }()
-	n.api.Close()
-	err := <-shut
-	if err != nil {
-		n.log.Warn("requests still running at shutdown", "err", err)
-		n.http.Close()
-	}
-	if serr := <-n.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
+	err := n.run.Stop(timeout)
 	if cerr := n.store.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close store: %w", cerr))
 	}
@@ -161,8 +131,7 @@ Flags:
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down", "cause", context.Cause(ctx))
-	case err := <-n.done:
-		n.done <- err // stop reads it again
+	case err := <-n.run.Done():
 		log.Error("server failed", "err", err)
 	}
 	return n.stop(15 * time.Second)

@@ -34,6 +34,11 @@ type SessionOptions struct {
 	Logger    *slog.Logger
 	// NoJoinLine skips the "joined" system message (for scripted sends).
 	NoJoinLine bool
+	// Owner names who holds the nickname: a token that stays the same
+	// across launches on one installation, so that after a crash the
+	// same person gets their nickname back at once instead of waiting
+	// for the presence timeout. Empty: a fresh token per session.
+	Owner string
 }
 
 // PresenceTimeout is how long after its last heartbeat a member whose
@@ -43,7 +48,8 @@ const PresenceTimeout = 30 * time.Second
 // Session is one person in a room: their nickname, presence and sends.
 type Session struct {
 	room     *Room
-	clientID string
+	clientID string // names this session's sends
+	owner    string // holds the nickname
 	log      *slog.Logger
 	hb       time.Duration
 
@@ -83,8 +89,11 @@ func (r *Room) Join(ctx context.Context, nick string, opts SessionOptions) (*Ses
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	s := &Session{
-		room: r, clientID: newClientID(), log: opts.Logger, hb: opts.Heartbeat,
+		room: r, clientID: newClientID(), owner: opts.Owner, log: opts.Logger, hb: opts.Heartbeat,
 		nick: nick, sendq: make(chan *sendReq, maxBatch), ctx: sctx, cancel: cancel,
+	}
+	if s.owner == "" {
+		s.owner = s.clientID
 	}
 	if err := s.claim(ctx, "", nick); err != nil {
 		cancel()
@@ -141,29 +150,40 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// claim takes nickname to (releasing from, if not empty) in one
-// transaction that also bumps the roster.
-func (s *Session) claim(ctx context.Context, from, to string) error {
-	now := time.Now().UnixMilli()
+// inTxn runs fn in a transaction and commits it, retrying the whole
+// transaction on conflicts; it aborts what it does not commit.
+func (s *Session) inTxn(ctx context.Context, fn func(tx *webaas.Txn) error) error {
 	return retry(ctx, func() error {
 		tx, err := s.room.c.Begin(ctx)
 		if err != nil {
 			return err
 		}
-		defer tx.Abort(context.WithoutCancel(ctx)) // no-op once committed
+		if err := fn(tx); err != nil {
+			_ = tx.Abort(context.WithoutCancel(ctx))
+			return err
+		}
+		return tx.Commit(ctx)
+	})
+}
+
+// claim takes nickname to (releasing from, if not empty) in one
+// transaction that also bumps the roster.
+func (s *Session) claim(ctx context.Context, from, to string) error {
+	now := time.Now().UnixMilli()
+	return s.inTxn(ctx, func(tx *webaas.Txn) error {
 		m, err := webaas.TxnGetMessage[pb.Member](ctx, tx, s.room.code, to)
 		switch {
 		case errors.Is(err, webaas.ErrNotFound):
 			m = &pb.Member{Nick: to}
 		case err != nil:
 			return err
-		case m.ClientId != s.clientID && online(m, time.Now()):
+		case m.ClientId != s.owner && online(m, time.Now()):
 			return fmt.Errorf("%w: %s", ErrNickTaken, to)
 		}
 		if !online(m, time.Now()) {
 			m.JoinedUnixMs = now // a new stay in the room starts now
 		}
-		m.ClientId, m.Online, m.LastSeenUnixMs = s.clientID, true, now
+		m.ClientId, m.Online, m.LastSeenUnixMs = s.owner, true, now
 		if err := tx.PutMessage(ctx, s.room.code, m); err != nil {
 			return err
 		}
@@ -172,10 +192,7 @@ func (s *Session) claim(ctx context.Context, from, to string) error {
 				return err
 			}
 		}
-		if err := bumpRoster(ctx, tx, s.room.code); err != nil {
-			return err
-		}
-		return tx.Commit(ctx)
+		return bumpRoster(ctx, tx, s.room.code)
 	})
 }
 
@@ -188,7 +205,7 @@ func (s *Session) setOffline(ctx context.Context, tx *webaas.Txn, nick string) e
 	if err != nil {
 		return err
 	}
-	if m.ClientId != s.clientID {
+	if m.ClientId != s.owner {
 		return nil // someone else has it now; leave them be
 	}
 	m.Online = false
@@ -425,17 +442,12 @@ func (s *Session) heartbeat() {
 
 func (s *Session) beat(ctx context.Context) error {
 	nick := s.Nick()
-	return retry(ctx, func() error {
-		tx, err := s.room.c.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Abort(context.WithoutCancel(ctx))
+	return s.inTxn(ctx, func(tx *webaas.Txn) error {
 		m, err := webaas.TxnGetMessage[pb.Member](ctx, tx, s.room.code, nick)
 		if err != nil {
 			return err
 		}
-		if m.ClientId != s.clientID {
+		if m.ClientId != s.owner {
 			return fmt.Errorf("%w: %s was taken over while this session was silent", ErrNickTaken, nick)
 		}
 		wasOffline := !m.Online
@@ -444,11 +456,9 @@ func (s *Session) beat(ctx context.Context) error {
 			return err
 		}
 		if wasOffline {
-			if err := bumpRoster(ctx, tx, s.room.code); err != nil {
-				return err
-			}
+			return bumpRoster(ctx, tx, s.room.code)
 		}
-		return tx.Commit(ctx)
+		return nil
 	})
 }
 
@@ -481,19 +491,11 @@ func (s *Session) Leave(ctx context.Context) error {
 	s.cancel()
 	s.wg.Wait()
 	nick := s.Nick()
-	oerr := retry(ctx, func() error {
-		tx, err := s.room.c.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Abort(context.WithoutCancel(ctx))
+	oerr := s.inTxn(ctx, func(tx *webaas.Txn) error {
 		if err := s.setOffline(ctx, tx, nick); err != nil {
 			return err
 		}
-		if err := bumpRoster(ctx, tx, s.room.code); err != nil {
-			return err
-		}
-		return tx.Commit(ctx)
+		return bumpRoster(ctx, tx, s.room.code)
 	})
 	return errors.Join(err, oerr)
 }

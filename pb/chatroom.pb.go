@@ -303,7 +303,7 @@ func (x *Message) GetClientSeq() uint64 {
 type Member struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	Nick         string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
-	ClientId     string                 `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"` // the session that holds the nickname now
+	ClientId     string                 `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"` // who holds the nickname: an installation's owner token
 	Online       bool                   `protobuf:"varint,3,opt,name=online,proto3" json:"online,omitempty"`
 	JoinedUnixMs int64                  `protobuf:"varint,4,opt,name=joined_unix_ms,json=joinedUnixMs,proto3" json:"joined_unix_ms,omitempty"`
 	// last_seen_unix_ms is refreshed by a heartbeat; a member whose heartbeat

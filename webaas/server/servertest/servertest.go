@@ -5,10 +5,7 @@
 package servertest
 
 import (
-	"context"
-	"errors"
 	"net"
-	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -20,14 +17,13 @@ import (
 
 // Server is a running test server.
 type Server struct {
-	t      testing.TB
-	cfg    server.Config
-	dir    string
-	addr   string
-	Store  store.Store
-	API    *server.Server
-	http   *http.Server
-	served chan struct{}
+	t     testing.TB
+	cfg   server.Config
+	dir   string
+	addr  string
+	Store store.Store
+	API   *server.Server
+	run   *server.Running
 }
 
 // Option adjusts the server's config.
@@ -59,14 +55,7 @@ func (s *Server) start(ln net.Listener) {
 	}
 	s.Store = st
 	s.API = server.New(st, s.cfg)
-	s.http = &http.Server{Handler: s.API}
-	s.served = make(chan struct{})
-	go func() {
-		defer close(s.served)
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.t.Errorf("serve: %v", err)
-		}
-	}()
+	s.run = server.Serve(ln, s.API)
 }
 
 // URL is the server's base URL.
@@ -77,20 +66,16 @@ func (s *Server) Dir() string { return s.dir }
 
 // Stop shuts the server down gracefully; stopping twice is fine.
 func (s *Server) Stop() {
-	if s.http == nil {
+	if s.run == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	done := make(chan struct{})
-	go func() { _ = s.http.Shutdown(ctx); close(done) }()
-	s.API.Close()
-	<-done
-	<-s.served
+	if err := s.run.Stop(10 * time.Second); err != nil {
+		s.t.Errorf("stop: %v", err)
+	}
 	if err := s.Store.Close(); err != nil {
 		s.t.Errorf("close store: %v", err)
 	}
-	s.http = nil
+	s.run = nil
 }
 
 // Restart stops the server and starts it again on the same data dir and

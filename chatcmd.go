@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/ui"
+	"github.com/webaas-chat/webaas-chat/webaas"
+	"github.com/webaas-chat/webaas-chat/webaas/server"
+)
+
+// lastLogin is what the chat remembers between launches.
+type lastLogin struct {
+	Nick string `json:"nick"`
+	Room string `json:"room"`
+	// Owner is this installation's token for holding a nickname, so that
+	// after a crash the same person gets their nickname back at once.
+	Owner string `json:"owner"`
+}
+
+func configFile() (string, error) {
+	d, err := configDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "last-login.json"), nil
+}
+
+func loadLastLogin() lastLogin {
+	var l lastLogin
+	path, err := configFile()
+	if err != nil {
+		return l
+	}
+	data, err := os.ReadFile(path)
+	if err == nil {
+		_ = json.Unmarshal(data, &l)
+	}
+	return l
+}
+
+func saveLastLogin(l lastLogin) error {
+	path, err := configFile()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	data, _ := json.MarshalIndent(l, "", "  ")
+	// The room code is the key to the room: keep it private.
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func newOwnerToken() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// openLog opens the chat's log file: the screen belongs to the chat.
+func openLog(level slog.Level) (*slog.Logger, io.Closer, string, error) {
+	dir, err := stateDir()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, "", err
+	}
+	path := filepath.Join(dir, "webaas-chat.log")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: level})), f, path, nil
+}
+
+// serverURLFlag adds --server, defaulting to $WEBAAS_URL.
+func serverURLFlag(fs *flag.FlagSet) *string {
+	return fs.String("server", os.Getenv("WEBAAS_URL"), "WeBaaS server URL, e.g. http://host:11232 (default $WEBAAS_URL; empty: the embedded server on "+defaultListen+")")
+}
+
+func cmdChat(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: webaas-chat [chat] [flags]
+
+Opens the full-screen chat. With no --server it uses the embedded server:
+it joins the one already answering on `+defaultListen+`, or starts one in
+this process with its data under the user's data dir. When the process
+hosting it quits, another running chat takes it over on the same data, so
+the others keep chatting and no history is lost.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	last := loadLastLogin()
+	if last.Owner == "" {
+		last.Owner = newOwnerToken()
+		if err := saveLastLogin(last); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+	}
+	serverURL := serverURLFlag(fs)
+	nick := fs.String("nick", "", "nickname (pre-filled from the last login; given with --room, logs in at once)")
+	room := fs.String("room", "", "room code to join (pre-filled from the last login; empty creates a room)")
+	bell := fs.Bool("bell", true, "ring the terminal bell when a line mentions you")
+	defData, _ := dataDir()
+	data := fs.String("data", defData, "data directory of the embedded server")
+	logLevel := fs.String("log-level", "info", "log level of the log file: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected arguments %q (see webaas-chat --help)", fs.Args())}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", *logLevel)}
+	}
+	log, logFile, logPath, err := openLog(level)
+	if err != nil {
+		return fmt.Errorf("log file: %w", err)
+	}
+	defer logFile.Close()
+
+	url := *serverURL
+	var host *embedded
+	if url == "" {
+		host = &embedded{dataDir: *data, log: log}
+		if err := host.start(ctx); err != nil {
+			return err
+		}
+		defer host.stop()
+		url = "http://" + defaultListen
+	}
+	client, err := webaas.New(url)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	opts := ui.Options{
+		Client: client, Server: url,
+		Nick: last.Nick, Room: last.Room,
+		Bell: *bell, Logger: log,
+		Session: chat.SessionOptions{Owner: last.Owner, Logger: log},
+		Remember: func(nick, room string) error {
+			return saveLastLogin(lastLogin{Nick: nick, Room: room, Owner: last.Owner})
+		},
+	}
+	if *nick != "" {
+		opts.Nick = *nick
+	}
+	if *room != "" {
+		opts.Room = *room
+	}
+	opts.AutoLogin = *nick != "" && *room != ""
+	log.Info("chat starting", "server", url, "embedded", host != nil, "version", versionString())
+	p := tea.NewProgram(ui.New(opts), tea.WithContext(ctx))
+	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		return fmt.Errorf("%w (log: %s)", err, logPath)
+	}
+	return nil
+}
+
+// embedded runs the embedded server when no other process does: it hosts
+// it now if nobody answers on the port, and keeps checking, so that when
+// the hosting process quits one of the remaining chats takes over on the
+// same data dir.
+type embedded struct {
+	dataDir string
+	log     *slog.Logger
+
+	mu             sync.Mutex
+	node           *node
+	stopSupervisor context.CancelFunc
+	done           chan struct{}
+}
+
+func (e *embedded) start(ctx context.Context) error {
+	if !answers(defaultListen) {
+		if err := e.host(); err != nil {
+			if !answers(defaultListen) {
+				return fmt.Errorf("embedded server: %w", err)
+			}
+			// Someone else started it a moment ago: use theirs.
+		}
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	e.stopSupervisor = cancel
+	e.done = make(chan struct{})
+	go e.supervise(sctx)
+	return nil
+}
+
+// host binds the port and serves from the data dir.
+func (e *embedded) host() error {
+	ln, err := net.Listen("tcp", defaultListen)
+	if err != nil {
+		return err
+	}
+	n, err := startNode(ln, serveOptions{listen: defaultListen, dataDir: e.dataDir, cfg: server.DefaultConfig(), log: e.log, lockTimeout: 10 * time.Second})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	e.mu.Lock()
+	e.node = n
+	e.mu.Unlock()
+	e.log.Info("hosting the embedded server", "addr", defaultListen, "data", e.dataDir)
+	return nil
+}
+
+func (e *embedded) hosting() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.node != nil
+}
+
+func (e *embedded) supervise(ctx context.Context) {
+	defer close(e.done)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if e.hosting() || answers(defaultListen) {
+			continue
+		}
+		if err := e.host(); err != nil {
+			e.log.Debug("take over embedded server", "err", err) // another chat won the race
+		}
+	}
+}
+
+func (e *embedded) stop() {
+	if e.stopSupervisor != nil {
+		e.stopSupervisor()
+		<-e.done
+	}
+	e.mu.Lock()
+	n := e.node
+	e.node = nil
+	e.mu.Unlock()
+	if n != nil {
+		if err := n.stop(5 * time.Second); err != nil {
+			e.log.Warn("stop embedded server", "err", err)
+		}
+	}
+}
+
+// answers reports whether a WeBaaS server answers at addr: any endpoint
+// it does not have comes back as a JSON error with a code.
+func answers(addr string) bool {
+	c := http.Client{Timeout: 500 * time.Millisecond}
+	resp, err := c.Get("http://" + addr + "/")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Code int `json:"code"`
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&body) == nil && body.Code != 0
+}

@@ -1,0 +1,73 @@
+package ui
+
+import "charm.land/bubbles/v2/key"
+
+// KeyMap is every key the chat answers to, in one place; it feeds the key
+// hint line and the help overlay.
+type KeyMap struct {
+	Quit      key.Binding
+	Logout    key.Binding
+	Help      key.Binding
+	Close     key.Binding
+	Send      key.Binding
+	Newline   key.Binding
+	NextFocus key.Binding
+	PrevFocus key.Binding
+	PageUp    key.Binding
+	PageDown  key.Binding
+	Top       key.Binding
+	Bottom    key.Binding
+	LineUp    key.Binding
+	LineDown  key.Binding
+	Login     key.Binding
+	NextField key.Binding
+	PrevField key.Binding
+}
+
+// DefaultKeyMap returns the default keys.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Quit:      key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		Logout:    key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "log out")),
+		Help:      key.NewBinding(key.WithKeys("?", "f1"), key.WithHelp("?/f1", "help")),
+		Close:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help")),
+		Send:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
+		Newline:   key.NewBinding(key.WithKeys("alt+enter", "ctrl+j"), key.WithHelp("alt+enter", "new line")),
+		NextFocus: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+		PrevFocus: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
+		PageUp:    key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown:  key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdown", "page down")),
+		Top:       key.NewBinding(key.WithKeys("home"), key.WithHelp("home", "oldest (loads history)")),
+		Bottom:    key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "newest")),
+		LineUp:    key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll up")),
+		LineDown:  key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll down")),
+		Login:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "log in")),
+		NextField: key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab", "next field")),
+		PrevField: key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab", "previous field")),
+	}
+}
+
+// ShortHelp is the chat screen's key hint line.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Send, k.Newline, k.NextFocus, k.Help, k.Logout, k.Quit}
+}
+
+// FullHelp is the chat screen's help overlay, a column per group.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Send, k.Newline, k.NextFocus, k.PrevFocus},
+		{k.PageUp, k.PageDown, k.Top, k.Bottom, k.LineUp, k.LineDown},
+		{k.Help, k.Close, k.Logout, k.Quit},
+	}
+}
+
+// loginKeys is the login screen's view of the KeyMap.
+type loginKeys struct{ KeyMap }
+
+func (k loginKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Login, k.NextField, k.Help, k.Quit}
+}
+
+func (k loginKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Login, k.NextField, k.PrevField}, {k.Help, k.Close, k.Quit}}
+}

@@ -1,0 +1,463 @@
+package ui
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/webaas-chat/webaas-chat/pb"
+)
+
+// entry is one line item of the message pane: a committed message, or one
+// of ours still being sent.
+type entry struct {
+	msg     *pb.Message
+	pending int // local id of a message not committed yet; 0 when committed
+	mention bool
+
+	// The rendered lines, for the width they were rendered at. Only
+	// entries that were on screen are ever rendered.
+	width int
+	lines []string
+}
+
+// messagesModel is the message pane. It keeps every loaded message but
+// renders only what is visible: the view is anchored at its bottom line
+// (an entry and how many of its lines are hidden below), so drawing and
+// scrolling cost the same at 100 or 100,000 messages.
+type messagesModel struct {
+	*common
+	width, height int // outer size, borders included
+	focused       bool
+
+	entries []*entry // committed, by seq; then pending ones
+	pending int      // how many entries at the end are pending
+
+	follow bool // stuck to the newest message
+	bottom int  // when not following: index of the entry on the bottom line
+	hidden int  // ... and how many of its lines are below the view
+	unread int  // messages that arrived while scrolled up
+
+	nick string // ours: for "own" marks and mentions
+}
+
+func newMessages(c *common) *messagesModel {
+	return &messagesModel{common: c, follow: true}
+}
+
+func (m *messagesModel) innerWidth() int  { return max(m.width-2, 1) }
+func (m *messagesModel) innerHeight() int { return max(m.height-2, 1) }
+
+// SetSize sets the pane's outer size (borders included).
+func (m *messagesModel) SetSize(w, h int) {
+	m.width, m.height = w, h
+}
+
+// SetNick sets our nickname; lines are re-rendered with the new marks.
+func (m *messagesModel) SetNick(nick string) {
+	if nick == m.nick {
+		return
+	}
+	m.nick = nick
+	for _, e := range m.entries {
+		e.lines = nil
+	}
+}
+
+// Reset forgets every message (a new login).
+func (m *messagesModel) Reset() {
+	m.entries, m.pending = nil, 0
+	m.follow, m.bottom, m.hidden, m.unread = true, 0, 0, 0
+}
+
+func (m *messagesModel) committed() []*entry { return m.entries[:len(m.entries)-m.pending] }
+
+// NewestSeq is the seq of the newest message held (0: none).
+func (m *messagesModel) NewestSeq() int64 {
+	c := m.committed()
+	if len(c) == 0 {
+		return 0
+	}
+	return c[len(c)-1].msg.Seq
+}
+
+// OldestSeq is the seq of the oldest message held (0: none).
+func (m *messagesModel) OldestSeq() int64 {
+	c := m.committed()
+	if len(c) == 0 {
+		return 0
+	}
+	return c[0].msg.Seq
+}
+
+// Add inserts committed messages in seq order, skipping ones already
+// held, and returns how many of the new ones mention us.
+func (m *messagesModel) Add(msgs []*pb.Message) (mentions int) {
+	for _, msg := range msgs {
+		c := m.committed()
+		i := sort.Search(len(c), func(i int) bool { return c[i].msg.Seq >= msg.Seq })
+		if i < len(c) && c[i].msg.Seq == msg.Seq {
+			continue
+		}
+		e := &entry{msg: msg, mention: m.mentions(msg)}
+		if e.mention {
+			mentions++
+		}
+		m.insert(i, e)
+		if i < len(c) {
+			// Older than something we hold (history): the next entry's day
+			// separator may change.
+			m.entries[i+1].lines = nil
+		} else if !m.follow {
+			m.unread++
+		}
+	}
+	return mentions
+}
+
+func (m *messagesModel) insert(i int, e *entry) {
+	m.entries = append(m.entries, nil)
+	copy(m.entries[i+1:], m.entries[i:])
+	m.entries[i] = e
+	if !m.follow && i <= m.bottom {
+		m.bottom++
+	}
+}
+
+// AddPending shows a message of ours that is being sent.
+func (m *messagesModel) AddPending(id int, msg *pb.Message) {
+	m.entries = append(m.entries, &entry{msg: msg, pending: id})
+	m.pending++
+}
+
+// RemovePending drops a pending message (sent, so the feed shows it; or
+// failed).
+func (m *messagesModel) RemovePending(id int) {
+	for i := len(m.entries) - m.pending; i < len(m.entries); i++ {
+		if m.entries[i].pending == id {
+			m.entries = append(m.entries[:i], m.entries[i+1:]...)
+			m.pending--
+			if !m.follow && m.bottom >= len(m.entries) {
+				m.follow, m.hidden = true, 0
+			}
+			return
+		}
+	}
+}
+
+// mentions: someone else's line names us as a word, "@" optional.
+func (m *messagesModel) mentions(msg *pb.Message) bool {
+	if m.nick == "" || msg.Nick == m.nick || msg.Kind != pb.Kind_KIND_TEXT && msg.Kind != pb.Kind_KIND_ACTION {
+		return false
+	}
+	text := strings.ToLower(msg.Text)
+	nick := strings.ToLower(m.nick)
+	for i := strings.Index(text, nick); i >= 0; {
+		end := i + len(nick)
+		before := i == 0 || !isWordByte(text[i-1])
+		after := end == len(text) || !isWordByte(text[end])
+		if before && after {
+			return true
+		}
+		j := strings.Index(text[i+1:], nick)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+func isWordByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_' || b >= 0x80
+}
+
+// sanitize drops control characters: a message is somebody else's bytes
+// and must not be able to move our cursor or change our terminal.
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n':
+			return r
+		case r == '\t':
+			return ' '
+		case unicode.IsControl(r), r == unicode.ReplacementChar:
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// lines renders entry i at the current width, cached.
+func (m *messagesModel) lines(i int) []string {
+	e := m.entries[i]
+	w := m.innerWidth()
+	if e.lines != nil && e.width == w {
+		return e.lines
+	}
+	var out []string
+	when := time.UnixMilli(e.msg.SentUnixMs).In(m.loc)
+	if e.pending == 0 && (i == 0 || !sameDay(time.UnixMilli(m.entries[i-1].msg.SentUnixMs).In(m.loc), when)) {
+		out = append(out, m.daySeparator(when, w))
+	}
+	out = append(out, m.body(e, when, w)...)
+	e.lines, e.width = out, w
+	return out
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
+}
+
+func (m *messagesModel) daySeparator(t time.Time, w int) string {
+	label := " " + t.Format("Monday, 2 January 2006") + " "
+	side := max((w-ansi.StringWidth(label))/2, 0)
+	line := strings.Repeat("─", side) + label + strings.Repeat("─", max(w-side-ansi.StringWidth(label), 0))
+	return m.styles.Day.Render(ansi.Truncate(line, w, ""))
+}
+
+// gutterWidth is the mark column plus "15:04 ".
+const gutterWidth = 7
+
+// body renders one message: a mark column (▌ for our lines, ! for lines
+// that mention us), the local time, then the text wrapped under itself.
+func (m *messagesModel) body(e *entry, when time.Time, w int) []string {
+	st := m.styles
+	msg := e.msg
+	nick := sanitize(msg.Nick)
+	text := sanitize(msg.Text)
+	nickStyle := st.Nick(msg.Nick)
+	textStyle := st.Text
+	var prefix string
+	switch msg.Kind {
+	case pb.Kind_KIND_ACTION:
+		prefix = "* " + nick + " "
+	case pb.Kind_KIND_JOIN:
+		prefix, text, textStyle = "→ ", nick+" joined", st.System
+	case pb.Kind_KIND_LEAVE:
+		prefix, text, textStyle = "← ", nick+" left", st.System
+	case pb.Kind_KIND_NICK:
+		prefix, text, textStyle = "~ ", nick+" is now known as "+text, st.System
+	default:
+		prefix = nick + ": "
+	}
+	own := msg.Nick == m.nick
+	mark, stamp := " ", when.Format("15:04")
+	switch {
+	case e.pending != 0:
+		mark, stamp, textStyle, nickStyle = "…", "  ⋯  ", st.Pending, st.Pending
+	case own:
+		mark = st.Own.Render("▌")
+	case e.mention:
+		mark, textStyle = st.Mention.Render("!"), st.Mention
+	}
+	if msg.Kind == pb.Kind_KIND_JOIN || msg.Kind == pb.Kind_KIND_LEAVE || msg.Kind == pb.Kind_KIND_NICK {
+		nickStyle = st.System
+	}
+	width := max(w-gutterWidth, 4)
+	wrapped := strings.Split(ansi.Wrap(prefix+text, width, ""), "\n")
+	out := make([]string, len(wrapped))
+	indent := strings.Repeat(" ", gutterWidth)
+	for j, line := range wrapped {
+		if j == 0 {
+			head := m.styles.Time.Render(stamp)
+			if strings.HasPrefix(line, prefix) && msg.Kind != pb.Kind_KIND_JOIN && msg.Kind != pb.Kind_KIND_LEAVE && msg.Kind != pb.Kind_KIND_NICK {
+				line = nickStyle.Render(strings.TrimRight(prefix, " ")) + " " + textStyle.Render(line[len(prefix):])
+			} else {
+				line = textStyle.Render(line)
+			}
+			out[j] = mark + head + " " + line
+			continue
+		}
+		out[j] = indent + textStyle.Render(line)
+	}
+	return out
+}
+
+// bottomAnchor is where the view's bottom line is.
+func (m *messagesModel) bottomAnchor() (int, int) {
+	if m.follow {
+		return len(m.entries) - 1, 0
+	}
+	return m.bottom, m.hidden
+}
+
+// linesThrough counts the lines from the top of entry 0 down to the
+// anchor, but stops counting once it reaches limit: every entry has a
+// line, so beyond limit entries the answer is "at least limit".
+func (m *messagesModel) linesThrough(b, hidden, limit int) int {
+	if b+1 >= limit {
+		return limit
+	}
+	n := -hidden
+	for i := 0; i <= b; i++ {
+		n += len(m.lines(i))
+	}
+	return n
+}
+
+// ScrollUp moves the view n lines towards older messages.
+func (m *messagesModel) ScrollUp(n int) {
+	if len(m.entries) == 0 {
+		return
+	}
+	b, hidden := m.bottomAnchor()
+	hidden += n
+	for b > 0 && hidden >= len(m.lines(b)) {
+		hidden -= len(m.lines(b))
+		b--
+	}
+	if b == 0 {
+		hidden = min(hidden, len(m.lines(0))-1)
+	}
+	m.follow, m.bottom, m.hidden = false, b, hidden
+	m.clampTop()
+}
+
+// clampTop keeps the oldest line from going below the top of the view.
+func (m *messagesModel) clampTop() {
+	h := m.innerHeight()
+	if m.follow || m.linesThrough(m.bottom, m.hidden, h) >= h {
+		return
+	}
+	m.Top()
+}
+
+// ScrollDown moves the view n lines towards newer messages.
+func (m *messagesModel) ScrollDown(n int) {
+	if m.follow {
+		return
+	}
+	b, hidden := m.bottom, m.hidden-n
+	for hidden < 0 && b < len(m.entries)-1 {
+		b++
+		hidden += len(m.lines(b))
+	}
+	if b >= len(m.entries)-1 && hidden <= 0 {
+		m.Bottom()
+		return
+	}
+	m.bottom, m.hidden = b, hidden
+}
+
+// Top shows the oldest held message at the top of the view.
+func (m *messagesModel) Top() {
+	h := m.innerHeight()
+	acc := 0
+	for i := range m.entries {
+		acc += len(m.lines(i))
+		if acc >= h {
+			if i == len(m.entries)-1 && acc == h {
+				m.Bottom()
+				return
+			}
+			m.follow, m.bottom, m.hidden = false, i, acc-h
+			return
+		}
+	}
+	m.Bottom() // everything fits
+}
+
+// Bottom follows the newest message again.
+func (m *messagesModel) Bottom() {
+	m.follow, m.bottom, m.hidden, m.unread = true, 0, 0, 0
+}
+
+// AtTop: the oldest held line is on screen, so older history is wanted.
+func (m *messagesModel) AtTop() bool {
+	if len(m.entries) == 0 {
+		return true
+	}
+	b, hidden := m.bottomAnchor()
+	h := m.innerHeight()
+	return m.linesThrough(b, hidden, h+1) <= h
+}
+
+// Update handles scrolling keys and the mouse wheel when the pane has
+// focus (the root forwards page keys whatever the focus).
+func (m *messagesModel) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, m.keys.LineUp):
+			m.ScrollUp(1)
+		case key.Matches(msg, m.keys.LineDown):
+			m.ScrollDown(1)
+		}
+	case tea.MouseWheelMsg:
+		switch msg.Button {
+		case tea.MouseWheelUp:
+			m.ScrollUp(3)
+		case tea.MouseWheelDown:
+			m.ScrollDown(3)
+		}
+	}
+	return nil
+}
+
+// View draws the visible lines only.
+func (m *messagesModel) View() string {
+	w, h := m.innerWidth(), m.innerHeight()
+	var rev []string // bottom-up
+	if len(m.entries) == 0 {
+		rev = []string{m.styles.Dim.Render(ansi.Truncate("No messages yet. Say hello!", w, "…"))}
+	}
+	b, hidden := m.bottomAnchor()
+	for i := b; i >= 0 && len(rev) < h; i-- {
+		ls := m.lines(i)
+		if i == b {
+			ls = ls[:len(ls)-hidden]
+		}
+		for j := len(ls) - 1; j >= 0 && len(rev) < h; j-- {
+			rev = append(rev, ls[j])
+		}
+	}
+	out := make([]string, h)
+	for i := range out {
+		line := ""
+		if k := h - 1 - i; k < len(rev) {
+			line = rev[k]
+		}
+		out[i] = padRight(line, w)
+	}
+	if m.unread > 0 && !m.follow {
+		banner := fmt.Sprintf(" ↓ %d new message%s (end) ", m.unread, plural(m.unread))
+		out[h-1] = padRight(m.styles.NewBanner.Render(ansi.Truncate(banner, w, "…")), w)
+	}
+	return strings.Join(out, "\n")
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// padRight pads (or cuts) a rendered line to exactly w cells.
+func padRight(s string, w int) string {
+	n := ansi.StringWidth(s)
+	if n > w {
+		return ansi.Truncate(s, w, "")
+	}
+	return s + strings.Repeat(" ", w-n)
+}
+
+// SetFocus marks the pane focused.
+func (m *messagesModel) SetFocus(f bool) { m.focused = f }
+
+// ShortHelp lists the pane's keys.
+func (m *messagesModel) ShortHelp() []key.Binding {
+	return []key.Binding{m.keys.LineUp, m.keys.LineDown, m.keys.PageUp, m.keys.PageDown, m.keys.Top, m.keys.Bottom}
+}
+
+// FullHelp lists the pane's keys.
+func (m *messagesModel) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }
