@@ -190,6 +190,9 @@ Flags:
 type embedded struct {
 	dataDir string
 	log     *slog.Logger
+	// noSupervisor: host only if needed now; short-lived commands do not
+	// take over later.
+	noSupervisor bool
 
 	mu             sync.Mutex
 	node           *node
@@ -205,6 +208,9 @@ func (e *embedded) start(ctx context.Context) error {
 			}
 			// Someone else started it a moment ago: use theirs.
 		}
+	}
+	if e.noSupervisor {
+		return nil
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	e.stopSupervisor = cancel

@@ -86,6 +86,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdChat(ctx, args)
 	case "serve":
 		return cmdServe(ctx, args)
+	case "room":
+		return cmdRoom(ctx, args, stdout, stderr)
+	case "send":
+		return cmdSend(ctx, args, stdout, stderr)
+	case "history":
+		return cmdHistory(ctx, args, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "webaas-chat", versionString())
 		return nil

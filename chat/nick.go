@@ -49,3 +49,20 @@ func CheckText(text string) error {
 	}
 	return nil
 }
+
+// Printable drops the control characters of someone else's text (keeping
+// newlines, turning tabs into spaces), so that showing a message can never
+// move a cursor or reprogram a terminal.
+func Printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n':
+			return r
+		case r == '\t':
+			return ' '
+		case unicode.IsControl(r), r == utf8.RuneError:
+			return -1
+		}
+		return r
+	}, s)
+}

@@ -78,6 +78,31 @@ func newClientID() string {
 // online holds it), marks it online, starts the heartbeat and posts
 // "nick joined".
 func (r *Room) Join(ctx context.Context, nick string, opts SessionOptions) (*Session, error) {
+	s, err := r.newSession(nick, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.claim(ctx, "", nick); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.wg.Add(1)
+	go s.heartbeat()
+	if !opts.NoJoinLine {
+		if _, err := s.post(ctx, pb.Kind_KIND_JOIN, ""); err != nil {
+			s.log.Warn("post join line", "err", err)
+		}
+	}
+	return s, nil
+}
+
+// Sender returns a session that only sends, as nick, without joining:
+// no presence, no "joined" line. Scripts use it to post a message.
+func (r *Room) Sender(nick string, opts SessionOptions) (*Session, error) {
+	return r.newSession(nick, opts)
+}
+
+func (r *Room) newSession(nick string, opts SessionOptions) (*Session, error) {
 	if err := CheckNick(nick); err != nil {
 		return nil, err
 	}
@@ -95,18 +120,8 @@ func (r *Room) Join(ctx context.Context, nick string, opts SessionOptions) (*Ses
 	if s.owner == "" {
 		s.owner = s.clientID
 	}
-	if err := s.claim(ctx, "", nick); err != nil {
-		cancel()
-		return nil, err
-	}
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go s.sender()
-	go s.heartbeat()
-	if !opts.NoJoinLine {
-		if _, err := s.post(ctx, pb.Kind_KIND_JOIN, ""); err != nil {
-			s.log.Warn("post join line", "err", err)
-		}
-	}
 	return s, nil
 }
 

@@ -5,12 +5,12 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/pb"
 )
 
@@ -178,22 +178,6 @@ func isWordByte(b byte) bool {
 	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_' || b >= 0x80
 }
 
-// sanitize drops control characters: a message is somebody else's bytes
-// and must not be able to move our cursor or change our terminal.
-func sanitize(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n':
-			return r
-		case r == '\t':
-			return ' '
-		case unicode.IsControl(r), r == unicode.ReplacementChar:
-			return -1
-		}
-		return r
-	}, s)
-}
-
 // lines renders entry i at the current width, cached.
 func (m *messagesModel) lines(i int) []string {
 	e := m.entries[i]
@@ -232,8 +216,8 @@ const gutterWidth = 7
 func (m *messagesModel) body(e *entry, when time.Time, w int) []string {
 	st := m.styles
 	msg := e.msg
-	nick := sanitize(msg.Nick)
-	text := sanitize(msg.Text)
+	nick := chat.Printable(msg.Nick)
+	text := chat.Printable(msg.Text)
 	nickStyle := st.Nick(msg.Nick)
 	textStyle := st.Text
 	var prefix string

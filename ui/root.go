@@ -729,7 +729,7 @@ func (m *Model) header() string {
 		name, nick = m.room.Name(), m.session.Nick()
 		code = st.HeaderCode.Render("room " + m.room.Code() + " ")
 	}
-	left := st.HeaderRoom.Render(" "+sanitize(name)) + st.Header.Render(" · ") + st.HeaderNick.Render(nick+" ")
+	left := st.HeaderRoom.Render(" "+chat.Printable(name)) + st.Header.Render(" · ") + st.HeaderNick.Render(nick+" ")
 	right := state + st.Header.Render(" ")
 	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(right)
 	if code != "" && gap >= ansi.StringWidth(code)+1 {

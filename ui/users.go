@@ -85,7 +85,7 @@ func (m *usersModel) View() string {
 		if mb.Online {
 			dot, style = "●", m.styles.Online
 		}
-		name := sanitize(mb.Nick)
+		name := chat.Printable(mb.Nick)
 		if mb.Nick == m.me {
 			name += " (you)"
 		}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/webaas"
+)
+
+// scriptFlags are the flags the scriptable commands share.
+type scriptFlags struct {
+	server  *string
+	data    *string
+	timeout *time.Duration
+}
+
+func newScriptFlags(fs *flag.FlagSet) scriptFlags {
+	defData, _ := dataDir()
+	return scriptFlags{
+		server:  serverURLFlag(fs),
+		data:    fs.String("data", defData, "data directory of the embedded server, if this command has to start it"),
+		timeout: fs.Duration("timeout", 30*time.Second, "give up after this long"),
+	}
+}
+
+// connect returns a client for --server, or for the embedded server,
+// hosting it in this process if nobody answers. stop releases it.
+func (f scriptFlags) connect(ctx context.Context, log *slog.Logger, supervise bool) (c *webaas.Client, stop func(), err error) {
+	url := *f.server
+	stop = func() {}
+	if url == "" {
+		host := &embedded{dataDir: *f.data, log: log, noSupervisor: !supervise}
+		if err := host.start(ctx); err != nil {
+			return nil, nil, err
+		}
+		stop = host.stop
+		url = "http://" + defaultListen
+	}
+	c, err = webaas.New(url)
+	if err != nil {
+		stop()
+		return nil, nil, usageError{err.Error()}
+	}
+	return c, stop, nil
+}
+
+func parseScript(fs *flag.FlagSet, args []string, usage string) error {
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage+"\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return fs.Parse(args)
+}
+
+func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usageError{"usage: webaas-chat room create [--server URL] [--name NAME]"}
+	}
+	fs := flag.NewFlagSet("room create", flag.ContinueOnError)
+	sf := newScriptFlags(fs)
+	name := fs.String("name", "webaas-chat", "the room's display name")
+	if err := parseScript(fs, args[1:], "Usage: webaas-chat room create [flags]\n\nCreates a room and prints its code, the key others join it with.\n"); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, *sf.timeout)
+	defer cancel()
+	c, stop, err := sf.connect(ctx, quietLog(stderr), false)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	room, err := chat.CreateRoom(ctx, c, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, room.Code())
+	return nil
+}
+
+func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	sf := newScriptFlags(fs)
+	code := fs.String("room", "", "room code (required)")
+	nick := fs.String("nick", "", "nickname to send as (required)")
+	if err := parseScript(fs, args, "Usage: webaas-chat send --room CODE --nick NAME [flags] TEXT...\n\nSends one message and exits 0 once it is committed (durable), printing its\nsequence number; any failure exits non-zero with a one-line error.\n"); err != nil {
+		return err
+	}
+	text := strings.Join(fs.Args(), " ")
+	switch {
+	case *code == "":
+		return usageError{"send: --room is required"}
+	case *nick == "":
+		return usageError{"send: --nick is required"}
+	case text == "":
+		return usageError{"send: no text to send"}
+	}
+	if err := chat.CheckNick(*nick); err != nil {
+		return usageError{err.Error()}
+	}
+	if err := chat.CheckText(text); err != nil {
+		return usageError{err.Error()}
+	}
+	ctx, cancel := context.WithTimeout(ctx, *sf.timeout)
+	defer cancel()
+	c, stop, err := sf.connect(ctx, quietLog(stderr), false)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	room, err := chat.OpenRoom(ctx, c, *code)
+	if err != nil {
+		return err
+	}
+	sender, err := room.Sender(*nick, chat.SessionOptions{})
+	if err != nil {
+		return err
+	}
+	defer sender.Close()
+	msg, err := sender.Send(ctx, text)
+	if err != nil {
+		return fmt.Errorf("not sent: %w", err)
+	}
+	fmt.Fprintln(stdout, msg.Seq)
+	return nil
+}
+
+func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("history", flag.ContinueOnError)
+	sf := newScriptFlags(fs)
+	code := fs.String("room", "", "room code (required)")
+	asJSON := fs.Bool("json", false, "one JSON object per line: seq, nick, text, time, kind")
+	follow := fs.Bool("follow", false, "keep printing new messages as they arrive (until interrupted)")
+	last := fs.Int("last", 0, "print only the newest N messages (0: all)")
+	if err := parseScript(fs, args, "Usage: webaas-chat history --room CODE [flags]\n\nPrints a room's messages, oldest first, one per line.\n"); err != nil {
+		return err
+	}
+	if *code == "" {
+		return usageError{"history: --room is required"}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("history: unexpected arguments %q", fs.Args())}
+	}
+	if *last < 0 {
+		return usageError{"history: --last must be 0 or more"}
+	}
+	log := quietLog(stderr)
+	c, stop, err := sf.connect(ctx, log, *follow)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	tctx, cancel := context.WithTimeout(ctx, *sf.timeout)
+	defer cancel()
+	room, err := chat.OpenRoom(tctx, c, *code)
+	if err != nil {
+		return err
+	}
+	var msgs []*pb.Message
+	if *last > 0 {
+		msgs, err = room.Latest(tctx, *last)
+	} else {
+		msgs, err = room.After(tctx, 0)
+	}
+	if err != nil {
+		return err
+	}
+	p := printer{w: stdout, json: *asJSON}
+	var seen int64
+	for _, m := range msgs {
+		if err := p.print(m); err != nil {
+			return err
+		}
+		seen = m.Seq
+	}
+	if !*follow {
+		return nil
+	}
+	events, err := room.Follow(ctx, seen, chat.FollowOptions{Logger: log})
+	if err != nil {
+		return err
+	}
+	for ev := range events {
+		switch ev.Kind {
+		case chat.Reconnecting:
+			fmt.Fprintf(stderr, "reconnecting (retry in %.1fs): %v\n", ev.Retry.Seconds(), ev.Err)
+		case chat.Messages:
+			for _, m := range ev.Messages {
+				if err := p.print(m); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil // interrupted
+}
+
+// quietLog logs warnings and errors to stderr: scripts see what went wrong.
+func quietLog(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// printer writes messages as lines of text or JSON.
+type printer struct {
+	w    io.Writer
+	json bool
+}
+
+type jsonMessage struct {
+	Seq  int64     `json:"seq"`
+	Nick string    `json:"nick"`
+	Text string    `json:"text"`
+	Time time.Time `json:"time"`
+	Kind string    `json:"kind"`
+}
+
+func kindName(k pb.Kind) string {
+	return strings.ToLower(strings.TrimPrefix(k.String(), "KIND_"))
+}
+
+func (p printer) print(m *pb.Message) error {
+	if p.json {
+		data, err := json.Marshal(jsonMessage{Seq: m.Seq, Nick: m.Nick, Text: m.Text, Time: time.UnixMilli(m.SentUnixMs).UTC(), Kind: kindName(m.Kind)})
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(p.w, "%s\n", data)
+		return err
+	}
+	// One message, one line: newlines become ↵ and control characters go.
+	clean := chat.Printable(strings.ReplaceAll(m.Text, "\n", " ↵ "))
+	nick := chat.Printable(m.Nick)
+	when := time.UnixMilli(m.SentUnixMs).Local().Format("2006-01-02 15:04:05")
+	var line string
+	switch m.Kind {
+	case pb.Kind_KIND_ACTION:
+		line = "* " + nick + " " + clean
+	case pb.Kind_KIND_JOIN:
+		line = "→ " + nick + " joined"
+	case pb.Kind_KIND_LEAVE:
+		line = "← " + nick + " left"
+	case pb.Kind_KIND_NICK:
+		line = "~ " + nick + " is now known as " + clean
+	default:
+		line = nick + ": " + clean
+	}
+	_, err := fmt.Fprintf(p.w, "%d %s %s\n", m.Seq, when, line)
+	return err
+}
