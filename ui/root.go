@@ -655,7 +655,7 @@ func (m *Model) layout() {
 	m.login.SetSize(w, max(h-1, 1))
 	m.help.SetWidth(w)
 	usersW := min(max(w/4, 16), 28)
-	bodyH := max(h-3-(inputHeight+2), 3)
+	bodyH := max(h-2-(inputHeight+2), 3)
 	m.msgs.SetSize(w-usersW, bodyH)
 	m.users.SetSize(usersW, bodyH)
 	m.input.SetSize(w, inputHeight+2)

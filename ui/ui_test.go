@@ -1,0 +1,385 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/webaas"
+	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
+)
+
+// fakeCode stands in for the random room code in golden files.
+const fakeCode = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+// day0 is when the fixture conversation happens (shown in UTC).
+var day0 = time.Date(2026, 11, 25, 21, 58, 0, 0, time.UTC)
+
+func fixtureMessages() []*pb.Message {
+	at := func(min int) int64 { return day0.Add(time.Duration(min) * time.Minute).UnixMilli() }
+	return []*pb.Message{
+		{Seq: 1, Nick: "alice", Kind: pb.Kind_KIND_JOIN, SentUnixMs: at(0)},
+		{Seq: 2, Nick: "bob", Kind: pb.Kind_KIND_JOIN, SentUnixMs: at(1)},
+		{Seq: 3, Nick: "bob", Text: "evening! is the build green?", SentUnixMs: at(1)},
+		{Seq: 4, Nick: "alice", Text: "green since 21:40. the new range pages are byte-for-byte what the python client expects", SentUnixMs: at(2)},
+		{Seq: 5, Nick: "carol", Kind: pb.Kind_KIND_JOIN, SentUnixMs: at(3)},
+		{Seq: 6, Nick: "carol", Kind: pb.Kind_KIND_ACTION, Text: "waves", SentUnixMs: at(3)},
+		{Seq: 7, Nick: "bob", Text: "alice: can you review my diff tomorrow?", SentUnixMs: at(4)},
+		{Seq: 8, Nick: "carol", Text: "混合宽度的文字 and emoji 🎉🚀 wrap by cell width, not by byte", SentUnixMs: at(5)},
+		{Seq: 9, Nick: "bob", Kind: pb.Kind_KIND_NICK, Text: "robert", SentUnixMs: at(6)},
+		{Seq: 10, Nick: "alice", Text: "sure\nsecond line of the same message", SentUnixMs: at(125)},
+	}
+}
+
+func fixtureMembers() []chat.Member {
+	return []chat.Member{
+		{Nick: "alice", Online: true}, {Nick: "carol", Online: true},
+		{Nick: "robert", Online: true}, {Nick: "dave", Online: false},
+	}
+}
+
+// newTestModel is a model wired to a real server on loopback.
+func newTestModel(t *testing.T, srv *servertest.Server, nick, room string) *Model {
+	t.Helper()
+	c, err := webaas.New(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(Options{
+		Client: c, Server: "http://127.0.0.1:11232", Nick: nick, Room: room,
+		Location: time.UTC,
+		Follow:   chat.FollowOptions{Watch: []webaas.WatchOption{webaas.WithBackoff(10*time.Millisecond, 100*time.Millisecond)}},
+	})
+}
+
+// loggedIn logs a model in for real (the login command runs against the
+// server), then replaces what moves with the fixture, so the screen is
+// the same on every run.
+func loggedIn(t *testing.T, w, h int) *Model {
+	t.Helper()
+	srv := servertest.Start(t)
+	m := newTestModel(t, srv, "alice", "")
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	done := m.loginCmd("alice", "")().(loginDoneMsg)
+	if done.err != nil {
+		t.Fatal(done.err)
+	}
+	m.Update(done)
+	t.Cleanup(func() { m.endSession(); done.session.Close() })
+	m.msgs.Reset()
+	m.msgs.Add(fixtureMessages())
+	m.Update(feedMsg{gen: m.feedGen, ok: true, ev: chat.Event{Kind: chat.Connected}})
+	m.Update(feedMsg{gen: m.feedGen, ok: true, ev: chat.Event{Kind: chat.Members, Members: fixtureMembers()}})
+	m.status = ""
+	return m
+}
+
+// shown is what the terminal shows, colours stripped and the room code
+// replaced by a fixed one.
+func shown(m *Model) string {
+	s := ansi.Strip(m.View().Content)
+	if m.room != nil {
+		s = strings.ReplaceAll(s, m.room.Code(), fakeCode)
+	}
+	return s
+}
+
+// checkFills fails unless the view is exactly w × h cells.
+func checkFills(t *testing.T, name, view string, w, h int) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	if len(lines) != h {
+		t.Errorf("%s at %dx%d: %d lines", name, w, h, len(lines))
+		return
+	}
+	for i, l := range lines {
+		if got := ansi.StringWidth(l); got != w {
+			t.Errorf("%s at %dx%d: line %d is %d cells wide: %q", name, w, h, i, got, ansi.Strip(l))
+			return
+		}
+	}
+}
+
+func TestGoldenLogin(t *testing.T) {
+	srv := servertest.Start(t)
+	m := newTestModel(t, srv, "alice", "")
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 20})
+	golden.RequireEqual(t, shown(m))
+}
+
+func TestGoldenLoginError(t *testing.T) {
+	srv := servertest.Start(t)
+	m := newTestModel(t, srv, "bad nick!", "")
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 20})
+	m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	golden.RequireEqual(t, shown(m))
+}
+
+func TestGoldenChat(t *testing.T) {
+	golden.RequireEqual(t, shown(loggedIn(t, 100, 30)))
+}
+
+func TestGoldenNarrowChat(t *testing.T) {
+	golden.RequireEqual(t, shown(loggedIn(t, MinWidth, MinHeight)))
+}
+
+func TestGoldenHelpOverlay(t *testing.T) {
+	m := loggedIn(t, 100, 30)
+	m.Update(tea.KeyPressMsg{Code: tea.KeyF1})
+	golden.RequireEqual(t, shown(m))
+}
+
+func TestGoldenTooSmall(t *testing.T) {
+	golden.RequireEqual(t, shown(loggedIn(t, 50, 12)))
+}
+
+func TestGoldenWideCharacters(t *testing.T) {
+	m := loggedIn(t, 70, 18)
+	m.msgs.Reset()
+	m.msgs.Add([]*pb.Message{{Seq: 1, Nick: "小明", Text: "你好世界！这是一条很长的中文消息，用来检查换行是否按照终端单元格的宽度来计算，而不是按字节或字符。🙂👍🏽 emoji too", SentUnixMs: day0.UnixMilli()}})
+	golden.RequireEqual(t, shown(m))
+}
+
+// TestEveryScreenFillsTheTerminal checks each screen at several sizes:
+// exactly as many lines as the terminal has, each exactly as wide, so no
+// stale cells survive a resize.
+func TestEveryScreenFillsTheTerminal(t *testing.T) {
+	sizes := [][2]int{{MinWidth, MinHeight}, {80, 24}, {100, 30}, {211, 57}, {59, 40}, {120, 14}, {20, 5}}
+	m := loggedIn(t, 80, 24)
+	srv := servertest.Start(t)
+	login := newTestModel(t, srv, "", "")
+	for _, sz := range sizes {
+		w, h := sz[0], sz[1]
+		for _, tc := range []struct {
+			name  string
+			model *Model
+			help  bool
+		}{{"login", login, false}, {"login help", login, true}, {"chat", m, false}, {"chat help", m, true}} {
+			tc.model.Update(tea.WindowSizeMsg{Width: w, Height: h})
+			tc.model.showHelp = tc.help
+			checkFills(t, tc.name, tc.model.View().Content, w, h)
+		}
+	}
+}
+
+func TestScrollKeepsPlaceAndCountsNewMessages(t *testing.T) {
+	m := loggedIn(t, 80, 24)
+	var msgs []*pb.Message
+	for i := 11; i <= 200; i++ {
+		msgs = append(msgs, &pb.Message{Seq: int64(i), Nick: "bob", Text: fmt.Sprint("line ", i), SentUnixMs: day0.Add(time.Hour).UnixMilli()})
+	}
+	m.msgs.Add(msgs)
+	if !strings.Contains(shown(m), "line 200") {
+		t.Fatal("the newest message is not on screen while following")
+	}
+	m.Update(tea.KeyPressMsg{Code: tea.KeyPgUp})
+	before := shown(m)
+	if strings.Contains(before, "line 200") {
+		t.Fatal("page up still shows the newest message")
+	}
+	m.Update(feedMsg{gen: m.feedGen, ok: true, ev: chat.Event{Kind: chat.Messages, Messages: []*pb.Message{
+		{Seq: 201, Nick: "bob", Text: "new one", SentUnixMs: day0.Add(time.Hour).UnixMilli()},
+		{Seq: 202, Nick: "bob", Text: "new two", SentUnixMs: day0.Add(time.Hour).UnixMilli()},
+	}}})
+	after := shown(m)
+	if !strings.Contains(after, "2 new messages") {
+		t.Fatalf("no new-message indicator while scrolled up:\n%s", after)
+	}
+	if strings.Contains(after, "new two") {
+		t.Fatal("the view jumped to the new message")
+	}
+	m.Update(tea.KeyPressMsg{Code: tea.KeyEnd})
+	if s := shown(m); !strings.Contains(s, "new two") || strings.Contains(s, "new messages") {
+		t.Fatalf("end does not return to the newest:\n%s", s)
+	}
+}
+
+func TestHistoryLoadsOlderPagesLazily(t *testing.T) {
+	srv := servertest.Start(t)
+	ctx := context.Background()
+	c, _ := webaas.New(srv.URL())
+	room, err := chat.CreateRoom(ctx, c, "history")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := room.Sender("bob", chat.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Sent concurrently, the session batches them into a few transactions.
+	var wg sync.WaitGroup
+	for i := 1; i <= 250; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Send(ctx, fmt.Sprint("history ", i)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	m := newTestModel(t, srv, "alice", room.Code())
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	done := m.loginCmd("alice", room.Code())().(loginDoneMsg)
+	if done.err != nil {
+		t.Fatal(done.err)
+	}
+	m.Update(done)
+	t.Cleanup(func() { m.endSession(); done.session.Close() })
+	if got := m.msgs.OldestSeq(); got != 251-pageSize+1 {
+		t.Fatalf("login loaded from seq %d, want the latest page only", got)
+	}
+	// home reaches the top of what is loaded, which asks for the page above.
+	cmd := m.onKey(tea.KeyPressMsg{Code: tea.KeyHome})
+	older := findMsg[olderMsg](t, cmd)
+	// An answer to an older request is dropped...
+	m.Update(olderMsg{gen: older.gen - 1, msgs: []*pb.Message{{Seq: 1, Nick: "x"}}})
+	if m.msgs.OldestSeq() == 1 {
+		t.Fatal("a stale history page was applied")
+	}
+	m.Update(older)
+	if got := m.msgs.OldestSeq(); got != 251-2*pageSize+1 {
+		t.Fatalf("after one older page the oldest is %d", got)
+	}
+	m.Update(findMsg[olderMsg](t, m.command("/history")))
+	if m.msgs.OldestSeq() != 1 || !m.noOlder {
+		t.Fatalf("oldest %d, noOlder %v after loading everything", m.msgs.OldestSeq(), m.noOlder)
+	}
+}
+
+// findMsg runs cmd, and every command of a batch, concurrently, and
+// returns the first message of type T; commands that wait (status ticks,
+// the feed listener) are left running.
+func findMsg[T any](t *testing.T, cmd tea.Cmd) T {
+	t.Helper()
+	found := make(chan T, 1)
+	var run func(tea.Cmd)
+	run = func(c tea.Cmd) {
+		if c == nil {
+			return
+		}
+		go func() {
+			switch msg := c().(type) {
+			case tea.BatchMsg:
+				for _, sub := range msg {
+					run(sub)
+				}
+			case T:
+				select {
+				case found <- msg:
+				default:
+				}
+			}
+		}()
+	}
+	run(cmd)
+	select {
+	case v := <-found:
+		return v
+	case <-time.After(10 * time.Second):
+		var zero T
+		t.Fatalf("no %T from the command", zero)
+		return zero
+	}
+}
+
+func TestSlashCommands(t *testing.T) {
+	m := loggedIn(t, 80, 24)
+	type step struct {
+		input string
+		check func(*Model) error
+	}
+	for _, st := range []step{
+		{"/frobnicate", func(m *Model) error {
+			if !strings.Contains(m.status, "Unknown command /frobnicate") || !m.statusErr {
+				return fmt.Errorf("status %q", m.status)
+			}
+			return nil
+		}},
+		{"/help", func(m *Model) error {
+			if !m.showHelp {
+				return fmt.Errorf("help not shown")
+			}
+			m.Update(tea.KeyPressMsg{Code: tea.KeyEscape})
+			if m.showHelp {
+				return fmt.Errorf("esc did not close help")
+			}
+			return nil
+		}},
+		{"/users", func(m *Model) error {
+			if m.focus != focusUsers {
+				return fmt.Errorf("focus %d", m.focus)
+			}
+			m.setFocus(focusInput)
+			return nil
+		}},
+		{"/nick", func(m *Model) error {
+			if !strings.Contains(m.status, "Usage: /nick") {
+				return fmt.Errorf("status %q", m.status)
+			}
+			return nil
+		}},
+	} {
+		m.input.SetValue(st.input)
+		m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+		if err := st.check(m); err != nil {
+			t.Errorf("%s: %v", st.input, err)
+		}
+		if m.input.Value() != "" {
+			t.Errorf("%s: input not cleared", st.input)
+		}
+	}
+}
+
+func TestRefusedMessageKeepsTheText(t *testing.T) {
+	m := loggedIn(t, 80, 24)
+	long := strings.Repeat("x", chat.MaxText+1)
+	m.input.SetValue(long)
+	m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	if !m.statusErr || !strings.Contains(m.status, "Not sent") {
+		t.Fatalf("status %q", m.status)
+	}
+	if m.input.Value() != long {
+		t.Fatal("the refused text was thrown away")
+	}
+}
+
+func TestMentionsAreMarked(t *testing.T) {
+	m := loggedIn(t, 80, 24)
+	for _, tc := range []struct {
+		text string
+		want bool
+	}{
+		{"alice: look", true}, {"hey @alice!", true}, {"ALICE?", true},
+		{"malice aforethought", false}, {"alicebob", false}, {"nothing here", false},
+	} {
+		if got := m.msgs.mentions(&pb.Message{Nick: "bob", Text: tc.text}); got != tc.want {
+			t.Errorf("%q mentions alice: %v, want %v", tc.text, got, tc.want)
+		}
+	}
+	if m.msgs.mentions(&pb.Message{Nick: "alice", Text: "alice talks about herself"}) {
+		t.Error("own line counted as a mention")
+	}
+}
+
+func TestControlCharactersAreNotShown(t *testing.T) {
+	m := loggedIn(t, 80, 24)
+	m.msgs.Add([]*pb.Message{{Seq: 11, Nick: "mallory", Text: "hi\x1b]0;pwned\x07\x1b[2J there", SentUnixMs: day0.UnixMilli()}})
+	view := m.View().Content
+	if strings.Contains(view, "\x1b]0;pwned") || strings.Contains(view, "\x1b[2J") {
+		t.Fatal("escape sequences from a message reached the terminal")
+	}
+	if !strings.Contains(ansi.Strip(view), "hi]0;pwned[2J there") {
+		t.Fatalf("the message's printable text is missing:\n%s", ansi.Strip(view))
+	}
+}
