@@ -317,7 +317,7 @@ func (s *Session) sender() {
 // messages committed since, so a retry never posts it twice.
 func (s *Session) commitBatch(ctx context.Context, batch []*sendReq) error {
 	ambiguousFrom := int64(-1) // head read by the earliest attempt whose commit outcome is unknown
-	wait := time.Millisecond
+	failures := 0
 	for {
 		head, err := s.tryCommit(ctx, batch, &ambiguousFrom)
 		if err == nil {
@@ -326,20 +326,37 @@ func (s *Session) commitBatch(ctx context.Context, batch []*sendReq) error {
 		if ctx.Err() != nil {
 			return ErrClosed
 		}
+		var wait time.Duration
 		switch {
 		case errors.Is(err, webaas.ErrConflict), errors.Is(err, webaas.ErrUnknownTransaction):
-			// Someone else took the sequence number, or the server lost
-			// the transaction (a restart): go again soon.
-		case webaas.IsAnswer(err) && !errors.Is(err, webaas.ErrUnavailable) && !errors.Is(err, webaas.ErrInternal):
+			// Someone else took the sequence number (progress, so no
+			// backing off, only a jitter that spreads the racers out),
+			// or the server lost the transaction in a restart.
+			wait = rand.N(2 * time.Millisecond)
+		case refused(err):
 			return err // the server refused the messages; retrying will not help
 		default:
-			s.log.Warn("send failed; retrying", "err", err, "head", head)
+			// The server is unreachable or failing: back off, up to 2 s.
+			failures++
+			wait = min(time.Millisecond<<min(failures, 11), 2*time.Second)
+			wait = wait/2 + rand.N(wait/2+1)
+			s.log.Warn("send failed; retrying", "err", err, "head", head, "retry", wait)
 		}
-		if err := sleep(ctx, wait/2+rand.N(wait/2+1)); err != nil {
+		if err := sleep(ctx, wait); err != nil {
 			return ErrClosed
 		}
-		wait = min(wait*2, 2*time.Second)
 	}
+}
+
+// refused reports a definite "no" from the server (a 4xx answer) that a
+// retry cannot change. Faults (5xx, from the server or a proxy in front
+// of it) and missing answers are worth retrying.
+func refused(err error) bool {
+	var e *webaas.Error
+	if !errors.As(err, &e) || e.Status >= 500 {
+		return false
+	}
+	return !errors.Is(err, webaas.ErrConflict) && !errors.Is(err, webaas.ErrUnknownTransaction)
 }
 
 // errCommitUnknown marks a commit whose answer never came.
@@ -381,8 +398,9 @@ func (s *Session) tryCommit(ctx context.Context, batch []*sendReq, ambiguousFrom
 		return head, err
 	}
 	err = tx.Commit(ctx)
-	if err != nil && !webaas.IsAnswer(err) || errors.Is(err, webaas.ErrUnavailable) || errors.Is(err, webaas.ErrInternal) {
-		// No answer (or a server fault): it may have landed.
+	if err != nil && !errors.Is(err, webaas.ErrConflict) && !refused(err) {
+		// No answer, or a fault answer from the server or a proxy: it
+		// may have landed.
 		if *ambiguousFrom < 0 || head < *ambiguousFrom {
 			*ambiguousFrom = head
 		}

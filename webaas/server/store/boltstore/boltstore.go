@@ -72,11 +72,20 @@ func (s *Store) Stats() Stats {
 }
 
 type commitReq struct {
-	ctx   context.Context
-	batch store.Batch
-	seq   uint64
-	err   error
-	done  chan struct{}
+	ctx      context.Context
+	batch    store.Batch
+	seq      uint64
+	err      error
+	done     chan struct{}
+	answered bool // only the committer goroutine touches it
+}
+
+// answer releases the waiting Commit call, once.
+func (r *commitReq) answer() {
+	if !r.answered {
+		r.answered = true
+		close(r.done)
+	}
 }
 
 type appRecord struct {
@@ -389,10 +398,14 @@ func (s *Store) applyGroup(group []*commitReq) {
 			r.seq, r.err = 0, nil
 			if err := r.ctx.Err(); err != nil {
 				r.err = err // the caller gave up before we started: apply nothing
+				r.answer()
 				continue
 			}
 			if err := validate(tx, r.batch); err != nil {
+				// A refused commit writes nothing, so its answer need not
+				// wait for the group's fsync: the loser retries sooner.
 				r.err = err
+				r.answer()
 				continue
 			}
 			seq++
@@ -412,7 +425,7 @@ func (s *Store) applyGroup(group []*commitReq) {
 		if err != nil && r.err == nil {
 			r.seq, r.err = 0, fmt.Errorf("commit: %w", err)
 		}
-		close(r.done)
+		r.answer()
 	}
 	if err == nil {
 		s.Publish(changes...)
