@@ -25,6 +25,11 @@ var (
 	ErrConflict   = errors.New("a record read by the transaction changed since it was read")
 	ErrExists     = errors.New("already exists")
 	ErrClosed     = errors.New("store is closed")
+	// ErrUnavailable: the storage could not be reached, or did not answer
+	// in time. Nothing was written, except that a commit may have landed
+	// if the failure hit while its outcome was on the way back. Retrying
+	// later may succeed; the server should answer 503.
+	ErrUnavailable = errors.New("store unavailable")
 )
 
 // App is one registered application.

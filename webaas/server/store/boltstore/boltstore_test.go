@@ -6,10 +6,38 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store/boltstore"
+	"github.com/webaas-chat/webaas-chat/webaas/server/store/storetest"
 )
+
+// openAt opens the bbolt file at path and closes it when the test ends.
+func openAt(t *testing.T, path string) store.Store {
+	t.Helper()
+	st, err := boltstore.Open(path, boltstore.Options{LockTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// TestConformance runs the store conformance suite on a real file.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openAt(t, filepath.Join(t.TempDir(), "db"))
+	})
+}
+
+// TestDurable closes and reopens the same file.
+func TestDurable(t *testing.T) {
+	storetest.RunDurable(t, func(t *testing.T) (store.Store, func() store.Store) {
+		path := filepath.Join(t.TempDir(), "db")
+		return openAt(t, path), func() store.Store { return openAt(t, path) }
+	})
+}
 
 // TestGroupCommit shows that concurrent commits share bbolt transactions
 // (and so fsyncs) instead of taking one each.

@@ -1,0 +1,439 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+)
+
+// maxGroup caps how many commits share one transaction, so one group
+// cannot hold the counter lock for long.
+const maxGroup = 256
+
+// maxIndexedKey bounds app, schema and key together: a btree entry must
+// fit in a third of a page, and a write PostgreSQL refuses would fail its
+// whole group, not just itself.
+const maxIndexedKey = 2000
+
+type commitReq struct {
+	ctx   context.Context
+	batch store.Batch
+	seq   uint64
+	err   error
+	done  chan struct{}
+}
+
+// Commit implements store.Store.
+func (s *Store) Commit(ctx context.Context, b store.Batch) (uint64, error) {
+	if err := checkBatch(b); err != nil {
+		return 0, err
+	}
+	req := &commitReq{ctx: ctx, batch: b, done: make(chan struct{})}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return 0, store.ErrClosed
+	}
+	select {
+	case s.reqs <- req:
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return 0, fmt.Errorf("commit: %w", ctx.Err())
+	}
+	s.mu.RUnlock()
+	// Wait for the outcome even if ctx ends: the group may already be
+	// committing this batch, and the caller must not be told otherwise.
+	// The group's own timeout bounds the wait.
+	<-req.done
+	return req.seq, req.err
+}
+
+// checkBatch refuses, before it can join a group, what PostgreSQL would
+// refuse for the whole group.
+func checkBatch(b store.Batch) error {
+	check := func(k store.RecordKey) error {
+		for _, s := range []string{k.App, k.Schema} {
+			if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+				return fmt.Errorf("pgstore: app or schema name %q is not UTF-8 text without NUL", s)
+			}
+		}
+		if n := len(k.App) + len(k.Schema) + len(k.Key); n > maxIndexedKey {
+			return fmt.Errorf("pgstore: app, schema and key take %d bytes; at most %d", n, maxIndexedKey)
+		}
+		return nil
+	}
+	for _, r := range b.Reads {
+		if err := check(r.Key); err != nil {
+			return err
+		}
+	}
+	for _, w := range b.Writes {
+		if err := check(w.Key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// committer applies queued commits in groups until Close.
+func (s *Store) committer() {
+	defer close(s.stopped)
+	for req := range s.reqs {
+		group := []*commitReq{req}
+	gather:
+		for len(group) < maxGroup {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break gather
+				}
+				group = append(group, r)
+			default:
+				break gather
+			}
+		}
+		s.applyGroup(group)
+	}
+}
+
+// maxWritten bounds the committer's memory of written versions.
+const maxWritten = 1 << 16
+
+// applyGroup commits a group in one transaction and tells each caller.
+func (s *Store) applyGroup(group []*commitReq) {
+	var live []*commitReq
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.err = fmt.Errorf("commit: %w", err) // the caller gave up before we started: apply nothing
+			close(r.done)
+			continue
+		}
+		if s.knownStale(r.batch) {
+			r.err = store.ErrConflict
+			close(r.done)
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.StatementTimeout)
+	p, err := s.runGroup(ctx, live)
+	cancel()
+	s.groups.Add(1)
+	s.commits.Add(uint64(len(live)))
+	if err != nil {
+		err = classify(context.Background(), "commit", err)
+		for _, r := range live {
+			if r.err == nil { // refused commits stay refused: they wrote nothing either way
+				r.seq, r.err = 0, err
+			}
+		}
+	} else if p.end > p.start {
+		s.remember(p)
+		// Queue the changes before releasing the callers, so that a
+		// caller's next write is delivered after this one without a log
+		// read.
+		s.feed.local(p.start, p.end, p.changes)
+	}
+	for _, r := range live {
+		close(r.done)
+	}
+}
+
+// knownStale reports a commit that read a version older than one this
+// node wrote since: it must fail, and failing it here saves it a trip
+// through the database. On a hot key this matters: the commits that read
+// the head before the last group changed it would otherwise fill the next
+// group, which then commits nothing.
+func (s *Store) knownStale(b store.Batch) bool {
+	for _, rd := range b.Reads {
+		// A key's versions only grow, and a version once replaced never
+		// returns; only "absent" (0) can be current again after a delete.
+		if rd.Version != 0 && rd.Version < s.written[idOf(rd.Key)] {
+			return true
+		}
+	}
+	return false
+}
+
+// remember records the versions a group wrote (deletes too: a version
+// older than the delete is stale).
+func (s *Store) remember(p groupPlan) {
+	if len(s.written)+len(p.final) > maxWritten {
+		clear(s.written) // forgetting only costs the shortcut
+	}
+	for _, id := range p.final {
+		s.written[id] = p.state[id].version
+	}
+}
+
+// keyID identifies a record inside a group.
+type keyID struct{ app, schema, key string }
+
+func idOf(k store.RecordKey) keyID { return keyID{k.App, k.Schema, string(k.Key)} }
+
+// groupPlan is what a validated group writes.
+type groupPlan struct {
+	start, end uint64  // the counter before and after the group
+	final      []keyID // written keys, in first-write order
+	state      map[keyID]finalWrite
+	changes    []store.Change
+}
+
+type finalWrite struct {
+	w       store.Write
+	version uint64
+}
+
+// plan validates each commit of the group in order against the versions
+// read from the database and the writes of the commits before it, sets
+// each commit's seq or error, and returns the group's net effect.
+func plan(reqs []*commitReq, head uint64, versions map[keyID]uint64, apps map[string]bool) groupPlan {
+	p := groupPlan{start: head, end: head, state: map[keyID]finalWrite{}}
+	current := func(id keyID) uint64 {
+		if f, ok := p.state[id]; ok {
+			if f.w.Delete {
+				return 0
+			}
+			return f.version
+		}
+		return versions[id]
+	}
+	for _, r := range reqs {
+		r.seq, r.err = 0, nil
+		if err := refusal(r.batch, current, apps); err != nil {
+			r.err = err
+			continue
+		}
+		p.end++
+		r.seq = p.end
+		for _, w := range r.batch.Writes {
+			id := idOf(w.Key)
+			if _, seen := p.state[id]; !seen {
+				p.final = append(p.final, id)
+			}
+			p.state[id] = finalWrite{w: w, version: p.end}
+		}
+		p.changes = append(p.changes, changesOf(r.batch, p.end)...)
+	}
+	return p
+}
+
+// refusal says why a commit cannot apply, or nil.
+func refusal(b store.Batch, current func(keyID) uint64, apps map[string]bool) error {
+	for _, rd := range b.Reads {
+		if current(idOf(rd.Key)) != rd.Version {
+			return store.ErrConflict
+		}
+	}
+	for _, w := range b.Writes {
+		if !apps[w.Key.App] {
+			return fmt.Errorf("%w %s", store.ErrUnknownApp, w.Key.App)
+		}
+	}
+	return nil
+}
+
+// changesOf groups a commit's writes by app and type, keys deduplicated,
+// in a fixed order: it is the order of the change log's parts.
+func changesOf(b store.Batch, seq uint64) []store.Change {
+	type appSchema struct{ app, schema string }
+	keys := map[appSchema]map[string]bool{}
+	for _, w := range b.Writes {
+		k := appSchema{w.Key.App, w.Key.Schema}
+		if keys[k] == nil {
+			keys[k] = map[string]bool{}
+		}
+		keys[k][w.TextKey] = true
+	}
+	out := make([]store.Change, 0, len(keys))
+	for k, set := range keys {
+		c := store.Change{Kind: store.ChangeRecords, Seq: seq, App: k.app, Schema: k.schema}
+		for key := range set {
+			c.Keys = append(c.Keys, key)
+		}
+		sort.Strings(c.Keys)
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].App != out[j].App {
+			return out[i].App < out[j].App
+		}
+		return out[i].Schema < out[j].Schema
+	})
+	return out
+}
+
+const (
+	// readVersionsSQL reads the versions of the group's read keys that
+	// exist; the others are absent (version 0).
+	readVersionsSQL = `
+SELECT r.i, rec.version
+FROM unnest($1::text[], $2::text[], $3::bytea[]) WITH ORDINALITY AS r(app, schema, key, i)
+JOIN webaas_records rec ON rec.app = r.app AND rec.schema = r.schema AND rec.key = r.key`
+
+	upsertSQL = `
+INSERT INTO webaas_records (app, schema, key, value, version)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::bigint[])
+ON CONFLICT (app, schema, key) DO UPDATE SET value = excluded.value, version = excluded.version`
+
+	deleteSQL = `
+DELETE FROM webaas_records rec
+USING unnest($1::text[], $2::text[], $3::bytea[]) AS d(app, schema, key)
+WHERE rec.app = d.app AND rec.schema = d.schema AND rec.key = d.key`
+
+	logChangesSQL = `
+INSERT INTO webaas_changes (seq, part, kind, app, schema, keys)
+SELECT * FROM unnest($1::bigint[], $2::integer[], $3::smallint[], $4::text[], $5::text[], $6::bytea[])`
+)
+
+// runGroup commits a group in two round trips: lock and read, then write
+// and commit. Validation happens in between, in Go, under the lock.
+func (s *Store) runGroup(ctx context.Context, reqs []*commitReq) (groupPlan, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return groupPlan{}, err
+	}
+	// A connection left inside a transaction (any failure below) is
+	// destroyed on release, which rolls the transaction back.
+	defer conn.Release()
+
+	var readIDs []keyID
+	var writeApps []string
+	seenRead, seenApp := map[keyID]bool{}, map[string]bool{}
+	for _, r := range reqs {
+		for _, rd := range r.batch.Reads {
+			if id := idOf(rd.Key); !seenRead[id] {
+				seenRead[id] = true
+				readIDs = append(readIDs, id)
+			}
+		}
+		for _, w := range r.batch.Writes {
+			if !seenApp[w.Key.App] {
+				seenApp[w.Key.App] = true
+				writeApps = append(writeApps, w.Key.App)
+			}
+		}
+	}
+
+	var head int64
+	versions := map[keyID]uint64{}
+	apps := map[string]bool{}
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	// The commit lock: held until COMMIT, it orders this group after
+	// every group and event that held it before, on any node.
+	b.Queue(`SELECT seq FROM webaas_counter FOR UPDATE`).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&head)
+	})
+	if len(readIDs) > 0 {
+		as, ss, ks := keyColumns(readIDs)
+		b.Queue(readVersionsSQL, as, ss, ks).Query(func(rows pgx.Rows) error {
+			var i, v int64
+			_, err := pgx.ForEachRow(rows, []any{&i, &v}, func() error {
+				versions[readIDs[i-1]] = uint64(v)
+				return nil
+			})
+			return err
+		})
+	}
+	if len(writeApps) > 0 {
+		b.Queue(`SELECT id FROM webaas_apps WHERE id = ANY($1::text[])`, writeApps).Query(func(rows pgx.Rows) error {
+			var id string
+			_, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+				apps[id] = true
+				return nil
+			})
+			return err
+		})
+	}
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return groupPlan{}, err
+	}
+
+	p := plan(reqs, uint64(head), versions, apps)
+	if err := conn.SendBatch(ctx, s.writeBatch(p)).Close(); err != nil {
+		return groupPlan{}, err
+	}
+	return p, nil
+}
+
+// writeBatch is the second round trip: the group's net writes, its change
+// log rows, the counter, the notification and COMMIT.
+func (s *Store) writeBatch(p groupPlan) *pgx.Batch {
+	b := &pgx.Batch{}
+	if p.end == p.start {
+		b.Queue(`ROLLBACK`) // every commit was refused
+		return b
+	}
+	var up, del []keyID
+	var values [][]byte
+	var versions []int64
+	for _, id := range p.final {
+		f := p.state[id]
+		if f.w.Delete {
+			del = append(del, id)
+			continue
+		}
+		up = append(up, id)
+		values = append(values, nonNil(f.w.Value))
+		versions = append(versions, int64(f.version))
+	}
+	if len(up) > 0 {
+		as, ss, ks := keyColumns(up)
+		b.Queue(upsertSQL, as, ss, ks, values, versions)
+	}
+	if len(del) > 0 {
+		as, ss, ks := keyColumns(del)
+		b.Queue(deleteSQL, as, ss, ks)
+	}
+	if len(p.changes) > 0 {
+		b.Queue(logChangesSQL, changeColumns(p.changes)...)
+		b.Queue(`SELECT pg_notify($1, $2)`, s.opts.Channel, strconv.FormatUint(p.end, 10))
+	}
+	b.Queue(`UPDATE webaas_counter SET seq = $1`, int64(p.end))
+	b.Queue(`COMMIT`)
+	return b
+}
+
+func keyColumns(ids []keyID) (apps, schemas []string, keys [][]byte) {
+	for _, id := range ids {
+		apps = append(apps, id.app)
+		schemas = append(schemas, id.schema)
+		keys = append(keys, []byte(id.key))
+	}
+	return apps, schemas, keys
+}
+
+// changeColumns turns record changes into the columns of logChangesSQL.
+func changeColumns(cs []store.Change) []any {
+	var seqs []int64
+	var parts []int32
+	var kinds []int16
+	var apps, schemas []string
+	var keys [][]byte
+	part := int32(0)
+	for i, c := range cs {
+		if i > 0 && cs[i-1].Seq == c.Seq {
+			part++
+		} else {
+			part = 0
+		}
+		seqs = append(seqs, int64(c.Seq))
+		parts = append(parts, part)
+		kinds = append(kinds, int16(c.Kind))
+		apps = append(apps, c.App)
+		schemas = append(schemas, c.Schema)
+		keys = append(keys, encodeKeys(c.Keys))
+	}
+	return []any{seqs, parts, kinds, apps, schemas, keys}
+}

@@ -1,0 +1,206 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+)
+
+// isForeignKeyViolation reports a write that named a missing app.
+func isForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23503"
+}
+
+// CreateApp implements store.Store.
+func (s *Store) CreateApp(ctx context.Context, app store.App) error {
+	return s.do(ctx, "create app", func(ctx context.Context) error {
+		tag, err := s.pool.Exec(ctx,
+			`INSERT INTO webaas_apps (id, name, active_version, created) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (id) DO NOTHING`,
+			app.ID, app.Name, app.ActiveVersion, app.Created)
+		if err == nil && tag.RowsAffected() == 0 {
+			return store.ErrExists
+		}
+		return err
+	})
+}
+
+// App implements store.Store.
+func (s *Store) App(ctx context.Context, id string) (store.App, error) {
+	app := store.App{ID: id}
+	err := s.do(ctx, "app", func(ctx context.Context) error {
+		err := s.pool.QueryRow(ctx, `SELECT name, active_version, created FROM webaas_apps WHERE id = $1`, id).
+			Scan(&app.Name, &app.ActiveVersion, &app.Created)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return store.App{}, err
+	}
+	return app, nil
+}
+
+// The statements behind the changes that are not record commits. Each runs
+// after the counter row is locked (see event), changes its target, and only
+// if the target existed takes the next sequence number, logs the change
+// and notifies; it returns the sequence number, or no row.
+const (
+	deleteAppSQL = `
+WITH target AS (DELETE FROM webaas_apps WHERE id = $1 RETURNING id),
+gone AS (DELETE FROM webaas_records WHERE app = $1 AND EXISTS (SELECT FROM target)),
+next AS (UPDATE webaas_counter SET seq = seq + 1 WHERE EXISTS (SELECT FROM target) RETURNING seq),
+logged AS (INSERT INTO webaas_changes (seq, part, kind, app) SELECT seq, 0, $2, $1 FROM next)
+SELECT next.seq FROM next CROSS JOIN LATERAL pg_notify($3, next.seq::text) AS n`
+
+	activateSchemaSQL = `
+WITH target AS (UPDATE webaas_apps SET active_version = $4 WHERE id = $1 RETURNING id),
+next AS (UPDATE webaas_counter SET seq = seq + 1 WHERE EXISTS (SELECT FROM target) RETURNING seq),
+logged AS (INSERT INTO webaas_changes (seq, part, kind, app) SELECT seq, 0, $2, $1 FROM next)
+SELECT next.seq FROM next CROSS JOIN LATERAL pg_notify($3, next.seq::text) AS n`
+
+	deleteNotificationSQL = `
+WITH target AS (DELETE FROM webaas_notifications WHERE app = $1 AND id = $4 RETURNING id),
+next AS (UPDATE webaas_counter SET seq = seq + 1 WHERE EXISTS (SELECT FROM target) RETURNING seq),
+logged AS (INSERT INTO webaas_changes (seq, part, kind, app, notification_id) SELECT seq, 0, $2, $1, $4 FROM next)
+SELECT next.seq FROM next CROSS JOIN LATERAL pg_notify($3, next.seq::text) AS n`
+)
+
+// event runs one of the statements above in a transaction that first takes
+// the counter lock, all in one round trip. Taking the lock in its own
+// statement matters: the event statement then reads with a snapshot that
+// sees every commit that held the lock before, so DeleteApp cannot miss
+// records a concurrent group just wrote. It returns ErrNotFound if the
+// target did not exist, and delivers the change locally once committed.
+func (s *Store) event(ctx context.Context, op, sql string, c store.Change, extra ...any) error {
+	return s.do(ctx, op, func(ctx context.Context) error {
+		conn, err := s.pool.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		// A connection left inside a failed transaction is destroyed on
+		// release, which rolls the transaction back.
+		defer conn.Release()
+		var seq int64
+		found := false
+		b := &pgx.Batch{}
+		b.Queue(`BEGIN`)
+		b.Queue(`SELECT seq FROM webaas_counter FOR UPDATE`)
+		args := append([]any{c.App, int16(c.Kind), s.opts.Channel}, extra...)
+		b.Queue(sql, args...).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&seq)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			found = err == nil
+			return err
+		})
+		b.Queue(`COMMIT`)
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		if !found {
+			return store.ErrNotFound
+		}
+		s.feed.local(uint64(seq)-1, uint64(seq), []store.Change{c})
+		return nil
+	})
+}
+
+// DeleteApp implements store.Store.
+func (s *Store) DeleteApp(ctx context.Context, id string) error {
+	return s.event(ctx, "delete app", deleteAppSQL, store.Change{Kind: store.ChangeAppDeleted, App: id})
+}
+
+// ActivateSchema implements store.Store.
+func (s *Store) ActivateSchema(ctx context.Context, appID, version string) error {
+	return s.event(ctx, "activate schema", activateSchemaSQL, store.Change{Kind: store.ChangeSchema, App: appID}, version)
+}
+
+// DeleteNotification implements store.Store.
+func (s *Store) DeleteNotification(ctx context.Context, appID, id string) error {
+	return s.event(ctx, "delete notification", deleteNotificationSQL,
+		store.Change{Kind: store.ChangeNotificationDeleted, App: appID, NotificationID: id}, id)
+}
+
+// PutSchemaFile implements store.Store.
+func (s *Store) PutSchemaFile(ctx context.Context, appID, version, name string, text []byte) error {
+	return s.do(ctx, "put schema file", func(ctx context.Context) error {
+		_, err := s.pool.Exec(ctx,
+			`INSERT INTO webaas_schema_files (app, version, name, body) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (app, version, name) DO UPDATE SET body = excluded.body`,
+			appID, version, name, nonNil(text))
+		if isForeignKeyViolation(err) {
+			return store.ErrNotFound
+		}
+		return err
+	})
+}
+
+// SchemaFiles implements store.Store.
+func (s *Store) SchemaFiles(ctx context.Context, appID, version string) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	err := s.do(ctx, "schema files", func(ctx context.Context) error {
+		rows, err := s.pool.Query(ctx, `SELECT name, body FROM webaas_schema_files WHERE app = $1 AND version = $2`, appID, version)
+		if err != nil {
+			return err
+		}
+		var name string
+		var body []byte
+		_, err = pgx.ForEachRow(rows, []any{&name, &body}, func() error {
+			files[name] = body
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// PutNotification implements store.Store.
+func (s *Store) PutNotification(ctx context.Context, n store.Notification) error {
+	keys := make([][]byte, len(n.Keys))
+	for i, k := range n.Keys {
+		keys[i] = []byte(k) // bytea: a key's text may hold any byte
+	}
+	return s.do(ctx, "put notification", func(ctx context.Context) error {
+		_, err := s.pool.Exec(ctx,
+			`INSERT INTO webaas_notifications (app, id, schema, keys) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (app, id) DO UPDATE SET schema = excluded.schema, keys = excluded.keys`,
+			n.App, n.ID, n.Schema, keys)
+		if isForeignKeyViolation(err) {
+			return fmt.Errorf("%w %s", store.ErrUnknownApp, n.App)
+		}
+		return err
+	})
+}
+
+// Notification implements store.Store.
+func (s *Store) Notification(ctx context.Context, appID, id string) (store.Notification, error) {
+	n := store.Notification{ID: id, App: appID}
+	err := s.do(ctx, "notification", func(ctx context.Context) error {
+		var keys [][]byte
+		err := s.pool.QueryRow(ctx, `SELECT schema, keys FROM webaas_notifications WHERE app = $1 AND id = $2`, appID, id).
+			Scan(&n.Schema, &keys)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		for _, k := range keys {
+			n.Keys = append(n.Keys, string(k))
+		}
+		return err
+	})
+	if err != nil {
+		return store.Notification{}, err
+	}
+	return n, nil
+}

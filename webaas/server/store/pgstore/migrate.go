@@ -1,0 +1,145 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// migrations are applied in order, each once, in one transaction. Append
+// new ones; never edit one that has shipped.
+var migrations = []string{
+	// 1: the initial tables.
+	`
+CREATE TABLE webaas_counter (
+	id boolean PRIMARY KEY DEFAULT true CHECK (id),
+	seq bigint NOT NULL
+) WITH (fillfactor = 10);
+INSERT INTO webaas_counter (id, seq) VALUES (true, 0);
+
+CREATE TABLE webaas_log_state (
+	id boolean PRIMARY KEY DEFAULT true CHECK (id),
+	pruned_through bigint NOT NULL
+);
+INSERT INTO webaas_log_state (id, pruned_through) VALUES (true, 0);
+
+CREATE TABLE webaas_apps (
+	id text COLLATE "C" PRIMARY KEY,
+	name text NOT NULL,
+	active_version text NOT NULL DEFAULT '',
+	created timestamptz NOT NULL
+);
+
+CREATE TABLE webaas_schema_files (
+	app text COLLATE "C" NOT NULL REFERENCES webaas_apps (id) ON DELETE CASCADE,
+	version text COLLATE "C" NOT NULL,
+	name text COLLATE "C" NOT NULL,
+	body bytea NOT NULL,
+	PRIMARY KEY (app, version, name)
+);
+
+-- No foreign key to webaas_apps: commits check the app under the counter
+-- lock, which DeleteApp takes too, and a foreign key would lock the app row
+-- on every insert of the hottest table.
+CREATE TABLE webaas_records (
+	app text COLLATE "C" NOT NULL,
+	schema text COLLATE "C" NOT NULL,
+	key bytea NOT NULL,
+	value bytea NOT NULL,
+	version bigint NOT NULL,
+	PRIMARY KEY (app, schema, key)
+) WITH (fillfactor = 90);
+
+CREATE TABLE webaas_notifications (
+	app text COLLATE "C" NOT NULL REFERENCES webaas_apps (id) ON DELETE CASCADE,
+	id text COLLATE "C" NOT NULL,
+	schema text NOT NULL,
+	keys bytea[] NOT NULL,
+	PRIMARY KEY (app, id)
+);
+
+CREATE TABLE webaas_changes (
+	seq bigint NOT NULL,
+	part integer NOT NULL,
+	kind smallint NOT NULL,
+	app text NOT NULL,
+	schema text NOT NULL DEFAULT '',
+	keys bytea NOT NULL DEFAULT '',
+	notification_id text NOT NULL DEFAULT '',
+	at timestamptz NOT NULL DEFAULT clock_timestamp(),
+	PRIMARY KEY (seq, part)
+);
+`,
+}
+
+// migrationTimeout bounds start-up migrations, which may wait for another
+// node that is migrating the same schema.
+const migrationTimeout = time.Minute
+
+// migrate brings the schema up to date. A transaction-scoped advisory lock
+// makes nodes that start together take turns: the first applies the
+// migrations, the others then find them applied.
+func migrate(ctx context.Context, pool *pgxpool.Pool, opts Options) error {
+	ctx, cancel := context.WithTimeout(ctx, migrationTimeout)
+	defer cancel()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, fmt.Sprintf(`SET LOCAL statement_timeout = %d`, migrationTimeout.Milliseconds())); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLockKey(opts.Schema)); err != nil {
+		return err
+	}
+	if opts.Schema != "" {
+		if err := createSchema(ctx, tx, opts.Schema); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS webaas_migrations (
+		version integer PRIMARY KEY,
+		applied timestamptz NOT NULL DEFAULT now()
+	)`); err != nil {
+		return err
+	}
+	var done int
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM webaas_migrations`).Scan(&done); err != nil {
+		return err
+	}
+	for v := done + 1; v <= len(migrations); v++ {
+		if _, err := tx.Exec(ctx, migrations[v-1]); err != nil {
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO webaas_migrations (version) VALUES ($1)`, v); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// createSchema creates the schema unless it exists; checking first means a
+// role without CREATE on the database can use a schema made for it.
+func createSchema(ctx context.Context, tx pgx.Tx, schema string) error {
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, schema).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize())
+	return err
+}
+
+// migrationLockKey is the advisory lock for migrating one schema.
+func migrationLockKey(schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("webaas-chat pgstore migrate\x00" + schema))
+	return int64(h.Sum64())
+}
