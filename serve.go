@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/webaas-chat/webaas-chat/webaas/server"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store/boltstore"
+	"github.com/webaas-chat/webaas-chat/webaas/server/store/pgstore"
 )
 
 // defaultListen is the original WeBaaS port, on loopback: anyone who can
@@ -24,8 +27,12 @@ const defaultListen = "127.0.0.1:11232"
 type serveOptions struct {
 	listen  string
 	dataDir string
-	cfg     server.Config
-	log     *slog.Logger
+	// storeURL, when set, is a postgres:// URL: the node keeps its data in
+	// PostgreSQL (shared by every node on it) instead of dataDir.
+	storeURL string
+	pg       pgstore.Options
+	cfg      server.Config
+	log      *slog.Logger
 	// lockTimeout bounds the wait for another process to release the
 	// data file (an embedded server handing over).
 	lockTimeout time.Duration
@@ -43,18 +50,47 @@ type node struct {
 // listener (binding first means a second process fails fast on the port
 // instead of waiting for the data file's lock).
 func startNode(ln net.Listener, o serveOptions) (*node, error) {
-	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	path := filepath.Join(o.dataDir, "webaas.db")
-	st, err := boltstore.Open(path, boltstore.Options{LockTimeout: o.lockTimeout})
+	st, where, err := openStore(o)
 	if err != nil {
 		return nil, err
 	}
 	o.cfg.Logger = o.log
 	n := &node{store: st, run: server.Serve(ln, server.New(st, o.cfg)), addr: ln.Addr().String(), log: o.log}
-	o.log.Info("serving WeBaaS", "listen", n.addr, "data", path)
+	o.log.Info("serving WeBaaS", "listen", n.addr, "store", where)
 	return n, nil
+}
+
+// openStore opens PostgreSQL when a store URL is given, else the embedded
+// bbolt store in the data dir.
+func openStore(o serveOptions) (store.Store, string, error) {
+	if o.storeURL != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		o.pg.Logger = o.log
+		st, err := pgstore.Open(ctx, o.storeURL, o.pg)
+		if err != nil {
+			return nil, "", fmt.Errorf("open PostgreSQL store: %w", err)
+		}
+		return st, redactURL(o.storeURL), nil
+	}
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return nil, "", fmt.Errorf("data dir: %w", err)
+	}
+	path := filepath.Join(o.dataDir, "webaas.db")
+	st, err := boltstore.Open(path, boltstore.Options{LockTimeout: o.lockTimeout})
+	if err != nil {
+		return nil, "", err
+	}
+	return st, path, nil
+}
+
+// redactURL hides the password of a connection URL for logs.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "postgres://…"
+	}
+	return u.Redacted()
 }
 
 // stop shuts down gracefully, then flushes and closes the store.
@@ -106,6 +142,19 @@ Flags:
 	}
 	listen := fs.String("listen", defaultListen, "address to listen on (host:port); keep it on loopback unless a TLS proxy fronts it")
 	data := fs.String("data", defData, "directory of the embedded store (created if missing)")
+	storeURL := fs.String("store", "", "a postgres://user:pass@host/db URL: keep the data in PostgreSQL, shared by every node on it, instead of --data")
+	pg := pgstore.Options{}
+	fs.Func("pg-pool-size", "most PostgreSQL connections per node (default 8; one more for LISTEN)", func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want a positive integer")
+		}
+		pg.PoolSize = int32(n)
+		return nil
+	})
+	fs.DurationVar(&pg.StatementTimeout, "pg-statement-timeout", 5*time.Second, "bound on every PostgreSQL statement and call")
+	fs.StringVar(&pg.Channel, "pg-channel", "webaas_changes", "LISTEN/NOTIFY channel the nodes tell each other about changes on")
+	fs.StringVar(&pg.Schema, "pg-schema", "", "PostgreSQL schema holding the tables (default: the connection's search_path)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	cfg := serverFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -123,7 +172,7 @@ Flags:
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
-	n, err := startNode(ln, serveOptions{listen: *listen, dataDir: *data, cfg: *cfg, log: log, lockTimeout: 5 * time.Second})
+	n, err := startNode(ln, serveOptions{listen: *listen, dataDir: *data, storeURL: *storeURL, pg: pg, cfg: *cfg, log: log, lockTimeout: 5 * time.Second})
 	if err != nil {
 		ln.Close()
 		return err
