@@ -47,7 +47,7 @@ func RunFanout(ctx context.Context, serverURL string, proc *Proc, sockets, messa
 	}
 	u, _ := url.Parse(serverURL)
 	arrivals := make([][]time.Time, sockets) // each written by its reader only
-	counts := make([]atomic.Int64, sockets)   // what the sender polls
+	counts := make([]atomic.Int64, sockets)  // what the sender polls
 	conns := make([]*websocket.Conn, sockets)
 	var wg sync.WaitGroup
 	rctx, stop := context.WithCancel(ctx)
