@@ -285,3 +285,38 @@ func TestFollowDeliversInOrderAcrossRestart(t *testing.T) {
 		t.Fatalf("%d delivered, want 11 (duplicates?)", len(got))
 	}
 }
+
+// TestCrashedMemberGoesOffline: a client that stops without leaving (a
+// crash) counts as offline once its heartbeat is older than the timeout,
+// and its nickname is free again.
+func TestCrashedMemberGoesOffline(t *testing.T) {
+	_, room := newRoom(t)
+	room = room.WithPresenceTimeout(400 * time.Millisecond)
+	alice, err := room.Join(ctx, "alice", chat.SessionOptions{Heartbeat: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Heartbeats keep alice online well past the timeout.
+	time.Sleep(time.Second)
+	if m, _ := room.Members(ctx); roster(m) != "alice=true" {
+		t.Fatalf("alive: %v", roster(m))
+	}
+	alice.Close() // no "left", no offline write: a crash
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, err := room.Members(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if roster(m) == "alice=false" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %v long after the heartbeats stopped", roster(m))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := room.Join(ctx, "alice", chat.SessionOptions{}); err != nil {
+		t.Fatalf("the crashed member's nickname is not free: %v", err)
+	}
+}

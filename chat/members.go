@@ -18,8 +18,17 @@ type Member struct {
 }
 
 // online: the member said so and its heartbeat is recent.
-func online(m *pb.Member, now time.Time) bool {
-	return m.Online && now.Sub(time.UnixMilli(m.LastSeenUnixMs)) < PresenceTimeout
+func (r *Room) online(m *pb.Member, now time.Time) bool {
+	return m.Online && now.Sub(time.UnixMilli(m.LastSeenUnixMs)) < r.presence
+}
+
+// WithPresenceTimeout returns the room with another presence timeout:
+// how long after its last heartbeat a silent member still counts as
+// online (default DefaultPresenceTimeout).
+func (r *Room) WithPresenceTimeout(d time.Duration) *Room {
+	c := *r
+	c.presence = d
+	return &c
 }
 
 // beyondNicks is a key above every nickname (nicknames are valid UTF-8,
@@ -39,7 +48,7 @@ func (r *Room) Members(ctx context.Context) ([]Member, error) {
 		}
 		for _, m := range page {
 			out = append(out, Member{
-				Nick: m.Nick, Online: online(m, now),
+				Nick: m.Nick, Online: r.online(m, now),
 				Joined: time.UnixMilli(m.JoinedUnixMs), LastSeen: time.UnixMilli(m.LastSeenUnixMs),
 			})
 		}

@@ -51,9 +51,10 @@ var codeRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 
 // Room is an open chat room. It is safe for concurrent use.
 type Room struct {
-	c    *webaas.Client
-	code string
-	info *pb.Room
+	c        *webaas.Client
+	code     string
+	info     *pb.Room
+	presence time.Duration
 }
 
 // Code is the room code: the WeBaaS app id, and the secret that lets
@@ -98,7 +99,7 @@ func CreateRoom(ctx context.Context, c *webaas.Client, name string) (*Room, erro
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("create room: %w", err)
 	}
-	return &Room{c: c, code: code, info: info}, nil
+	return &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout}, nil
 }
 
 // OpenRoom opens an existing room by its code.
@@ -113,7 +114,7 @@ func OpenRoom(ctx context.Context, c *webaas.Client, code string) (*Room, error)
 	case err != nil:
 		return nil, fmt.Errorf("open room: %w", err)
 	}
-	return &Room{c: c, code: code, info: info}, nil
+	return &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout}, nil
 }
 
 // counter reads one of the room's counters.

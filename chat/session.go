@@ -29,7 +29,8 @@ const maxBatch = 100
 // SessionOptions tune Join.
 type SessionOptions struct {
 	// Heartbeat is how often presence is refreshed (default 10 s). A
-	// member counts as offline after PresenceTimeout without one.
+	// member counts as offline after the room's presence timeout without
+	// one, so keep it well under that.
 	Heartbeat time.Duration
 	Logger    *slog.Logger
 	// NoJoinLine skips the "joined" system message (for scripted sends).
@@ -41,9 +42,9 @@ type SessionOptions struct {
 	Owner string
 }
 
-// PresenceTimeout is how long after its last heartbeat a member whose
-// client stopped (crashed, lost its network) still counts as online.
-const PresenceTimeout = 30 * time.Second
+// DefaultPresenceTimeout is how long after its last heartbeat a member
+// whose client stopped (crashed, lost its network) still counts as online.
+const DefaultPresenceTimeout = 30 * time.Second
 
 // Session is one person in a room: their nickname, presence and sends.
 type Session struct {
@@ -192,10 +193,10 @@ func (s *Session) claim(ctx context.Context, from, to string) error {
 			m = &pb.Member{Nick: to}
 		case err != nil:
 			return err
-		case m.ClientId != s.owner && online(m, time.Now()):
+		case m.ClientId != s.owner && s.room.online(m, time.Now()):
 			return fmt.Errorf("%w: %s", ErrNickTaken, to)
 		}
-		if !online(m, time.Now()) {
+		if !s.room.online(m, time.Now()) {
 			m.JoinedUnixMs = now // a new stay in the room starts now
 		}
 		m.ClientId, m.Online, m.LastSeenUnixMs = s.owner, true, now
