@@ -2,6 +2,8 @@ package ui
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -11,7 +13,9 @@ import (
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
 )
 
@@ -79,4 +83,56 @@ func TestTwoClientsChat(t *testing.T) {
 		t.Fatalf("bob's model holds %q", got)
 	}
 	ta.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+}
+
+// TestReconnectShowsStateAndCatchesUp stops the server under a running
+// chat: the header says "reconnecting"; once the server is back, the
+// messages sent meanwhile appear, once each.
+func TestReconnectShowsStateAndCatchesUp(t *testing.T) {
+	srv := servertest.Start(t)
+	m := newTestModel(t, srv, "alice", "")
+	m.opts.AutoLogin = true
+	var mu sync.Mutex
+	var code string
+	m.opts.Remember = func(_, room string) error { mu.Lock(); code = room; mu.Unlock(); return nil }
+	tm := program(t, m)
+	waitScreen(t, tm, "● connected")
+
+	srv.Stop()
+	waitScreen(t, tm, "reconnecting")
+	srv.Restart()
+
+	mu.Lock()
+	room := code
+	mu.Unlock()
+	c, _ := webaas.New(srv.URL())
+	r, err := chat.OpenRoom(context.Background(), c, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := r.Sender("bob", chat.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	for i := 0; i < 3; i++ {
+		if _, err := bob.Send(context.Background(), fmt.Sprint("while you were away ", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitScreen(t, tm, "while you were away 2")
+	tm.Send(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
+	var seqs []int64
+	for _, e := range final.msgs.committed() {
+		seqs = append(seqs, e.msg.Seq)
+	}
+	for i, s := range seqs {
+		if s != int64(i+1) {
+			t.Fatalf("the chat holds seqs %v: gap or duplicate", seqs)
+		}
+	}
+	if len(seqs) != 4 { // alice joined + 3
+		t.Fatalf("the chat holds %d messages, want 4", len(seqs))
+	}
 }
