@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"path"
 	"strings"
@@ -106,7 +107,8 @@ func (s *Server) putSchema(w http.ResponseWriter, r *http.Request) error {
 	if err := checkName("version", version); err != nil {
 		return err
 	}
-	if _, err := s.apps.get(r.Context(), id); err != nil {
+	st, err := s.apps.get(r.Context(), id)
+	if err != nil {
 		return err
 	}
 	text, err := readBody(w, r, s.cfg.MaxSchemaBytes, "schema file")
@@ -123,11 +125,24 @@ func (s *Server) putSchema(w http.ResponseWriter, r *http.Request) error {
 	if _, replace := files[name]; !replace && len(files) >= s.cfg.MaxSchemaFiles {
 		return errorf(webaas.CodeLimit, "version %q already has %d files, the limit", version, len(files))
 	}
+	active := version == st.app.ActiveVersion
+	if active {
+		// The active version is compiled again whenever the app is loaded
+		// (after a restart): a file that breaks it would break the app.
+		next := maps.Clone(files)
+		next[name] = text
+		if _, err := compileSchema(r.Context(), next); err != nil {
+			return err
+		}
+	}
 	if err := s.store.PutSchemaFile(r.Context(), id, version, name, text); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return errorf(webaas.CodeUnknownApp, "unknown app %q", id)
 		}
 		return storeFault(err)
+	}
+	if active {
+		s.apps.forget(id) // serve what a restart would load
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"appID": id, "fileName": name, "version": version})
 	return nil

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -62,6 +61,9 @@ func (s *Server) registerNotification(w http.ResponseWriter, r *http.Request) er
 	n := store.Notification{ID: newID(), App: body.AppID, Schema: body.SchemaName}
 	seen := map[string]bool{}
 	for _, k := range body.RecordKeys {
+		if len(k) > s.cfg.MaxKeyBytes {
+			return errorf(webaas.CodeTooLarge, "record key %.40q... is %d bytes; keys are at most %d", k, len(k), s.cfg.MaxKeyBytes)
+		}
 		_, canonical, err := rt.codec.parse(k)
 		if err != nil {
 			return errorf(webaas.CodeBadParameter, "recordKeys: %v", err)
@@ -131,14 +133,21 @@ func (s *Server) listen(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeFault(err)
 	}
+	// Register before the handshake completes: a client that has seen the
+	// upgrade succeed must get every change committed after that.
+	sock := s.hub.open(n)
+	if sock == nil {
+		return &apiError{code: webaas.CodeUnavailable, message: "server shutting down, try again"}
+	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		// The notification id is the credential; any origin may listen.
 		InsecureSkipVerify: true,
 	})
 	if err != nil {
+		s.hub.remove(sock)
 		return nil // Accept has answered the client already
 	}
-	s.hub.serve(conn, n)
+	s.hub.serve(sock, conn)
 	return nil
 }
 
@@ -160,9 +169,53 @@ type watchKey struct{ app, schema, key string }
 // socket is one open websocket on one notification.
 type socket struct {
 	n      store.Notification
-	conn   *websocket.Conn
+	conn   *websocket.Conn // set by serve
 	queue  chan []byte
+	ctx    context.Context
 	cancel context.CancelCauseFunc // with a *closeCause when the server closes it
+
+	mu        sync.Mutex
+	backlog   []string        // keys changed while the queue was full, in one frame to come
+	inBacklog map[string]bool // the keys in backlog
+	wake      chan struct{}   // holds a token while backlog is not empty
+}
+
+// push queues a frame for the keys of one change. When the queue is full
+// (a burst of commits, or a client that reads slowly) the keys join the
+// backlog instead, which the writer sends as one frame once the queue is
+// drained: no change is dropped, and the memory a socket holds stays
+// bounded by the keys its notification watches. A client that stops
+// reading altogether is found by the write timeout. Never blocks.
+func (s *socket) push(frame []byte, keys []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.backlog) == 0 { // else the frame would overtake the backlog
+		select {
+		case s.queue <- frame:
+			return
+		default:
+		}
+	}
+	for _, k := range keys {
+		if !s.inBacklog[k] {
+			s.inBacklog[k] = true
+			s.backlog = append(s.backlog, k)
+		}
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// takeBacklog empties the backlog and returns its keys.
+func (s *socket) takeBacklog() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := s.backlog
+	s.backlog = nil
+	clear(s.inBacklog)
+	return keys
 }
 
 // closeCause is why the server closes a socket: the status and the reason
@@ -227,15 +280,28 @@ func (h *hub) remove(s *socket) {
 	h.wg.Done()
 }
 
-// serve runs one socket until it closes: it writes queued frames and pings,
-// while a reader goroutine answers control frames and notices the close.
-func (h *hub) serve(conn *websocket.Conn, n store.Notification) {
+// open registers a socket on n, which queues the changes committed from
+// now on; nil when the server is shutting down. serve must follow, or
+// remove if the handshake fails.
+func (h *hub) open(n store.Notification) *socket {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	s := &socket{n: n, conn: conn, queue: make(chan []byte, h.cfg.WSQueue), cancel: cancel}
-	if !h.add(s) {
-		conn.Close(websocket.StatusGoingAway, "server shutting down")
-		return
+	s := &socket{
+		n: n, ctx: ctx, queue: make(chan []byte, h.cfg.WSQueue), cancel: cancel,
+		inBacklog: map[string]bool{}, wake: make(chan struct{}, 1),
 	}
+	if !h.add(s) {
+		cancel(nil)
+		return nil
+	}
+	return s
+}
+
+// serve runs an open socket until it closes: it writes queued frames and
+// pings, while a reader goroutine answers control frames and notices the
+// close.
+func (h *hub) serve(s *socket, conn *websocket.Conn) {
+	s.conn = conn
+	ctx, cancel, n := s.ctx, s.cancel, s.n
 	defer h.remove(s)
 	conn.SetReadLimit(4096)
 	go func() {
@@ -250,17 +316,43 @@ func (h *hub) serve(conn *websocket.Conn, n store.Notification) {
 			}
 		}
 	}()
+	write := func(frame []byte) bool {
+		// Not derived from ctx, so a kick lets a frame in progress finish.
+		wctx, wcancel := context.WithTimeout(context.Background(), h.cfg.WSWriteTimeout)
+		err := conn.Write(wctx, websocket.MessageText, frame)
+		wcancel()
+		if err != nil {
+			h.finish(s, &closeCause{websocket.StatusPolicyViolation, "slow consumer: a frame was not taken within " + h.cfg.WSWriteTimeout.String()}, err)
+			return false
+		}
+		return true
+	}
 	ping := time.NewTicker(h.cfg.PingInterval)
 	defer ping.Stop()
 	for {
 		select {
 		case frame := <-s.queue:
-			// Not derived from ctx, so a kick lets a frame in progress finish.
-			wctx, wcancel := context.WithTimeout(context.Background(), h.cfg.WSWriteTimeout)
-			err := conn.Write(wctx, websocket.MessageText, frame)
-			wcancel()
+			if !write(frame) {
+				return
+			}
+		case <-s.wake:
+			// The queue stopped filling when the backlog started: send
+			// what it holds first, so that frames keep their order.
+			for len(s.queue) > 0 {
+				if !write(<-s.queue) {
+					return
+				}
+			}
+			keys := s.takeBacklog()
+			if len(keys) == 0 {
+				continue
+			}
+			frame, err := proto.Marshal(&pb.NotificationMessage{NotificationId: n.ID, AppId: n.App, SchemaName: n.Schema, RecordKeys: keys})
 			if err != nil {
-				h.finish(s, &closeCause{websocket.StatusPolicyViolation, "slow consumer: a frame was not taken within " + h.cfg.WSWriteTimeout.String()}, err)
+				h.log.Error("encode notification", "err", err)
+				continue
+			}
+			if !write(frame) {
 				return
 			}
 		case <-ping.C:
@@ -298,8 +390,7 @@ func (s *socket) kick(cause *closeCause) {
 }
 
 // publish queues one frame per socket whose notification watches a key of
-// the change. It never blocks: a socket whose queue is full is closed as a
-// slow consumer, and its client resynchronises when it reconnects.
+// the change. It never blocks: see socket.push.
 func (h *hub) publish(c store.Change) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -321,11 +412,7 @@ func (h *hub) publish(c store.Change) {
 			}
 			frames[s.n.ID] = frame
 		}
-		select {
-		case s.queue <- frame:
-		default:
-			s.kick(&closeCause{websocket.StatusPolicyViolation, fmt.Sprintf("slow consumer: %d notifications queued", cap(s.queue))})
-		}
+		s.push(frame, keys)
 	}
 }
 

@@ -33,8 +33,8 @@ type Config struct {
 	TxnTimeout     time.Duration // an idle transaction expires after this
 	MaxTxnWrites   int           // writes buffered in one transaction
 	MaxOpenTxns    int           // transactions open at once
-	WSQueue        int           // frames queued per socket before it counts as a slow consumer
-	WSWriteTimeout time.Duration // a frame not written by then closes the socket
+	WSQueue        int           // frames queued per socket; later changes wait in one coalesced frame
+	WSWriteTimeout time.Duration // a frame not written by then closes the socket as a slow consumer
 	PingInterval   time.Duration // keep-alive pings on idle sockets
 	Logger         *slog.Logger
 }
