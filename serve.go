@@ -116,8 +116,8 @@ func serverFlags(fs *flag.FlagSet) *server.Config {
 	fs.DurationVar(&cfg.TxnTimeout, "txn-timeout", cfg.TxnTimeout, "an idle transaction expires after this")
 	fs.IntVar(&cfg.MaxTxnWrites, "max-txn-writes", cfg.MaxTxnWrites, "most records one transaction may write")
 	fs.IntVar(&cfg.MaxOpenTxns, "max-open-txns", cfg.MaxOpenTxns, "most transactions open at once")
-	fs.IntVar(&cfg.WSQueue, "ws-queue", cfg.WSQueue, "notification frames queued per websocket before it is closed as a slow consumer")
-	fs.DurationVar(&cfg.WSWriteTimeout, "ws-write-timeout", cfg.WSWriteTimeout, "a websocket that takes longer to accept a frame or answer a ping is closed")
+	fs.IntVar(&cfg.WSQueue, "ws-queue", cfg.WSQueue, "notification frames queued per websocket; beyond that, further changes merge into one pending frame")
+	fs.DurationVar(&cfg.WSWriteTimeout, "ws-write-timeout", cfg.WSWriteTimeout, "a websocket that takes longer to accept a frame or answer a ping is closed as a slow consumer")
 	fs.DurationVar(&cfg.PingInterval, "ping-interval", cfg.PingInterval, "how often idle websockets are pinged")
 	return &cfg
 }

@@ -320,3 +320,53 @@ func TestCrashedMemberGoesOffline(t *testing.T) {
 		t.Fatalf("the crashed member's nickname is not free: %v", err)
 	}
 }
+
+// TestFollowResyncsWhenOnlyTheSocketDrops: the server closes the
+// websocket while HTTP keeps working; the feed reconnects and delivers
+// what was sent meanwhile, with no gap and no duplicate.
+func TestFollowResyncsWhenOnlyTheSocketDrops(t *testing.T) {
+	srv, room := newRoom(t)
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, err := room.Follow(fctx, 0, chat.FollowOptions{Watch: []webaas.WatchOption{webaas.WithBackoff(50*time.Millisecond, 200*time.Millisecond)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := room.Sender("bob", chat.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got []*pb.Message
+	reconnected := false
+	for round := 0; round < 3; round++ {
+		srv.API.CloseSockets("test: moving clients")
+		for i := 0; i < 5; i++ { // sent while the socket is down
+			if _, err := s.Send(ctx, fmt.Sprint(round, "-", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deadline := time.After(20 * time.Second)
+		for len(got) < 5*(round+1) {
+			select {
+			case ev := <-events:
+				switch ev.Kind {
+				case chat.Reconnecting:
+					reconnected = true
+				case chat.Messages:
+					got = append(got, ev.Messages...)
+				}
+			case <-deadline:
+				t.Fatalf("round %d: have %d messages", round, len(got))
+			}
+		}
+	}
+	if !reconnected {
+		t.Fatal("the feed never saw the socket drop")
+	}
+	for i, m := range got {
+		if m.Seq != int64(i+1) {
+			t.Fatalf("seq %d at position %d: gap or duplicate", m.Seq, i+1)
+		}
+	}
+}

@@ -677,8 +677,13 @@ func TestBadInput(t *testing.T) {
 		{name: "notification: recordKeys is a string", req: notifyBody(func(f *badFixture) []byte {
 			return []byte(`{"appID": "` + f.app + `", "schemaName": "bad.Item", "recordKeys": "1"}`)
 		}), code: webaas.CodeBadParameter, msg: `recordKeys`},
-		{name: "notification: recordKeys are numbers", req: notifyBody(func(f *badFixture) []byte {
-			return []byte(`{"appID": "` + f.app + `", "schemaName": "bad.Item", "recordKeys": [1, 2]}`)
+		// Numbers are accepted as keys (old clients holding integer ids send
+		// them); objects, booleans and null are not.
+		{name: "notification: recordKeys are objects", req: notifyBody(func(f *badFixture) []byte {
+			return []byte(`{"appID": "` + f.app + `", "schemaName": "bad.Item", "recordKeys": [{"id": 1}, true]}`)
+		}), code: webaas.CodeBadParameter, msg: `record key`},
+		{name: "notification: a number key of the wrong type", req: notifyBody(func(f *badFixture) []byte {
+			return []byte(`{"appID": "` + f.app + `", "schemaName": "bad.Item", "recordKeys": [1.5]}`)
 		}), code: webaas.CodeBadParameter, msg: `recordKeys`},
 		{name: "notification: recordKeys empty", req: notifyBody(func(f *badFixture) []byte { return notifyJSON(f.app, "bad.Item", []string{}) }), code: webaas.CodeBadParameter, msg: `recordKeys is empty`},
 		{name: "notification: recordKeys missing", req: notifyBody(func(f *badFixture) []byte {

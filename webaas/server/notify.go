@@ -2,9 +2,12 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -23,10 +26,28 @@ import (
 // is one byte below 0x80, and the tags are ASCII, so it is.
 const maxFrameString = 127
 
+// jsonKey is a record key in a JSON body: a string as the contract says,
+// or a number, as a client holding integer ids may well send.
+type jsonKey string
+
+func (k *jsonKey) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*k = jsonKey(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("record key %s is neither a string nor a number", b)
+	}
+	*k = jsonKey(n.String())
+	return nil
+}
+
 type notificationBody struct {
-	AppID      string   `json:"appID"`
-	SchemaName string   `json:"schemaName"`
-	RecordKeys []string `json:"recordKeys"`
+	AppID      string    `json:"appID"`
+	SchemaName string    `json:"schemaName"`
+	RecordKeys []jsonKey `json:"recordKeys"`
 }
 
 // POST /notification, JSON body {"appID", "schemaName", "recordKeys"}
@@ -60,7 +81,8 @@ func (s *Server) registerNotification(w http.ResponseWriter, r *http.Request) er
 	}
 	n := store.Notification{ID: newID(), App: body.AppID, Schema: body.SchemaName}
 	seen := map[string]bool{}
-	for _, k := range body.RecordKeys {
+	for _, jk := range body.RecordKeys {
+		k := string(jk)
 		if len(k) > s.cfg.MaxKeyBytes {
 			return errorf(webaas.CodeTooLarge, "record key %.40q... is %d bytes; keys are at most %d", k, len(k), s.cfg.MaxKeyBytes)
 		}
@@ -132,6 +154,9 @@ func (s *Server) listen(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		return storeFault(err)
+	}
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return errorf(webaas.CodeBadParameter, "GET /notification is a websocket upgrade: connect with a websocket client to ws://host/notification?appID=...&notificationID=...")
 	}
 	// Register before the handshake completes: a client that has seen the
 	// upgrade succeed must get every change committed after that.
@@ -447,6 +472,15 @@ func (h *hub) close() {
 	}
 	h.mu.Unlock()
 	h.wg.Wait()
+}
+
+// kickAll says "going away" to every socket, leaving the hub open.
+func (h *hub) kickAll(reason string) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, set := range h.byApp {
+		h.kickSet(set, &closeCause{websocket.StatusGoingAway, reason})
+	}
 }
 
 // openSockets counts the open sockets (for tests and metrics).

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -242,9 +242,9 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if q := r.URL.Query(); q.Has("range") {
-		isRange, err := strconv.ParseBool(q.Get("range"))
+		isRange, err := truthy(q.Get("range"))
 		if err != nil {
-			return errorf(webaas.CodeBadParameter, "parameter range=%q is not true or false", q.Get("range"))
+			return err
 		}
 		if isRange {
 			return s.rangeQuery(w, r, t)
@@ -306,6 +306,17 @@ func (s *Server) rangeQuery(w http.ResponseWriter, r *http.Request, t target) er
 	}
 	writeRecord(w, body)
 	return nil
+}
+
+// truthy reads a flag the way old clients spell it: True, true, 1, yes, on…
+func truthy(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "t", "true", "y", "yes", "on":
+		return true, nil
+	case "0", "f", "false", "n", "no", "off", "":
+		return false, nil
+	}
+	return false, errorf(webaas.CodeBadParameter, "parameter range=%q is not true or false", v)
 }
 
 // encodePage frames a range page: one byte "a later page exists", then

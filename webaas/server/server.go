@@ -137,6 +137,12 @@ func (s *Server) Close() {
 	s.txns.close()
 }
 
+// CloseSockets closes every open websocket with "going away" and reason,
+// while HTTP stays up: clients reconnect (to this node, or another one
+// behind a balancer) and catch up. It moves clients off a node before
+// maintenance.
+func (s *Server) CloseSockets(reason string) { s.hub.kickAll(reason) }
+
 // onChange reacts to durable changes, whichever node made them.
 func (s *Server) onChange(c store.Change) {
 	switch c.Kind {
@@ -244,7 +250,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 
 // storeFault classifies a store error that the client did not cause.
 func storeFault(err error) error {
-	if errors.Is(err, store.ErrClosed) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, store.ErrClosed) || errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		return &apiError{code: webaas.CodeUnavailable, message: "store unavailable, try again", err: err}
 	}
 	var ae *apiError

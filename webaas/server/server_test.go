@@ -384,7 +384,7 @@ func TestRangeBodyBytes(t *testing.T) {
 		t.Fatalf("100..101 = %x, want %x", got, want)
 	}
 	// Every true-ish spelling of range works.
-	for _, r := range []string{"true", "1", "TRUE"} {
+	for _, r := range []string{"true", "1", "TRUE", "yes", "on"} {
 		status, _ := e.raw("GET", "/query", url.Values{"appID": {e.app}, "schemaName": {"test.Item"}, "range": {r}, "beginKey": {"0"}, "endKey": {"1"}, "iteration": {"1"}}, nil)
 		if status != 200 {
 			t.Fatalf("range=%s: status %d", r, status)
@@ -830,5 +830,32 @@ func TestUnknownEndpointAndMethod(t *testing.T) {
 	status, _ := e.raw("OPTIONS", "/record", nil, nil)
 	if status != http.StatusNoContent {
 		t.Fatalf("OPTIONS: %d", status)
+	}
+}
+
+// TestNotificationNumberKeys: a client holding integer ids may send them
+// as JSON numbers; they name the same records as their decimal text.
+func TestNotificationNumberKeys(t *testing.T) {
+	e := newEnv(t)
+	status, body := e.raw("POST", "/notification", nil, []byte(`{"appID":"`+e.app+`","schemaName":"test.Item","recordKeys":[5, 6]}`))
+	if status != 200 {
+		t.Fatalf("register with number keys: %d %s", status, body)
+	}
+	var reg struct {
+		NotificationID string `json:"notificationID"`
+	}
+	json.Unmarshal(body, &reg)
+	conn := e.listen(reg.NotificationID)
+	if err := e.c.Put(ctx, e.app, "test.Item", item(6, "six")); err != nil {
+		t.Fatal(err)
+	}
+	if m := readFrame(t, conn); strings.Join(m.RecordKeys, ",") != "6" {
+		t.Fatalf("frame %v", m)
+	}
+	// A plain GET on the websocket endpoint gets the API's error shape.
+	status, body = e.raw("GET", "/notification", url.Values{"appID": {e.app}, "notificationID": {reg.NotificationID}}, nil)
+	var eb struct{ Code int }
+	if status != 400 || json.Unmarshal(body, &eb) != nil || eb.Code != int(webaas.CodeBadParameter) {
+		t.Fatalf("GET without upgrade: %d %s", status, body)
 	}
 }

@@ -24,7 +24,8 @@ type TxnState struct {
 // transaction may land on different nodes behind a load balancer.
 type TxnStore interface {
 	// BeginTxn records a new, empty transaction that expires at expires
-	// unless it is used again before then.
+	// unless it is used again before then. ErrExists if id is open; the
+	// id of one that ended or expired may be used again.
 	BeginTxn(ctx context.Context, id string, expires time.Time) error
 	// UpdateTxn loads transaction id, lets fn change its state and saves
 	// it with the new expiry, atomically with other calls on the same id.
