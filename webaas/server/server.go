@@ -112,17 +112,25 @@ type Server struct {
 	store store.Store
 	log   *slog.Logger
 	apps  *apps
-	txns  *txns
-	hub   *hub
-	mux   *http.ServeMux
-	unsub func()
+	txns  store.TxnStore
+	// ownTxns is the in-memory TxnStore, when the Store cannot hold
+	// transactions itself; the server closes it.
+	ownTxns *store.MemTxns
+	hub     *hub
+	mux     *http.ServeMux
+	unsub   func()
 }
 
 // New returns a server over st.
 func New(st store.Store, cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, store: st, log: cfg.Logger, apps: newApps(st)}
-	s.txns = newTxns(cfg.TxnTimeout, cfg.MaxOpenTxns)
+	if ts, ok := st.(store.TxnStore); ok {
+		s.txns = ts // shared by every node on the store
+	} else {
+		s.ownTxns = store.NewMemTxns(cfg.MaxOpenTxns)
+		s.txns = s.ownTxns
+	}
 	s.hub = newHub(cfg, s.log)
 	s.unsub = st.Subscribe(s.onChange)
 	s.routes()
@@ -134,7 +142,9 @@ func New(st store.Store, cfg Config) *Server {
 func (s *Server) Close() {
 	s.unsub()
 	s.hub.close()
-	s.txns.close()
+	if s.ownTxns != nil {
+		s.ownTxns.Close()
+	}
 }
 
 // CloseSockets closes every open websocket with "going away" and reason,

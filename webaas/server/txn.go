@@ -1,114 +1,51 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
 )
 
-// txn is an open transaction: the versions it read and the writes it
-// buffered. Nothing reaches the store before commit, where the store checks
-// that every read still holds (optimistic, serializable).
-type txn struct {
-	mu       sync.Mutex
-	reads    map[string]store.Read  // by key identity
-	writes   map[string]store.Write // by key identity; the last write of a key wins
-	order    []string               // write order, for a deterministic batch
-	lastUsed time.Time
-	done     bool // committed, aborted or expired
+// Transactions live in a store.TxnStore: the server's own memory, or,
+// when the Store can hold them (PostgreSQL), the database, so that the
+// calls of one transaction may reach different nodes. Nothing reaches the
+// records before commit, where the store checks that every read still
+// holds (optimistic, serializable).
+
+// staleRead marks a key a transaction read twice and saw change: its
+// commit must fail, and no record ever has this version.
+const staleRead = ^uint64(0)
+
+func sameKey(a, b store.RecordKey) bool {
+	return a.App == b.App && a.Schema == b.Schema && bytes.Equal(a.Key, b.Key)
 }
 
-func keyID(k store.RecordKey) string {
-	return k.App + "\x00" + k.Schema + "\x00" + string(k.Key)
+func unknownTxn(id string, timeout time.Duration) error {
+	return errorf(webaas.CodeUnknownTransaction, "unknown transaction %q: it never existed, or it was committed, aborted or expired after %v idle", id, timeout)
 }
 
-// txns holds the open transactions of this server process and expires idle
-// ones. A transaction lives on the node that began it.
-type txns struct {
-	timeout time.Duration
-	max     int
-	mu      sync.Mutex
-	open    map[string]*txn
-	stop    chan struct{}
-	stopped chan struct{}
-}
-
-func newTxns(timeout time.Duration, max int) *txns {
-	t := &txns{timeout: timeout, max: max, open: map[string]*txn{}, stop: make(chan struct{}), stopped: make(chan struct{})}
-	go t.expireLoop()
-	return t
-}
-
-func (t *txns) close() {
-	close(t.stop)
-	<-t.stopped
-}
-
-func (t *txns) expireLoop() {
-	defer close(t.stopped)
-	tick := time.NewTicker(t.timeout / 4)
-	defer tick.Stop()
-	for {
-		select {
-		case <-t.stop:
-			return
-		case now := <-tick.C:
-			t.expire(now)
-		}
+// txnErr maps a TxnStore error.
+func (s *Server) txnErr(id string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return unknownTxn(id, s.cfg.TxnTimeout)
+	case errors.Is(err, store.ErrTooManyTxns):
+		return errorf(webaas.CodeLimit, "%d transactions are open, the limit; commit or abort some first", s.cfg.MaxOpenTxns)
 	}
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return err
+	}
+	return storeFault(err)
 }
 
-func (t *txns) expire(now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for id, tx := range t.open {
-		tx.mu.Lock()
-		if now.Sub(tx.lastUsed) > t.timeout {
-			tx.done = true
-			delete(t.open, id)
-		}
-		tx.mu.Unlock()
-	}
-}
-
-func (t *txns) begin() (string, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.open) >= t.max {
-		return "", errorf(webaas.CodeLimit, "%d transactions are open, the limit; commit or abort some first", t.max)
-	}
-	id := newID()
-	t.open[id] = &txn{reads: map[string]store.Read{}, writes: map[string]store.Write{}, lastUsed: time.Now()}
-	return id, nil
-}
-
-// use runs fn with the open transaction id locked; it refreshes the idle
-// timer. end removes the transaction afterwards (commit, abort).
-func (t *txns) use(id string, end bool, fn func(*txn) error) error {
-	t.mu.Lock()
-	tx, ok := t.open[id]
-	if ok && end {
-		delete(t.open, id)
-	}
-	t.mu.Unlock()
-	if !ok {
-		return errorf(webaas.CodeUnknownTransaction, "unknown transaction %q: it never existed, or it was committed, aborted or expired after %v idle", id, t.timeout)
-	}
-	tx.mu.Lock()
-	defer tx.mu.Unlock()
-	if tx.done {
-		return errorf(webaas.CodeUnknownTransaction, "unknown transaction %q: it expired or ended", id)
-	}
-	tx.lastUsed = time.Now()
-	if end {
-		tx.done = true
-	}
-	return fn(tx)
-}
+func (s *Server) txnExpiry() time.Time { return time.Now().Add(s.cfg.TxnTimeout) }
 
 // POST /transaction?action=begin|commit|abort[&transactionID=T]
 func (s *Server) transaction(w http.ResponseWriter, r *http.Request) error {
@@ -118,9 +55,9 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch action {
 	case "begin":
-		id, err := s.txns.begin()
-		if err != nil {
-			return err
+		id := newID()
+		if err := s.txns.BeginTxn(r.Context(), id, s.txnExpiry()); err != nil {
+			return s.txnErr(id, err)
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"transactionID": id})
 		return nil
@@ -132,26 +69,16 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	err = s.txns.use(id, true, func(tx *txn) error {
-		if action == "abort" {
-			return nil
-		}
-		b := store.Batch{}
-		for _, rd := range tx.reads {
-			b.Reads = append(b.Reads, rd)
-		}
-		for _, k := range tx.order {
-			b.Writes = append(b.Writes, tx.writes[k])
-		}
+	st, err := s.txns.EndTxn(r.Context(), id)
+	if err != nil {
+		return s.txnErr(id, err)
+	}
+	if action == "commit" {
 		// A read-only transaction goes through the store too: its reads
 		// are validated like any other, or it would not be serializable.
-		if _, err := s.store.Commit(r.Context(), b); err != nil {
+		if _, err := s.store.Commit(r.Context(), store.Batch{Reads: st.Reads, Writes: st.Writes}); err != nil {
 			return commitErr(err)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"transactionID": id})
 	return nil
@@ -172,11 +99,13 @@ func (s *Server) txnQuery(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var value []byte
-	err = s.txns.use(id, false, func(tx *txn) error {
-		kid := keyID(key)
-		if wr, ok := tx.writes[kid]; ok { // a transaction sees its own writes
-			value = wr.Value
-			return nil
+	found := false
+	err = s.txns.UpdateTxn(r.Context(), id, s.txnExpiry(), func(st *store.TxnState) error {
+		for _, wr := range st.Writes { // a transaction sees its own writes
+			if sameKey(wr.Key, key) {
+				value, found = wr.Value, !wr.Delete
+				return nil
+			}
 		}
 		rec, err := s.store.Get(r.Context(), key)
 		switch {
@@ -185,20 +114,24 @@ func (s *Server) txnQuery(w http.ResponseWriter, r *http.Request) error {
 		case err != nil:
 			return storeFault(err)
 		}
-		if _, seen := tx.reads[kid]; !seen {
-			tx.reads[kid] = store.Read{Key: key, Version: rec.Version}
-		} else if tx.reads[kid].Version != rec.Version {
-			// Read twice, saw two versions: commit would fail anyway.
-			tx.reads[kid] = store.Read{Key: key, Version: ^uint64(0)}
+		value, found = rec.Value, rec.Version != 0
+		for i, rd := range st.Reads {
+			if sameKey(rd.Key, key) {
+				if rd.Version != rec.Version {
+					// Read twice, saw two versions: commit must fail.
+					st.Reads[i].Version = staleRead
+				}
+				return nil
+			}
 		}
-		value = rec.Value
-		if rec.Version == 0 {
-			return errorf(webaas.CodeNotFound, "record not found: %s %s", t.typ.desc.FullName(), r.URL.Query().Get("recordKey"))
-		}
+		st.Reads = append(st.Reads, store.Read{Key: key, Version: rec.Version})
 		return nil
 	})
 	if err != nil {
-		return err
+		return s.txnErr(id, err)
+	}
+	if !found {
+		return errorf(webaas.CodeNotFound, "record not found: %s %s", t.typ.desc.FullName(), r.URL.Query().Get("recordKey"))
 	}
 	writeRecord(w, value)
 	return nil
@@ -218,19 +151,21 @@ func (s *Server) txnUpsert(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	err = s.txns.use(id, false, func(tx *txn) error {
-		kid := keyID(wr.Key)
-		if _, ok := tx.writes[kid]; !ok {
-			if len(tx.order) >= s.cfg.MaxTxnWrites {
-				return errorf(webaas.CodeLimit, "transaction already buffers %d records, the limit", s.cfg.MaxTxnWrites)
+	err = s.txns.UpdateTxn(r.Context(), id, s.txnExpiry(), func(st *store.TxnState) error {
+		for i := range st.Writes { // the last write of a key wins
+			if sameKey(st.Writes[i].Key, wr.Key) {
+				st.Writes[i] = wr
+				return nil
 			}
-			tx.order = append(tx.order, kid)
 		}
-		tx.writes[kid] = wr
+		if len(st.Writes) >= s.cfg.MaxTxnWrites {
+			return errorf(webaas.CodeLimit, "transaction already buffers %d records, the limit", s.cfg.MaxTxnWrites)
+		}
+		st.Writes = append(st.Writes, wr)
 		return nil
 	})
 	if err != nil {
-		return err
+		return s.txnErr(id, err)
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"recordKey": wr.TextKey})
 	return nil
