@@ -44,7 +44,8 @@ type messagesModel struct {
 	hidden int  // ... and how many of its lines are below the view
 	unread int  // messages that arrived while scrolled up
 
-	nick string // ours: for "own" marks and mentions
+	nick      string // ours: for "own" marks and mentions
+	ownClient string // this session's client id: its lines are ours under any nickname
 }
 
 func newMessages(c *common) *messagesModel {
@@ -233,7 +234,7 @@ func (m *messagesModel) body(e *entry, when time.Time, w int) []string {
 	default:
 		prefix = nick + ": "
 	}
-	own := msg.Nick == m.nick
+	own := msg.Nick == m.nick || m.ownClient != "" && msg.ClientId == m.ownClient
 	mark, stamp := " ", when.Format("15:04")
 	switch {
 	case e.pending != 0:

@@ -389,6 +389,7 @@ func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
 	m.screen = chatScreen
 	m.conn = connConnecting
 	m.msgs.Reset()
+	m.msgs.ownClient = msg.session.ClientID()
 	m.msgs.SetNick(msg.session.Nick())
 	m.msgs.Add(msg.latest)
 	m.noOlder = len(msg.latest) == 0 || msg.latest[0].Seq <= 1
