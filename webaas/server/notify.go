@@ -108,17 +108,24 @@ func (s *Server) registerNotification(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
-// DELETE /notification?appID=I&notificationID=X
-func (s *Server) deleteNotification(w http.ResponseWriter, r *http.Request) error {
-	appID, err := param(r, "appID")
-	if err != nil {
-		return err
+// notificationParams reads appID (of an existing app) and notificationID.
+func (s *Server) notificationParams(r *http.Request) (appID, id string, err error) {
+	if appID, err = param(r, "appID"); err != nil {
+		return "", "", err
 	}
-	id, err := param(r, "notificationID")
-	if err != nil {
-		return err
+	if id, err = param(r, "notificationID"); err != nil {
+		return "", "", err
 	}
 	if _, err := s.apps.get(r.Context(), appID); err != nil {
+		return "", "", err
+	}
+	return appID, id, nil
+}
+
+// DELETE /notification?appID=I&notificationID=X
+func (s *Server) deleteNotification(w http.ResponseWriter, r *http.Request) error {
+	appID, id, err := s.notificationParams(r)
+	if err != nil {
 		return err
 	}
 	err = s.store.DeleteNotification(r.Context(), appID, id)
@@ -136,15 +143,8 @@ func (s *Server) deleteNotification(w http.ResponseWriter, r *http.Request) erro
 
 // GET /notification?appID=I&notificationID=X, a websocket upgrade.
 func (s *Server) listen(w http.ResponseWriter, r *http.Request) error {
-	appID, err := param(r, "appID")
+	appID, id, err := s.notificationParams(r)
 	if err != nil {
-		return err
-	}
-	id, err := param(r, "notificationID")
-	if err != nil {
-		return err
-	}
-	if _, err := s.apps.get(r.Context(), appID); err != nil {
 		return err
 	}
 	n, err := s.store.Notification(r.Context(), appID, id)
