@@ -96,3 +96,108 @@ func send(ctx context.Context, st store.Store, head store.RecordKey) error {
 	})
 	return err
 }
+
+// chatTxnState is what a chat send through the transactional API
+// accumulates: the room's head read, then the new head and the message.
+func chatTxnState() store.TxnState {
+	head := store.RecordKey{App: "chat-app-0123456789", Schema: "chat.RoomHead", Key: []byte("sroom-42")}
+	msg := store.RecordKey{App: head.App, Schema: "chat.Message", Key: []byte("sroom-42\x00\x00\x00\x00\x00\x00\x00\x00\x2a")}
+	return store.TxnState{
+		Reads: []store.Read{{Key: head, Version: 123456}},
+		Writes: []store.Write{
+			{Key: head, TextKey: "room-42", Value: make([]byte, 20)},
+			{Key: msg, TextKey: "room-42/42", Value: make([]byte, 200)},
+		},
+	}
+}
+
+// BenchmarkTxn measures each TxnStore call, one caller at a time (the
+// latency of a call) and from many callers on different transactions (its
+// cost under load). Update saves the state of a chat send again: one read
+// and two writes. Send is a whole chat send through the transactional API:
+// begin, a read, two writes, commit (the EndTxn; Commit itself is not
+// included).
+//
+//	eval "$(scripts/pg-test-up.sh)"
+//	go test -run '^$' -bench Txn ./webaas/server/store/pgstore/
+func BenchmarkTxn(b *testing.B) {
+	st := openStore(b, options(newSchema(b)))
+	ctx := context.Background()
+	chat := chatTxnState()
+	var ids atomic.Int64
+	newTxn := func(b *testing.B, state bool) string {
+		id := fmt.Sprint("txn-", ids.Add(1))
+		if err := st.BeginTxn(ctx, id, time.Now().Add(time.Hour)); err != nil {
+			b.Fatal(err)
+		}
+		if state {
+			if err := st.UpdateTxn(ctx, id, time.Now().Add(time.Hour), func(ts *store.TxnState) error { *ts = chat; return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return id
+	}
+	keep := func(*store.TxnState) error { return nil }
+	for _, parallel := range []bool{false, true} {
+		run := func(name string, op func(b *testing.B) func()) {
+			if parallel {
+				name += "/parallel"
+			}
+			b.Run(name, func(b *testing.B) {
+				if !parallel {
+					next := op(b)
+					b.ResetTimer()
+					for range b.N {
+						next()
+					}
+					return
+				}
+				b.SetParallelism(4)
+				b.RunParallel(func(pb *testing.PB) {
+					next := op(b)
+					for pb.Next() {
+						next()
+					}
+				})
+			})
+		}
+		run("Begin", func(b *testing.B) func() {
+			return func() { newTxn(b, false) }
+		})
+		run("Update", func(b *testing.B) func() {
+			id := newTxn(b, true)
+			return func() {
+				if err := st.UpdateTxn(ctx, id, time.Now().Add(time.Hour), keep); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+		run("End", func(b *testing.B) func() {
+			// Each op ends a transaction begun by the op before it; the
+			// begin is timed too, and subtracted in the report by hand.
+			return func() {
+				if _, err := st.EndTxn(ctx, newTxn(b, false)); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+		run("Send", func(b *testing.B) func() {
+			return func() {
+				id := newTxn(b, false)
+				for _, step := range []func(*store.TxnState){
+					func(ts *store.TxnState) { ts.Reads = append(ts.Reads, chat.Reads[0]) },
+					func(ts *store.TxnState) { ts.Writes = append(ts.Writes, chat.Writes[0]) },
+					func(ts *store.TxnState) { ts.Writes = append(ts.Writes, chat.Writes[1]) },
+				} {
+					err := st.UpdateTxn(ctx, id, time.Now().Add(time.Hour), func(ts *store.TxnState) error { step(ts); return nil })
+					if err != nil {
+						b.Error(err)
+					}
+				}
+				if _, err := st.EndTxn(ctx, id); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
+}

@@ -21,3 +21,6 @@ func Setting(ctx context.Context, s *Store, name string) (string, error) {
 	err := s.pool.QueryRow(ctx, "SELECT current_setting($1)", name).Scan(&v)
 	return v, err
 }
+
+// PurgeTxns runs one purge of expired transactions now.
+func PurgeTxns(ctx context.Context, s *Store) (int64, error) { return s.purgeTxns(ctx) }

@@ -334,18 +334,23 @@ func (f *feed) ping(ctx context.Context, conn *pgx.Conn) error {
 	return err
 }
 
-// pruneLoop deletes old change-log entries every minute or so.
+// pruneLoop deletes old change-log entries and expired transactions
+// every minute or so.
 func (s *Store) pruneLoop(ctx context.Context) {
 	every := min(time.Minute, max(s.opts.ChangeRetention/4, time.Second))
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	failed := func(err error) bool { return err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrClosed) }
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			if _, err := s.prune(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrClosed) {
+			if _, err := s.prune(ctx); failed(err) {
 				s.log.Warn("pgstore: pruning the change log failed", "err", err)
+			}
+			if _, err := s.purgeTxns(ctx); failed(err) {
+				s.log.Warn("pgstore: purging expired transactions failed", "err", err)
 			}
 		}
 	}

@@ -74,6 +74,18 @@ CREATE TABLE webaas_changes (
 	PRIMARY KEY (seq, part)
 );
 `,
+	// 2: open transactions (TxnStore). UNLOGGED: they live for seconds and
+	// need no crash safety, and skipping the WAL spares every call a disk
+	// flush. No index on expires: each update changes it, and an index
+	// would rule out HOT updates; the purge scans the small table instead.
+	// The fill factor leaves room for HOT updates as the state grows.
+	`
+CREATE UNLOGGED TABLE webaas_txns (
+	id text COLLATE "C" PRIMARY KEY,
+	expires timestamptz NOT NULL,
+	state bytea NOT NULL
+) WITH (fillfactor = 50);
+`,
 }
 
 // migrationTimeout bounds start-up migrations, which may wait for another

@@ -17,6 +17,8 @@
 //     the store; the last two cascade from webaas_apps.
 //   - webaas_changes (seq, part): the change log subscribers are fed from.
 //   - webaas_log_state: how far the change log has been pruned.
+//   - webaas_txns (id) -> expires, state: the open transactions of the
+//     WeBaaS API (see Transactions).
 //   - webaas_migrations: applied schema migrations.
 //
 // # Commits
@@ -37,6 +39,28 @@
 // node has written since is refused before it reaches the database: on a
 // hot key (a chat room's head record) those would otherwise fill every
 // other group with commits bound to fail.
+//
+// # Transactions
+//
+// The Store is also a store.TxnStore, so the open transactions of the
+// WeBaaS API live in the database and every node sees them: the calls of
+// one transaction may land on any node. Each transaction is a row of
+// webaas_txns holding its expiry and its state (reads and buffered
+// writes) in a compact binary form (txnstate.go). BeginTxn is one INSERT,
+// EndTxn one DELETE ... RETURNING; UpdateTxn locks the row (SELECT ... FOR
+// UPDATE, in the round trip that begins the transaction), runs fn, and
+// saves and commits in a second round trip, so calls on one transaction
+// take turns across nodes. Expiry is judged by the database's clock; rows
+// of expired transactions are refused at once and deleted by the same
+// background work that prunes the change log. There is no limit on the
+// number of open transactions here: the server's limit applies only when
+// it keeps transactions in its own memory.
+//
+// webaas_txns is UNLOGGED: its writes skip the write-ahead log, so a
+// transactional read or write does not wait for a disk flush as a commit
+// does. The price is that a database crash (or a failover to a replica)
+// loses the open transactions, which clients then see as expired; they
+// live for seconds, and a crash fails them anyway.
 //
 // # Changes
 //
@@ -81,8 +105,9 @@ import (
 
 // Options tune Open. The zero value of a field means its default.
 type Options struct {
-	// PoolSize is the most connections the pool opens (default 8). The
-	// LISTEN connection comes on top of it.
+	// PoolSize is the most connections the pool opens (default 8, at
+	// least 2: an UpdateTxn holds one while its fn reads through another).
+	// The LISTEN connection comes on top of it.
 	PoolSize int32
 	// StatementTimeout bounds every statement on the server, and every
 	// call on the client (default 5s).
@@ -111,6 +136,7 @@ func (o Options) withDefaults() Options {
 	if o.PoolSize <= 0 {
 		o.PoolSize = 8
 	}
+	o.PoolSize = max(o.PoolSize, 2)
 	if o.StatementTimeout <= 0 {
 		o.StatementTimeout = 5 * time.Second
 	}
@@ -141,6 +167,10 @@ type Store struct {
 	reqs    chan *commitReq
 	stopped chan struct{}    // the committer is done
 	written map[keyID]uint64 // the committer's: versions this node wrote
+
+	// txnSlots limits the UpdateTxn calls holding a connection to half
+	// the pool, so the other half serves what their fns do.
+	txnSlots chan struct{}
 
 	feed     *feed
 	bgCancel context.CancelFunc
@@ -189,6 +219,8 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 		reqs:    make(chan *commitReq, maxGroup),
 		stopped: make(chan struct{}),
 		written: map[keyID]uint64{},
+
+		txnSlots: make(chan struct{}, max(opts.PoolSize/2, 1)),
 	}
 	bgCtx, cancel := context.WithCancel(context.Background())
 	s.bgCancel = cancel

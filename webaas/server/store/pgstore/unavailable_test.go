@@ -36,6 +36,13 @@ func callAll(t *testing.T, st store.Store, lost store.RecordKey) map[string]erro
 		"Notification":       func() error { _, err := st.Notification(ctx, "app", "n"); return err },
 		"DeleteNotification": func() error { return st.DeleteNotification(ctx, "app", "n") },
 	}
+	if ts, ok := st.(store.TxnStore); ok {
+		calls["BeginTxn"] = func() error { return ts.BeginTxn(ctx, "lost", time.Now().Add(time.Hour)) }
+		calls["UpdateTxn"] = func() error {
+			return ts.UpdateTxn(ctx, "tx", time.Now().Add(time.Hour), func(*store.TxnState) error { return nil })
+		}
+		calls["EndTxn"] = func() error { _, err := ts.EndTxn(ctx, "tx"); return err }
+	}
 	type result struct {
 		name string
 		err  error
