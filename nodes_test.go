@@ -209,6 +209,29 @@ func TestTwoNodesOneDatabase(t *testing.T) {
 	sendN(t, lb.URL(), room.Code(), "alice", 10) // on A
 	onB.waitFor(t, 10)
 
+	// One transaction whose calls reach both nodes, as behind a
+	// round-robin balancer: begin on A, read and write on B, commit on A.
+	ctx := context.Background()
+	ca, _ := webaas.New("http://" + addrA)
+	cb, _ := webaas.New("http://" + addrB)
+	txA, err := ca.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txB := cb.Txn(txA.ID)
+	if _, err := webaas.TxnGetMessage[pb.Counter](ctx, txB, room.Code(), "roster"); err != nil {
+		t.Fatalf("read on B of a transaction begun on A: %v", err)
+	}
+	if err := txB.PutMessage(ctx, room.Code(), &pb.Counter{Name: "roster", Value: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if err := txA.Commit(ctx); err != nil {
+		t.Fatalf("commit on A of writes made on B: %v", err)
+	}
+	if c, err := webaas.GetMessage[pb.Counter](ctx, cb, room.Code(), "roster"); err != nil || c.Value != 100 {
+		t.Fatalf("after the cross-node transaction: %v %v", c, err)
+	}
+
 	if err := nodeA.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -272,6 +272,10 @@ func (c *Client) Begin(ctx context.Context) (*Txn, error) {
 	return &Txn{c: c, ID: out.TransactionID}, nil
 }
 
+// Txn returns the open transaction id, for calls through this client:
+// one begun through another client, or another server node.
+func (c *Client) Txn(id string) *Txn { return &Txn{c: c, ID: id} }
+
 // Get reads a record inside the transaction.
 func (t *Txn) Get(ctx context.Context, appID, schemaName, key string) ([]byte, error) {
 	q := url.Values{"appID": {appID}, "schemaName": {schemaName}, "recordKey": {key}, "transactionID": {t.ID}}
