@@ -330,10 +330,13 @@ func (s *Session) commitBatch(ctx context.Context, batch []*sendReq) error {
 		var wait time.Duration
 		switch {
 		case errors.Is(err, webaas.ErrConflict), errors.Is(err, webaas.ErrUnknownTransaction):
-			// Someone else took the sequence number (progress, so no
-			// backing off, only a jitter that spreads the racers out),
-			// or the server lost the transaction in a restart.
-			wait = rand.N(2 * time.Millisecond)
+			// Someone else took the sequence number, or the server lost
+			// the transaction in a restart: go again at once, after a
+			// random wait under a millisecond that spreads the racers out.
+			// (A window that grows with each loss gave more throughput to
+			// many greedy senders but a worse tail to everyone; measured
+			// in BENCHMARKS.md.)
+			wait = rand.N(time.Millisecond)
 		case refused(err):
 			return err // the server refused the messages; retrying will not help
 		default:
