@@ -52,7 +52,7 @@ func DefaultConfig() Config {
 		TxnTimeout:     10 * time.Second,
 		MaxTxnWrites:   1000,
 		MaxOpenTxns:    10000,
-		WSQueue:        256,
+		WSQueue:        16,
 		WSWriteTimeout: 10 * time.Second,
 		PingInterval:   30 * time.Second,
 	}
