@@ -367,20 +367,7 @@ func (s *Store) Commit(ctx context.Context, b store.Batch) (uint64, error) {
 func (s *Store) committer() {
 	defer close(s.stopped)
 	for req := range s.reqs {
-		group := []*commitReq{req}
-	gather:
-		for len(group) < maxBatch {
-			select {
-			case r, ok := <-s.reqs:
-				if !ok {
-					break gather
-				}
-				group = append(group, r)
-			default:
-				break gather
-			}
-		}
-		s.applyGroup(group)
+		s.applyGroup(store.Gather(s.reqs, req, maxBatch))
 	}
 }
 

@@ -86,20 +86,7 @@ func checkBatch(b store.Batch) error {
 func (s *Store) committer() {
 	defer close(s.stopped)
 	for req := range s.reqs {
-		group := []*commitReq{req}
-	gather:
-		for len(group) < maxGroup {
-			select {
-			case r, ok := <-s.reqs:
-				if !ok {
-					break gather
-				}
-				group = append(group, r)
-			default:
-				break gather
-			}
-		}
-		s.applyGroup(group)
+		s.applyGroup(store.Gather(s.reqs, req, maxGroup))
 	}
 }
 
