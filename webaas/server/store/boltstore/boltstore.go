@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -400,7 +399,7 @@ func (s *Store) applyGroup(group []*commitReq) {
 				return err // a half-applied commit must not land: fail the group
 			}
 			r.seq = seq
-			changes = append(changes, changesOf(r.batch, seq)...)
+			changes = append(changes, store.ChangesOf(r.batch, seq)...)
 		}
 		var buf [8]byte
 		binary.BigEndian.PutUint64(buf[:], seq)
@@ -463,29 +462,6 @@ func apply(tx *bolt.Tx, b store.Batch, seq uint64) error {
 		}
 	}
 	return nil
-}
-
-// changesOf groups a commit's writes by app and type, keys deduplicated.
-func changesOf(b store.Batch, seq uint64) []store.Change {
-	type appSchema struct{ app, schema string }
-	keys := map[appSchema]map[string]bool{}
-	for _, w := range b.Writes {
-		k := appSchema{w.Key.App, w.Key.Schema}
-		if keys[k] == nil {
-			keys[k] = map[string]bool{}
-		}
-		keys[k][w.TextKey] = true
-	}
-	var out []store.Change
-	for k, set := range keys {
-		c := store.Change{Kind: store.ChangeRecords, Seq: seq, App: k.app, Schema: k.schema}
-		for key := range set {
-			c.Keys = append(c.Keys, key)
-		}
-		sort.Strings(c.Keys)
-		out = append(out, c)
-	}
-	return out
 }
 
 // PutNotification implements store.Store.

@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -210,7 +209,7 @@ func plan(reqs []*commitReq, head uint64, versions map[keyID]uint64, apps map[st
 			}
 			p.state[id] = finalWrite{w: w, version: p.end}
 		}
-		p.changes = append(p.changes, changesOf(r.batch, p.end)...)
+		p.changes = append(p.changes, store.ChangesOf(r.batch, p.end)...)
 	}
 	return p
 }
@@ -228,36 +227,6 @@ func refusal(b store.Batch, current func(keyID) uint64, apps map[string]bool) er
 		}
 	}
 	return nil
-}
-
-// changesOf groups a commit's writes by app and type, keys deduplicated,
-// in a fixed order: it is the order of the change log's parts.
-func changesOf(b store.Batch, seq uint64) []store.Change {
-	type appSchema struct{ app, schema string }
-	keys := map[appSchema]map[string]bool{}
-	for _, w := range b.Writes {
-		k := appSchema{w.Key.App, w.Key.Schema}
-		if keys[k] == nil {
-			keys[k] = map[string]bool{}
-		}
-		keys[k][w.TextKey] = true
-	}
-	out := make([]store.Change, 0, len(keys))
-	for k, set := range keys {
-		c := store.Change{Kind: store.ChangeRecords, Seq: seq, App: k.app, Schema: k.schema}
-		for key := range set {
-			c.Keys = append(c.Keys, key)
-		}
-		sort.Strings(c.Keys)
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].App != out[j].App {
-			return out[i].App < out[j].App
-		}
-		return out[i].Schema < out[j].Schema
-	})
-	return out
 }
 
 const (
