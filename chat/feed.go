@@ -95,10 +95,7 @@ func (f *feed) run(ctx context.Context) {
 	for {
 		select {
 		case ev, ok := <-f.watch:
-			if !ok {
-				return
-			}
-			if !f.note(ctx, ev) {
+			if !ok || !f.note(ctx, ev) {
 				return
 			}
 		case <-refresh.C:
@@ -107,18 +104,14 @@ func (f *feed) run(ctx context.Context) {
 		}
 		// Take every event already waiting, so a burst of notifications
 		// costs one fetch.
-	drain:
-		for {
+		for waiting := true; waiting; {
 			select {
 			case ev, ok := <-f.watch:
-				if !ok {
-					return
-				}
-				if !f.note(ctx, ev) {
+				if !ok || !f.note(ctx, ev) {
 					return
 				}
 			default:
-				break drain
+				waiting = false
 			}
 		}
 		if err := f.fetch(ctx); err != nil {
