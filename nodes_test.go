@@ -103,7 +103,8 @@ type follower struct {
 	msgs []*pb.Message
 }
 
-func follow(t *testing.T, url, code string) *follower {
+// openRoom opens a room through the server at url.
+func openRoom(t *testing.T, url, code string) *chat.Room {
 	t.Helper()
 	c, err := webaas.New(url)
 	if err != nil {
@@ -113,6 +114,12 @@ func follow(t *testing.T, url, code string) *follower {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return room
+}
+
+func follow(t *testing.T, url, code string) *follower {
+	t.Helper()
+	room := openRoom(t, url, code)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	events, err := room.Follow(ctx, 0, chat.FollowOptions{Watch: []webaas.WatchOption{webaas.WithBackoff(20*time.Millisecond, 300*time.Millisecond)}})
@@ -156,15 +163,7 @@ func (f *follower) waitFor(t *testing.T, n int) []*pb.Message {
 
 func sendN(t *testing.T, url, code, nick string, n int) {
 	t.Helper()
-	c, err := webaas.New(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	room, err := chat.OpenRoom(context.Background(), c, code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := room.Sender(nick, chat.SessionOptions{})
+	s, err := openRoom(t, url, code).Sender(nick, chat.SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

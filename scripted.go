@@ -52,6 +52,19 @@ func (f scriptFlags) connect(ctx context.Context, log *slog.Logger, supervise bo
 	return c, stop, nil
 }
 
+// connectWithin is connect for a one-shot command: everything it does,
+// the embedded server's start included, is bounded by --timeout; done
+// releases it all.
+func (f scriptFlags) connectWithin(ctx context.Context, stderr io.Writer) (context.Context, *webaas.Client, func(), error) {
+	ctx, cancel := context.WithTimeout(ctx, *f.timeout)
+	c, stop, err := f.connect(ctx, quietLog(stderr), false)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, err
+	}
+	return ctx, c, func() { stop(); cancel() }, nil
+}
+
 func parseScript(fs *flag.FlagSet, args []string, usage string) error {
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage+"\nFlags:\n")
@@ -70,13 +83,11 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseScript(fs, args[1:], "Usage: webaas-chat room create [flags]\n\nCreates a room and prints its code, the key others join it with.\n"); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, *sf.timeout)
-	defer cancel()
-	c, stop, err := sf.connect(ctx, quietLog(stderr), false)
+	ctx, c, done, err := sf.connectWithin(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer done()
 	room, err := chat.CreateRoom(ctx, c, *name)
 	if err != nil {
 		return err
@@ -108,13 +119,11 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := chat.CheckText(text); err != nil {
 		return usageError{err.Error()}
 	}
-	ctx, cancel := context.WithTimeout(ctx, *sf.timeout)
-	defer cancel()
-	c, stop, err := sf.connect(ctx, quietLog(stderr), false)
+	ctx, c, done, err := sf.connectWithin(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer done()
 	room, err := chat.OpenRoom(ctx, c, *code)
 	if err != nil {
 		return err
