@@ -38,22 +38,3 @@ func (s *Subscribers) Publish(changes ...Change) {
 		}
 	}
 }
-
-// Gather returns first and whatever else is waiting on ch right now, up to
-// max in all: the group a group-committing store applies at once. It
-// never waits, so a lone commit is not delayed.
-func Gather[T any](ch <-chan T, first T, max int) []T {
-	group := []T{first}
-	for len(group) < max {
-		select {
-		case v, ok := <-ch:
-			if !ok {
-				return group
-			}
-			group = append(group, v)
-		default:
-			return group
-		}
-	}
-	return group
-}

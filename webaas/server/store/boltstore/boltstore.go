@@ -35,28 +35,32 @@ var (
 	keySeq              = []byte("seq")
 )
 
-// maxBatch caps how many commits share one bbolt transaction, so one huge
-// group cannot hold the writer lock for long.
-const maxBatch = 512
+// Store is a store.Store on one bbolt file.
+type Store struct {
+	db *bolt.DB
+	store.Subscribers
+	committer *store.Committer
+
+	mu     sync.RWMutex // guards closed
+	closed bool
+	// writing is a lock (a token in a channel of one) held from the start
+	// of each write transaction until its changes are published, so
+	// subscribers hear changes in commit order whichever path (group
+	// commit, schema, app or notification call) made them.
+	writing chan struct{}
+
+	commits, groups atomic.Uint64
+}
 
 // Options tune Open.
 type Options struct {
 	// LockTimeout is how long Open waits for another process to release
 	// the file; 0 waits forever.
 	LockTimeout time.Duration
-}
-
-// Store is a store.Store on one bbolt file.
-type Store struct {
-	db *bolt.DB
-	store.Subscribers
-
-	mu      sync.RWMutex // guards closed and sends on reqs
-	closed  bool
-	reqs    chan *commitReq
-	stopped chan struct{}
-
-	commits, groups atomic.Uint64
+	// Group bounds the commits that share one bbolt transaction (default:
+	// 512 commits, 4 MiB), so one huge group cannot hold the writer lock
+	// for long nor make a small commit wait behind megabytes.
+	Group store.CommitterOptions
 }
 
 // Stats counts record commits and the bbolt transactions (fsync pairs)
@@ -68,23 +72,6 @@ type Stats struct {
 // Stats returns the counts so far.
 func (s *Store) Stats() Stats {
 	return Stats{Commits: s.commits.Load(), Groups: s.groups.Load()}
-}
-
-type commitReq struct {
-	ctx      context.Context
-	batch    store.Batch
-	seq      uint64
-	err      error
-	done     chan struct{}
-	answered bool // only the committer goroutine touches it
-}
-
-// answer releases the waiting Commit call, once.
-func (r *commitReq) answer() {
-	if !r.answered {
-		r.answered = true
-		close(r.done)
-	}
 }
 
 type appRecord struct {
@@ -123,12 +110,12 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: create buckets: %w", path, err)
 	}
-	s := &Store{db: db, reqs: make(chan *commitReq, maxBatch), stopped: make(chan struct{})}
-	go s.committer()
+	s := &Store{db: db, writing: make(chan struct{}, 1)}
+	s.committer = store.NewCommitter(s.applyGroup, opts.Group)
 	return s, nil
 }
 
-// Close waits for queued commits, then closes the file.
+// Close applies the commits already queued, then closes the file.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -136,21 +123,52 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	close(s.reqs)
 	s.mu.Unlock()
-	<-s.stopped
+	s.committer.Close()
 	return s.db.Close()
 }
 
-// update runs fn in a write transaction unless the store is closed.
-func (s *Store) update(fn func(*bolt.Tx) error) error {
+// write runs fn in a write transaction and, once it is durable, publishes
+// the changes fn returned, all while holding s.writing: commit order is
+// publish order. A subscriber has heard a change before the call that
+// made it returns.
+func (s *Store) write(fn func(*bolt.Tx) ([]store.Change, error)) error {
+	s.writing <- struct{}{}
+	defer func() { <-s.writing }()
+	var changes []store.Change
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		changes, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.Publish(changes...)
+	return nil
+}
+
+// update is write for the calls outside the committer, unless the store
+// is closed.
+func (s *Store) update(fn func(*bolt.Tx) ([]store.Change, error)) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return store.ErrClosed
 	}
-	return s.db.Update(fn)
+	return s.write(fn)
 }
+
+// change is a write's outcome for update: what to publish, or the error.
+func change(c store.Change, err error) ([]store.Change, error) {
+	if err != nil {
+		return nil, err
+	}
+	return []store.Change{c}, nil
+}
+
+// quiet is a write's outcome for update when subscribers hear nothing.
+func quiet(err error) ([]store.Change, error) { return nil, err }
 
 func (s *Store) view(fn func(*bolt.Tx) error) error {
 	s.mu.RLock()
@@ -167,12 +185,12 @@ func (s *Store) CreateApp(ctx context.Context, app store.App) error {
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) ([]store.Change, error) {
 		apps := tx.Bucket(bucketApps)
 		if apps.Get([]byte(app.ID)) != nil {
-			return store.ErrExists
+			return nil, store.ErrExists
 		}
-		return apps.Put([]byte(app.ID), v)
+		return quiet(apps.Put([]byte(app.ID), v))
 	})
 }
 
@@ -201,26 +219,22 @@ func getApp(tx *bolt.Tx, id string) (store.App, error) {
 
 // DeleteApp implements store.Store.
 func (s *Store) DeleteApp(ctx context.Context, id string) error {
-	err := s.update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) ([]store.Change, error) {
 		apps := tx.Bucket(bucketApps)
 		if apps.Get([]byte(id)) == nil {
-			return store.ErrNotFound
+			return nil, store.ErrNotFound
 		}
 		if err := apps.Delete([]byte(id)); err != nil {
-			return err
+			return nil, err
 		}
 		for _, b := range [][]byte{bucketSchemas, bucketRecords, bucketNotifications} {
 			err := tx.Bucket(b).DeleteBucket([]byte(id))
 			if err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
-				return err
+				return nil, err
 			}
 		}
-		return nil
+		return change(store.Change{Kind: store.ChangeAppDeleted, App: id}, nil)
 	})
-	if err == nil {
-		s.Publish(store.Change{Kind: store.ChangeAppDeleted, App: id})
-	}
-	return err
 }
 
 func schemaFileKey(version, name string) []byte {
@@ -229,15 +243,15 @@ func schemaFileKey(version, name string) []byte {
 
 // PutSchemaFile implements store.Store.
 func (s *Store) PutSchemaFile(ctx context.Context, appID, version, name string, text []byte) error {
-	return s.update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) ([]store.Change, error) {
 		if _, err := getApp(tx, appID); err != nil {
-			return err
+			return nil, err
 		}
 		b, err := tx.Bucket(bucketSchemas).CreateBucketIfNotExists([]byte(appID))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return b.Put(schemaFileKey(version, name), text)
+		return quiet(b.Put(schemaFileKey(version, name), text))
 	})
 }
 
@@ -261,21 +275,17 @@ func (s *Store) SchemaFiles(ctx context.Context, appID, version string) (map[str
 
 // ActivateSchema implements store.Store.
 func (s *Store) ActivateSchema(ctx context.Context, appID, version string) error {
-	err := s.update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) ([]store.Change, error) {
 		app, err := getApp(tx, appID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		v, err := json.Marshal(appRecord{Name: app.Name, ActiveVersion: version, Created: app.Created})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return tx.Bucket(bucketApps).Put([]byte(appID), v)
+		return change(store.Change{Kind: store.ChangeSchema, App: appID}, tx.Bucket(bucketApps).Put([]byte(appID), v))
 	})
-	if err == nil {
-		s.Publish(store.Change{Kind: store.ChangeSchema, App: appID})
-	}
-	return err
 }
 
 func encodeValue(version uint64, value []byte) []byte {
@@ -348,102 +358,61 @@ func (s *Store) Commit(ctx context.Context, b store.Batch) (uint64, error) {
 			return 0, fmt.Errorf("encoded key of %d bytes: bbolt takes 1 to %d", n, bolt.MaxKeySize)
 		}
 	}
-	req := &commitReq{ctx: ctx, batch: b, done: make(chan struct{})}
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return 0, store.ErrClosed
-	}
-	s.reqs <- req
-	s.mu.RUnlock()
-	// Wait for the outcome even if ctx ends: the committer may already
-	// have applied the batch, and the caller must not be told otherwise.
-	<-req.done
-	return req.seq, req.err
+	return s.committer.Commit(ctx, b)
 }
 
-// committer applies queued commits in groups until Close.
-func (s *Store) committer() {
-	defer close(s.stopped)
-	for req := range s.reqs {
-		s.applyGroup(store.Gather(s.reqs, req, maxBatch))
-	}
-}
-
-// applyGroup commits a group in one bbolt transaction (one fsync pair).
-func (s *Store) applyGroup(group []*commitReq) {
-	var changes []store.Change
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		changes = changes[:0]
+// applyGroup commits a group in one bbolt transaction (one fsync pair),
+// each commit validated against the state the ones before it left.
+func (s *Store) applyGroup(group []*store.CommitReq) {
+	err := s.write(func(tx *bolt.Tx) ([]store.Change, error) {
 		meta := tx.Bucket(bucketMeta)
-		var seq uint64
+		var head uint64
 		if v := meta.Get(keySeq); v != nil {
-			seq = binary.BigEndian.Uint64(v)
+			head = binary.BigEndian.Uint64(v)
 		}
-		for _, r := range group {
-			r.seq, r.err = 0, nil
-			if err := r.ctx.Err(); err != nil {
-				r.err = err // the caller gave up before we started: apply nothing
-				r.answer()
-				continue
+		p := store.PlanGroup(group, head, func(k store.RecordKey) uint64 {
+			if sb := schemaBucket(tx, k.App, k.Schema); sb != nil {
+				if v := sb.Get(k.Key); v != nil {
+					return binary.BigEndian.Uint64(v[:8])
+				}
 			}
-			if err := validate(tx, r.batch); err != nil {
+			return 0
+		}, func(app string) bool {
+			return tx.Bucket(bucketApps).Get([]byte(app)) != nil
+		})
+		for _, r := range group {
+			if r.Err != nil {
 				// A refused commit writes nothing, so its answer need not
 				// wait for the group's fsync: the loser retries sooner.
-				r.err = err
-				r.answer()
-				continue
+				r.Answer()
 			}
-			seq++
-			if err := apply(tx, r.batch, seq); err != nil {
-				return err // a half-applied commit must not land: fail the group
-			}
-			r.seq = seq
-			changes = append(changes, store.ChangesOf(r.batch, seq)...)
+		}
+		if p.End == p.Start {
+			return nil, nil
+		}
+		if err := apply(tx, p.Final); err != nil {
+			return nil, err // a half-applied group must not land
 		}
 		var buf [8]byte
-		binary.BigEndian.PutUint64(buf[:], seq)
-		return meta.Put(keySeq, buf[:])
+		binary.BigEndian.PutUint64(buf[:], p.End)
+		return p.Changes, meta.Put(keySeq, buf[:])
 	})
 	s.groups.Add(1)
 	s.commits.Add(uint64(len(group)))
-	for _, r := range group {
-		if err != nil && r.err == nil {
-			r.seq, r.err = 0, fmt.Errorf("commit: %w", err)
-		}
-		r.answer()
-	}
-	if err == nil {
-		s.Publish(changes...)
-	}
-}
-
-// validate checks, inside the group's transaction, that every read still
-// holds and every written app exists.
-func validate(tx *bolt.Tx, b store.Batch) error {
-	apps := tx.Bucket(bucketApps)
-	for _, r := range b.Reads {
-		var version uint64
-		if sb := schemaBucket(tx, r.Key.App, r.Key.Schema); sb != nil {
-			if v := sb.Get(r.Key.Key); v != nil {
-				version = binary.BigEndian.Uint64(v[:8])
+	if err != nil {
+		for _, r := range group {
+			if r.Err == nil {
+				r.Seq, r.Err = 0, fmt.Errorf("commit: %w", err)
 			}
 		}
-		if version != r.Version {
-			return store.ErrConflict
-		}
 	}
-	for _, w := range b.Writes {
-		if apps.Get([]byte(w.Key.App)) == nil {
-			return fmt.Errorf("%w %s", store.ErrUnknownApp, w.Key.App)
-		}
-	}
-	return nil
 }
 
-func apply(tx *bolt.Tx, b store.Batch, seq uint64) error {
+// apply writes each key's final value (or deletes it) with its version.
+func apply(tx *bolt.Tx, final []store.FinalWrite) error {
 	records := tx.Bucket(bucketRecords)
-	for _, w := range b.Writes {
+	for _, f := range final {
+		w := f.Write
 		ab, err := records.CreateBucketIfNotExists([]byte(w.Key.App))
 		if err != nil {
 			return err
@@ -455,7 +424,7 @@ func apply(tx *bolt.Tx, b store.Batch, seq uint64) error {
 		if w.Delete {
 			err = sb.Delete(w.Key.Key)
 		} else {
-			err = sb.Put(w.Key.Key, encodeValue(seq, w.Value))
+			err = sb.Put(w.Key.Key, encodeValue(f.Version, w.Value))
 		}
 		if err != nil {
 			return err
@@ -470,18 +439,18 @@ func (s *Store) PutNotification(ctx context.Context, n store.Notification) error
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) ([]store.Change, error) {
 		if _, err := getApp(tx, n.App); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("%w %s", store.ErrUnknownApp, n.App)
+				return nil, fmt.Errorf("%w %s", store.ErrUnknownApp, n.App)
 			}
-			return err
+			return nil, err
 		}
 		b, err := tx.Bucket(bucketNotifications).CreateBucketIfNotExists([]byte(n.App))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return b.Put([]byte(n.ID), v)
+		return quiet(b.Put([]byte(n.ID), v))
 	})
 }
 
@@ -509,17 +478,13 @@ func (s *Store) Notification(ctx context.Context, appID, id string) (store.Notif
 
 // DeleteNotification implements store.Store.
 func (s *Store) DeleteNotification(ctx context.Context, appID, id string) error {
-	err := s.update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) ([]store.Change, error) {
 		b := tx.Bucket(bucketNotifications).Bucket([]byte(appID))
 		if b == nil || b.Get([]byte(id)) == nil {
-			return store.ErrNotFound
+			return nil, store.ErrNotFound
 		}
-		return b.Delete([]byte(id))
+		return change(store.Change{Kind: store.ChangeNotificationDeleted, App: appID, NotificationID: id}, b.Delete([]byte(id)))
 	})
-	if err == nil {
-		s.Publish(store.Change{Kind: store.ChangeNotificationDeleted, App: appID, NotificationID: id})
-	}
-	return err
 }
 
 var _ store.Store = (*Store)(nil)

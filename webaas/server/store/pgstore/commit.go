@@ -12,46 +12,18 @@ import (
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
 )
 
-// maxGroup caps how many commits share one transaction, so one group
-// cannot hold the counter lock for long.
-const maxGroup = 256
-
 // maxIndexedKey bounds app, schema and key together: a btree entry must
 // fit in a third of a page, and a write PostgreSQL refuses would fail its
 // whole group, not just itself.
 const maxIndexedKey = 2000
-
-type commitReq struct {
-	ctx   context.Context
-	batch store.Batch
-	seq   uint64
-	err   error
-	done  chan struct{}
-}
 
 // Commit implements store.Store.
 func (s *Store) Commit(ctx context.Context, b store.Batch) (uint64, error) {
 	if err := checkBatch(b); err != nil {
 		return 0, err
 	}
-	req := &commitReq{ctx: ctx, batch: b, done: make(chan struct{})}
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return 0, store.ErrClosed
-	}
-	select {
-	case s.reqs <- req:
-	case <-ctx.Done():
-		s.mu.RUnlock()
-		return 0, fmt.Errorf("commit: %w", ctx.Err())
-	}
-	s.mu.RUnlock()
-	// Wait for the outcome even if ctx ends: the group may already be
-	// committing this batch, and the caller must not be told otherwise.
-	// The group's own timeout bounds the wait.
-	<-req.done
-	return req.seq, req.err
+	// The group's own timeout bounds the wait once it is committing.
+	return s.committer.Commit(ctx, b)
 }
 
 // checkBatch refuses, before it can join a group, what PostgreSQL would
@@ -81,29 +53,16 @@ func checkBatch(b store.Batch) error {
 	return nil
 }
 
-// committer applies queued commits in groups until Close.
-func (s *Store) committer() {
-	defer close(s.stopped)
-	for req := range s.reqs {
-		s.applyGroup(store.Gather(s.reqs, req, maxGroup))
-	}
-}
-
 // maxWritten bounds the committer's memory of written versions.
 const maxWritten = 1 << 16
 
-// applyGroup commits a group in one transaction and tells each caller.
-func (s *Store) applyGroup(group []*commitReq) {
-	var live []*commitReq
+// applyGroup commits a group in one transaction.
+func (s *Store) applyGroup(group []*store.CommitReq) {
+	var live []*store.CommitReq
 	for _, r := range group {
-		if err := r.ctx.Err(); err != nil {
-			r.err = fmt.Errorf("commit: %w", err) // the caller gave up before we started: apply nothing
-			close(r.done)
-			continue
-		}
-		if s.knownStale(r.batch) {
-			r.err = store.ErrConflict
-			close(r.done)
+		if s.knownStale(r.Batch) {
+			r.Err = store.ErrConflict
+			r.Answer()
 			continue
 		}
 		live = append(live, r)
@@ -119,19 +78,18 @@ func (s *Store) applyGroup(group []*commitReq) {
 	if err != nil {
 		err = classify(context.Background(), "commit", err)
 		for _, r := range live {
-			if r.err == nil { // refused commits stay refused: they wrote nothing either way
-				r.seq, r.err = 0, err
+			if r.Err == nil { // refused commits stay refused: they wrote nothing either way
+				r.Seq, r.Err = 0, err
 			}
 		}
-	} else if p.end > p.start {
+		return
+	}
+	if p.End > p.Start {
 		s.remember(p)
-		// Queue the changes before releasing the callers, so that a
+		// Queue the changes before the callers are answered, so that a
 		// caller's next write is delivered after this one without a log
 		// read.
-		s.feed.local(p.start, p.end, p.changes)
-	}
-	for _, r := range live {
-		close(r.done)
+		s.feed.local(p.Start, p.End, p.Changes)
 	}
 }
 
@@ -153,81 +111,19 @@ func (s *Store) knownStale(b store.Batch) bool {
 
 // remember records the versions a group wrote (deletes too: a version
 // older than the delete is stale).
-func (s *Store) remember(p groupPlan) {
-	if len(s.written)+len(p.final) > maxWritten {
+func (s *Store) remember(p store.GroupPlan) {
+	if len(s.written)+len(p.Final) > maxWritten {
 		clear(s.written) // forgetting only costs the shortcut
 	}
-	for _, id := range p.final {
-		s.written[id] = p.state[id].version
+	for _, f := range p.Final {
+		s.written[idOf(f.Write.Key)] = f.Version
 	}
 }
 
-// keyID identifies a record inside a group.
+// keyID identifies a record in the committer's maps.
 type keyID struct{ app, schema, key string }
 
 func idOf(k store.RecordKey) keyID { return keyID{k.App, k.Schema, string(k.Key)} }
-
-// groupPlan is what a validated group writes.
-type groupPlan struct {
-	start, end uint64  // the counter before and after the group
-	final      []keyID // written keys, in first-write order
-	state      map[keyID]finalWrite
-	changes    []store.Change
-}
-
-type finalWrite struct {
-	w       store.Write
-	version uint64
-}
-
-// plan validates each commit of the group in order against the versions
-// read from the database and the writes of the commits before it, sets
-// each commit's seq or error, and returns the group's net effect.
-func plan(reqs []*commitReq, head uint64, versions map[keyID]uint64, apps map[string]bool) groupPlan {
-	p := groupPlan{start: head, end: head, state: map[keyID]finalWrite{}}
-	current := func(id keyID) uint64 {
-		if f, ok := p.state[id]; ok {
-			if f.w.Delete {
-				return 0
-			}
-			return f.version
-		}
-		return versions[id]
-	}
-	for _, r := range reqs {
-		r.seq, r.err = 0, nil
-		if err := refusal(r.batch, current, apps); err != nil {
-			r.err = err
-			continue
-		}
-		p.end++
-		r.seq = p.end
-		for _, w := range r.batch.Writes {
-			id := idOf(w.Key)
-			if _, seen := p.state[id]; !seen {
-				p.final = append(p.final, id)
-			}
-			p.state[id] = finalWrite{w: w, version: p.end}
-		}
-		p.changes = append(p.changes, store.ChangesOf(r.batch, p.end)...)
-	}
-	return p
-}
-
-// refusal says why a commit cannot apply, or nil.
-func refusal(b store.Batch, current func(keyID) uint64, apps map[string]bool) error {
-	for _, rd := range b.Reads {
-		if current(idOf(rd.Key)) != rd.Version {
-			return store.ErrConflict
-		}
-	}
-	for _, w := range b.Writes {
-		if !apps[w.Key.App] {
-			return fmt.Errorf("%w %s", store.ErrUnknownApp, w.Key.App)
-		}
-	}
-	return nil
-}
 
 const (
 	// readVersionsSQL reads the versions of the group's read keys that
@@ -254,10 +150,10 @@ SELECT * FROM unnest($1::bigint[], $2::integer[], $3::smallint[], $4::text[], $5
 
 // runGroup commits a group in two round trips: lock and read, then write
 // and commit. Validation happens in between, in Go, under the lock.
-func (s *Store) runGroup(ctx context.Context, reqs []*commitReq) (groupPlan, error) {
+func (s *Store) runGroup(ctx context.Context, reqs []*store.CommitReq) (store.GroupPlan, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return groupPlan{}, err
+		return store.GroupPlan{}, err
 	}
 	// A connection left inside a transaction (any failure below) is
 	// destroyed on release, which rolls the transaction back.
@@ -267,13 +163,13 @@ func (s *Store) runGroup(ctx context.Context, reqs []*commitReq) (groupPlan, err
 	var writeApps []string
 	seenRead, seenApp := map[keyID]bool{}, map[string]bool{}
 	for _, r := range reqs {
-		for _, rd := range r.batch.Reads {
+		for _, rd := range r.Batch.Reads {
 			if id := idOf(rd.Key); !seenRead[id] {
 				seenRead[id] = true
 				readIDs = append(readIDs, id)
 			}
 		}
-		for _, w := range r.batch.Writes {
+		for _, w := range r.Batch.Writes {
 			if !seenApp[w.Key.App] {
 				seenApp[w.Key.App] = true
 				writeApps = append(writeApps, w.Key.App)
@@ -313,36 +209,38 @@ func (s *Store) runGroup(ctx context.Context, reqs []*commitReq) (groupPlan, err
 		})
 	}
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return groupPlan{}, err
+		return store.GroupPlan{}, err
 	}
 
-	p := plan(reqs, uint64(head), versions, apps)
+	p := store.PlanGroup(reqs, uint64(head),
+		func(k store.RecordKey) uint64 { return versions[idOf(k)] },
+		func(app string) bool { return apps[app] })
 	if err := conn.SendBatch(ctx, s.writeBatch(p)).Close(); err != nil {
-		return groupPlan{}, err
+		return store.GroupPlan{}, err
 	}
 	return p, nil
 }
 
 // writeBatch is the second round trip: the group's net writes, its change
 // log rows, the counter, the notification and COMMIT.
-func (s *Store) writeBatch(p groupPlan) *pgx.Batch {
+func (s *Store) writeBatch(p store.GroupPlan) *pgx.Batch {
 	b := &pgx.Batch{}
-	if p.end == p.start {
+	if p.End == p.Start {
 		b.Queue(`ROLLBACK`) // every commit was refused
 		return b
 	}
 	var up, del []keyID
 	var values [][]byte
 	var versions []int64
-	for _, id := range p.final {
-		f := p.state[id]
-		if f.w.Delete {
+	for _, f := range p.Final {
+		id := idOf(f.Write.Key)
+		if f.Write.Delete {
 			del = append(del, id)
 			continue
 		}
 		up = append(up, id)
-		values = append(values, nonNil(f.w.Value))
-		versions = append(versions, int64(f.version))
+		values = append(values, nonNil(f.Write.Value))
+		versions = append(versions, int64(f.Version))
 	}
 	if len(up) > 0 {
 		as, ss, ks := keyColumns(up)
@@ -352,11 +250,11 @@ func (s *Store) writeBatch(p groupPlan) *pgx.Batch {
 		as, ss, ks := keyColumns(del)
 		b.Queue(deleteSQL, as, ss, ks)
 	}
-	if len(p.changes) > 0 {
-		b.Queue(logChangesSQL, changeColumns(p.changes)...)
-		b.Queue(`SELECT pg_notify($1, $2)`, s.opts.Channel, strconv.FormatUint(p.end, 10))
+	if len(p.Changes) > 0 {
+		b.Queue(logChangesSQL, changeColumns(p.Changes)...)
+		b.Queue(`SELECT pg_notify($1, $2)`, s.opts.Channel, strconv.FormatUint(p.End, 10))
 	}
-	b.Queue(`UPDATE webaas_counter SET seq = $1`, int64(p.end))
+	b.Queue(`UPDATE webaas_counter SET seq = $1`, int64(p.End))
 	b.Queue(`COMMIT`)
 	return b
 }

@@ -125,6 +125,10 @@ type Options struct {
 	// ChangeRetention is how long change-log rows are kept (default 10
 	// minutes): a node cut off from the database for longer misses changes.
 	ChangeRetention time.Duration
+	// Group bounds the commits that share one database transaction
+	// (default: 256 commits, 4 MiB), so one group cannot hold the counter
+	// lock for long nor make a small commit wait behind megabytes.
+	Group store.CommitterOptions
 	// Logger hears about background trouble: a lost LISTEN connection, a
 	// failed log read, pruned changes. Nil discards.
 	Logger *slog.Logger
@@ -149,6 +153,9 @@ func (o Options) withDefaults() Options {
 	if o.ChangeRetention <= 0 {
 		o.ChangeRetention = 10 * time.Minute
 	}
+	if o.Group.MaxCount <= 0 {
+		o.Group.MaxCount = 256
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -162,11 +169,10 @@ type Store struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
 
-	mu      sync.RWMutex // guards closed and sends on reqs
-	closed  bool
-	reqs    chan *commitReq
-	stopped chan struct{}    // the committer is done
-	written map[keyID]uint64 // the committer's: versions this node wrote
+	mu        sync.RWMutex // guards closed
+	closed    bool
+	committer *store.Committer
+	written   map[keyID]uint64 // the committer's: versions this node wrote
 
 	// txnSlots limits the UpdateTxn calls holding a connection to half
 	// the pool, so the other half serves what their fns do.
@@ -216,8 +222,6 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 		opts:    opts,
 		pool:    pool,
 		log:     opts.Logger,
-		reqs:    make(chan *commitReq, maxGroup),
-		stopped: make(chan struct{}),
 		written: map[keyID]uint64{},
 
 		txnSlots: make(chan struct{}, max(opts.PoolSize/2, 1)),
@@ -225,7 +229,7 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 	bgCtx, cancel := context.WithCancel(context.Background())
 	s.bgCancel = cancel
 	s.feed = newFeed(s, cfg.ConnConfig, head)
-	go s.committer()
+	s.committer = store.NewCommitter(s.applyGroup, opts.Group)
 	s.bg.Add(3)
 	go func() { defer s.bg.Done(); s.feed.dispatch(bgCtx) }()
 	go func() { defer s.bg.Done(); s.feed.listen(bgCtx) }()
@@ -277,9 +281,8 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	close(s.reqs)
 	s.mu.Unlock()
-	<-s.stopped
+	s.committer.Close()
 	s.bgCancel()
 	s.bg.Wait()
 	s.pool.Close()
