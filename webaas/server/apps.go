@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"maps"
 	"net/http"
@@ -51,13 +52,13 @@ func (s *Server) deleteApp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.apps.get(r.Context(), id)
+	app, err := s.app(r.Context(), id)
 	if err != nil {
 		return err
 	}
 	// appName is a guard against deleting the wrong app: when given, it
 	// must match.
-	if q := r.URL.Query(); q.Has("appName") && q.Get("appName") != st.app.Name {
+	if q := r.URL.Query(); q.Has("appName") && q.Get("appName") != app.Name {
 		return errorf(webaas.CodeUnknownApp, "app %s is not named %q", id, q.Get("appName"))
 	}
 	err = s.store.DeleteApp(r.Context(), id)
@@ -107,9 +108,8 @@ func (s *Server) putSchema(w http.ResponseWriter, r *http.Request) error {
 	if err := checkName("version", version); err != nil {
 		return err
 	}
-	st, err := s.apps.get(r.Context(), id)
-	if err != nil {
-		return err
+	if _, err := s.app(r.Context(), id); err != nil {
+		return err // before reading a body that cannot be stored
 	}
 	text, err := readBody(w, r, s.cfg.MaxSchemaBytes, "schema file")
 	if err != nil {
@@ -118,33 +118,58 @@ func (s *Server) putSchema(w http.ResponseWriter, r *http.Request) error {
 	if !utf8.Valid(text) {
 		return errorf(webaas.CodeSchemaCompile, "%s: file is not UTF-8 text", name)
 	}
-	files, err := s.store.SchemaFiles(r.Context(), id, version)
-	if err != nil {
-		return storeFault(err)
-	}
-	if _, replace := files[name]; !replace && len(files) >= s.cfg.MaxSchemaFiles {
-		return errorf(webaas.CodeLimit, "version %q already has %d files, the limit", version, len(files))
-	}
-	active := version == st.app.ActiveVersion
-	if active {
-		// The active version is compiled again whenever the app is loaded
-		// (after a restart): a file that breaks it would break the app.
-		next := maps.Clone(files)
-		next[name] = text
-		if _, err := compileSchema(r.Context(), next); err != nil {
+	err = s.changeSchema(r.Context(), id, func(ctx context.Context, app store.App) error {
+		files, err := s.store.SchemaFiles(ctx, id, version)
+		if err != nil {
 			return err
 		}
-	}
-	if err := s.store.PutSchemaFile(r.Context(), id, version, name, text); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return errorf(webaas.CodeUnknownApp, "unknown app %q", id)
+		if err := s.checkVersionLimits(ctx, id, version, files, name, text); err != nil {
+			return err
 		}
-		return storeFault(err)
-	}
-	if active {
-		s.apps.forget(id) // serve what a restart would load
+		if version == app.ActiveVersion {
+			// The active version is compiled again whenever the app is
+			// loaded (after a restart, or an eviction from the cache): a
+			// file that breaks it would break the app.
+			next := maps.Clone(files)
+			next[name] = text
+			if _, err := s.apps.compiler.compile(ctx, next); err != nil {
+				return err
+			}
+		}
+		return s.store.PutSchemaFile(ctx, id, version, name, text, app.SchemaRev)
+	})
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"appID": id, "fileName": name, "version": version})
+	return nil
+}
+
+// checkVersionLimits refuses an upload of name into version (which holds
+// files now) that would go past a limit on files, bytes or versions.
+func (s *Server) checkVersionLimits(ctx context.Context, id, version string, files map[string][]byte, name string, text []byte) error {
+	_, replace := files[name]
+	if !replace && len(files) >= s.cfg.MaxSchemaFiles {
+		return errorf(webaas.CodeLimit, "version %q already has %d files, the limit (--max-schema-files)", version, len(files))
+	}
+	total := int64(len(text))
+	for n, t := range files {
+		if n != name {
+			total += int64(len(t))
+		}
+	}
+	if total > s.cfg.MaxSchemaVersionBytes {
+		return errorf(webaas.CodeTooLarge, "version %q would hold %d bytes of files, more than the limit of %d (--max-schema-version-bytes)", version, total, s.cfg.MaxSchemaVersionBytes)
+	}
+	if len(files) == 0 {
+		versions, err := s.store.SchemaVersions(ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(versions) >= s.cfg.MaxSchemaVersions {
+			return errorf(webaas.CodeLimit, "app %s already has %d schema versions, the limit (--max-schema-versions); upload into one of them", id, len(versions))
+		}
+	}
 	return nil
 }
 
@@ -158,28 +183,69 @@ func (s *Server) activateSchema(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.apps.get(r.Context(), id); err != nil {
+	var files map[string][]byte
+	err = s.changeSchema(r.Context(), id, func(ctx context.Context, app store.App) error {
+		var err error
+		if files, err = s.store.SchemaFiles(ctx, id, version); err != nil {
+			return err
+		}
+		if len(files) == 0 {
+			return errorf(webaas.CodeUnknownSchema, "version %q of app %s has no files; upload them with PUT /schema first", version, id)
+		}
+		if _, err := s.apps.compiler.compile(ctx, files); err != nil {
+			return err
+		}
+		return s.store.ActivateSchema(ctx, id, version, app.SchemaRev)
+	})
+	if err != nil {
 		return err
 	}
-	files, err := s.store.SchemaFiles(r.Context(), id, version)
-	if err != nil {
-		return storeFault(err)
-	}
-	if len(files) == 0 {
-		return errorf(webaas.CodeUnknownSchema, "version %q of app %s has no files; upload them with PUT /schema first", version, id)
-	}
-	if _, err := compileSchema(r.Context(), files); err != nil {
-		return err
-	}
-	err = s.store.ActivateSchema(r.Context(), id, version)
-	if errors.Is(err, store.ErrNotFound) {
-		return errorf(webaas.CodeUnknownApp, "unknown app %q", id)
-	}
-	if err != nil {
-		return storeFault(err)
-	}
-	s.apps.forget(id)
 	s.log.Info("schema activated", "app", id, "version", version, "files", len(files))
 	writeJSON(w, http.StatusOK, map[string]string{"appID": id, "version": version})
 	return nil
+}
+
+// schemaChangeTries bounds how often a schema change is checked again
+// after another change to the same app landed first.
+const schemaChangeTries = 8
+
+// changeSchema runs a schema change: fn checks it against the app as the
+// store has it now, and makes it conditional on the app's schema revision,
+// so two changes checked apart can never both land. A change that lost
+// that race is checked again, against what won. The app's cached state
+// is dropped afterwards either way: this node serves what a restart would.
+func (s *Server) changeSchema(ctx context.Context, id string, fn func(context.Context, store.App) error) error {
+	defer s.apps.forget(id)
+	for range schemaChangeTries {
+		app, err := s.app(ctx, id)
+		if err != nil {
+			return err
+		}
+		err = fn(ctx, app)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, store.ErrConflict):
+			continue
+		case errors.Is(err, store.ErrNotFound):
+			return errorf(webaas.CodeUnknownApp, "unknown app %q", id)
+		}
+		return storeFault(err)
+	}
+	return errorf(webaas.CodeConflict, "the schema of app %s changed %d times while this change was checked; try again", id, schemaChangeTries)
+}
+
+// app reads an app as the store has it, without compiling its schema.
+func (s *Server) app(ctx context.Context, id string) (store.App, error) {
+	if id == "" {
+		return store.App{}, errorf(webaas.CodeBadParameter, "missing parameter appID")
+	}
+	app, err := s.store.App(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.App{}, errorf(webaas.CodeUnknownApp, "unknown app %q", id)
+	}
+	if err != nil {
+		return store.App{}, storeFault(err)
+	}
+	return app, nil
 }

@@ -2,12 +2,10 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/bufbuild/protocompile"
 	"github.com/bufbuild/protocompile/reporter"
@@ -17,7 +15,6 @@ import (
 
 	protosrc "github.com/webaas-chat/webaas-chat/proto"
 	"github.com/webaas-chat/webaas-chat/webaas"
-	"github.com/webaas-chat/webaas-chat/webaas/server/store"
 )
 
 // recordOptionsFile is the import name of the file that declares the
@@ -34,92 +31,6 @@ type recordType struct {
 	key   protoreflect.FieldDescriptor // nil when the type cannot be stored
 	codec keyCodec
 	why   string // why the type cannot be stored, when key is nil
-}
-
-// appState is what the server keeps in memory about an app: its active,
-// compiled schema. It is rebuilt whenever the store says the app changed.
-type appState struct {
-	app   store.App
-	types map[string]*recordType // by fully qualified name
-}
-
-// apps caches appState by app id.
-type apps struct {
-	store store.Store
-	mu    sync.Mutex
-	cache map[string]*appState
-	gen   uint64 // bumped by forget, so a load that raced with it is not cached
-}
-
-func newApps(st store.Store) *apps {
-	return &apps{store: st, cache: map[string]*appState{}}
-}
-
-// forget drops the cached state of an app; the next request reloads it.
-func (a *apps) forget(id string) {
-	a.mu.Lock()
-	delete(a.cache, id)
-	a.gen++
-	a.mu.Unlock()
-}
-
-// get returns the app's state, loading and compiling it on first use.
-func (a *apps) get(ctx context.Context, id string) (*appState, error) {
-	if id == "" {
-		return nil, errorf(webaas.CodeBadParameter, "missing parameter appID")
-	}
-	a.mu.Lock()
-	st, ok := a.cache[id]
-	gen := a.gen
-	a.mu.Unlock()
-	if ok {
-		return st, nil
-	}
-	app, err := a.store.App(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errorf(webaas.CodeUnknownApp, "unknown app %q", id)
-	}
-	if err != nil {
-		return nil, storeFault(err)
-	}
-	st = &appState{app: app}
-	if app.ActiveVersion != "" {
-		files, err := a.store.SchemaFiles(ctx, id, app.ActiveVersion)
-		if err != nil {
-			return nil, storeFault(err)
-		}
-		// It compiled when it was activated; failing now means the store
-		// lost files, which is a server fault, not the client's.
-		types, err := compileSchema(ctx, files)
-		if err != nil {
-			return nil, fmt.Errorf("recompile active schema %s of app %s: %w", app.ActiveVersion, id, err)
-		}
-		st.types = types
-	}
-	a.mu.Lock()
-	if a.gen == gen {
-		a.cache[id] = st
-	}
-	a.mu.Unlock()
-	return st, nil
-}
-
-// recordType returns the storable type named schemaName of the active schema.
-func (st *appState) recordType(schemaName string) (*recordType, error) {
-	if schemaName == "" {
-		return nil, errorf(webaas.CodeBadParameter, "missing parameter schemaName")
-	}
-	if st.app.ActiveVersion == "" {
-		return nil, errorf(webaas.CodeUnknownSchema, "app %s has no active schema: upload files with PUT /schema and activate a version with POST /schema", st.app.ID)
-	}
-	rt, ok := st.types[schemaName]
-	if !ok {
-		return nil, errorf(webaas.CodeUnknownSchema, "no message type %q in active schema version %q (names are <package>.<Message>)", schemaName, st.app.ActiveVersion)
-	}
-	if rt.key == nil {
-		return nil, errorf(webaas.CodeNoPrimaryKey, "type %s cannot be stored: %s", schemaName, rt.why)
-	}
-	return rt, nil
 }
 
 // maxSchemaNesting bounds how deeply brackets nest in a .proto file. The

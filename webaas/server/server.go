@@ -6,7 +6,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,20 +22,25 @@ import (
 // Config holds the server's limits. The zero value of a field means its
 // default, listed in DefaultConfig.
 type Config struct {
-	MaxRecordBytes int64         // largest record body
-	MaxSchemaBytes int64         // largest .proto file
-	MaxSchemaFiles int           // files per schema version
-	MaxJSONBytes   int64         // largest JSON body
-	MaxKeyBytes    int           // longest string or bytes primary key
-	MaxNotifyKeys  int           // record keys per notification
-	PageSize       int           // records per range page
-	TxnTimeout     time.Duration // an idle transaction expires after this
-	MaxTxnWrites   int           // writes buffered in one transaction
-	MaxOpenTxns    int           // transactions open at once
-	WSQueue        int           // frames queued per socket; later changes wait in one coalesced frame
-	WSWriteTimeout time.Duration // a frame not written by then closes the socket as a slow consumer
-	PingInterval   time.Duration // keep-alive pings on idle sockets
-	Logger         *slog.Logger
+	MaxRecordBytes int64 // largest record body
+	MaxSchemaBytes int64 // largest .proto file
+	MaxSchemaFiles int   // files per schema version
+	// MaxSchemaVersionBytes bounds all files of one version together:
+	// compiling costs about a hundred times the source in passing.
+	MaxSchemaVersionBytes int64
+	MaxSchemaVersions     int           // schema versions per app
+	SchemaCacheBytes      int64         // memory (estimated) for compiled schemas; least recently used out first
+	MaxJSONBytes          int64         // largest JSON body
+	MaxKeyBytes           int           // longest string or bytes primary key
+	MaxNotifyKeys         int           // record keys per notification
+	PageSize              int           // records per range page
+	TxnTimeout            time.Duration // an idle transaction expires after this
+	MaxTxnWrites          int           // writes buffered in one transaction
+	MaxOpenTxns           int           // transactions open at once
+	WSQueue               int           // frames queued per socket; later changes wait in one coalesced frame
+	WSWriteTimeout        time.Duration // a frame not written by then closes the socket as a slow consumer
+	PingInterval          time.Duration // keep-alive pings on idle sockets
+	Logger                *slog.Logger
 }
 
 // DefaultConfig returns the default limits.
@@ -45,6 +49,11 @@ func DefaultConfig() Config {
 		MaxRecordBytes: 65535, // every stored record then fits a range page's 2-byte length
 		MaxSchemaBytes: 1 << 20,
 		MaxSchemaFiles: 64,
+
+		MaxSchemaVersionBytes: 2 << 20,
+		MaxSchemaVersions:     32,
+		SchemaCacheBytes:      32 << 20,
+
 		MaxJSONBytes:   1 << 20,
 		MaxKeyBytes:    1024,
 		MaxNotifyKeys:  1000,
@@ -68,6 +77,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxSchemaFiles <= 0 {
 		c.MaxSchemaFiles = d.MaxSchemaFiles
+	}
+	if c.MaxSchemaVersionBytes <= 0 {
+		c.MaxSchemaVersionBytes = d.MaxSchemaVersionBytes
+	}
+	if c.MaxSchemaVersions <= 0 {
+		c.MaxSchemaVersions = d.MaxSchemaVersions
+	}
+	if c.SchemaCacheBytes <= 0 {
+		c.SchemaCacheBytes = d.SchemaCacheBytes
 	}
 	if c.MaxJSONBytes <= 0 {
 		c.MaxJSONBytes = d.MaxJSONBytes
@@ -124,7 +142,7 @@ type Server struct {
 // New returns a server over st.
 func New(st store.Store, cfg Config) *Server {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, store: st, log: cfg.Logger, apps: newApps(st)}
+	s := &Server{cfg: cfg, store: st, log: cfg.Logger, apps: newApps(st, newCompiler(), cfg.SchemaCacheBytes)}
 	if ts, ok := st.(store.TxnStore); ok {
 		s.txns = ts // shared by every node on the store
 	} else {
@@ -271,15 +289,7 @@ func storeFault(err error) error {
 }
 
 // newID returns a random UUIDv4 string (122 random bits).
-func newID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand does not fail on supported platforms
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func newID() string { return store.RandomID() }
 
 func atoiParam(r *http.Request, name string, def int) (int, error) {
 	q := r.URL.Query()

@@ -38,7 +38,16 @@ type App struct {
 	Name          string
 	ActiveVersion string // "" until a schema version is activated
 	Created       time.Time
+	// SchemaRev counts the app's schema changes (file uploads and
+	// activations). A schema change names the revision it was checked
+	// against and is refused if another came first, so two changes
+	// checked apart can never land together.
+	SchemaRev uint64
 }
+
+// AnyRev, as a schema change's ifRev, applies it whatever the app's
+// SchemaRev.
+const AnyRev = ^uint64(0)
 
 // RecordKey names one record: the app, the fully qualified message type and
 // the primary key, encoded so that byte order is key order.
@@ -112,6 +121,11 @@ type Change struct {
 // Store is durable storage for the WeBaaS server. All methods are safe for
 // concurrent use.
 type Store interface {
+	// ID names the data this store holds: a random id made when the store
+	// was first created, the same for every node on one database and
+	// across restarts. Two servers with the same ID serve the same apps.
+	ID() string
+
 	// CreateApp stores a new app; ErrExists if the id is taken.
 	CreateApp(ctx context.Context, app App) error
 	// App returns the app with that id, or ErrNotFound.
@@ -120,12 +134,18 @@ type Store interface {
 	// notifications, or returns ErrNotFound.
 	DeleteApp(ctx context.Context, id string) error
 
-	// PutSchemaFile stores (or replaces) one file of a schema version.
-	PutSchemaFile(ctx context.Context, appID, version, name string, text []byte) error
+	// PutSchemaFile stores (or replaces) one file of a schema version and
+	// bumps the app's SchemaRev, if SchemaRev is still ifRev (or ifRev is
+	// AnyRev); ErrConflict if not, ErrNotFound if the app does not exist.
+	PutSchemaFile(ctx context.Context, appID, version, name string, text []byte, ifRev uint64) error
 	// SchemaFiles returns every file of a schema version, by name.
 	SchemaFiles(ctx context.Context, appID, version string) (map[string][]byte, error)
-	// ActivateSchema makes version the app's active schema.
-	ActivateSchema(ctx context.Context, appID, version string) error
+	// SchemaVersions returns the names of the app's schema versions that
+	// have files, in byte order.
+	SchemaVersions(ctx context.Context, appID string) ([]string, error)
+	// ActivateSchema makes version the app's active schema, under the same
+	// condition on ifRev as PutSchemaFile, and bumps SchemaRev.
+	ActivateSchema(ctx context.Context, appID, version string, ifRev uint64) error
 
 	// Get returns one record, or ErrNotFound.
 	Get(ctx context.Context, key RecordKey) (Record, error)

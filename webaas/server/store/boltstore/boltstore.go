@@ -27,17 +27,19 @@ import (
 // Bucket layout. Nested buckets keep apps apart, so deleting an app is one
 // bucket deletion and a range scan can never cross into another app.
 var (
-	bucketMeta          = []byte("meta")          // "seq" -> last commit sequence number
+	bucketMeta          = []byte("meta")          // "seq" -> last commit sequence number, "id" -> the store's id
 	bucketApps          = []byte("apps")          // appID -> JSON appRecord
 	bucketSchemas       = []byte("schemas")       // appID/ version "\x00" file -> text
 	bucketRecords       = []byte("records")       // appID/ schema/ key -> version(8) value
 	bucketNotifications = []byte("notifications") // appID/ id -> JSON notificationRecord
 	keySeq              = []byte("seq")
+	keyID               = []byte("id")
 )
 
 // Store is a store.Store on one bbolt file.
 type Store struct {
 	db *bolt.DB
+	id string
 	store.Subscribers
 	committer *store.Committer
 
@@ -78,6 +80,11 @@ type appRecord struct {
 	Name          string    `json:"name"`
 	ActiveVersion string    `json:"activeVersion,omitempty"`
 	Created       time.Time `json:"created"`
+	SchemaRev     uint64    `json:"schemaRev,omitempty"`
+}
+
+func (r appRecord) app(id string) store.App {
+	return store.App{ID: id, Name: r.Name, ActiveVersion: r.ActiveVersion, Created: r.Created, SchemaRev: r.SchemaRev}
 }
 
 type notificationRecord struct {
@@ -98,19 +105,26 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	var id string
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketMeta, bucketApps, bucketSchemas, bucketRecords, bucketNotifications} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return nil
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(keyID); v != nil {
+			id = string(v)
+			return nil
+		}
+		id = store.RandomID()
+		return meta.Put(keyID, []byte(id))
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: create buckets: %w", path, err)
 	}
-	s := &Store{db: db, writing: make(chan struct{}, 1)}
+	s := &Store{db: db, id: id, writing: make(chan struct{}, 1)}
 	s.committer = store.NewCommitter(s.applyGroup, opts.Group)
 	return s, nil
 }
@@ -179,6 +193,9 @@ func (s *Store) view(fn func(*bolt.Tx) error) error {
 	return s.db.View(fn)
 }
 
+// ID implements store.Store.
+func (s *Store) ID() string { return s.id }
+
 // CreateApp implements store.Store.
 func (s *Store) CreateApp(ctx context.Context, app store.App) error {
 	v, err := json.Marshal(appRecord{Name: app.Name, ActiveVersion: app.ActiveVersion, Created: app.Created})
@@ -206,15 +223,41 @@ func (s *Store) App(ctx context.Context, id string) (store.App, error) {
 }
 
 func getApp(tx *bolt.Tx, id string) (store.App, error) {
+	r, err := getAppRecord(tx, id)
+	return r.app(id), err
+}
+
+func getAppRecord(tx *bolt.Tx, id string) (appRecord, error) {
+	var r appRecord
 	v := tx.Bucket(bucketApps).Get([]byte(id))
 	if v == nil {
-		return store.App{}, store.ErrNotFound
+		return r, store.ErrNotFound
 	}
-	var r appRecord
 	if err := json.Unmarshal(v, &r); err != nil {
-		return store.App{}, fmt.Errorf("app %s: corrupt record: %w", id, err)
+		return r, fmt.Errorf("app %s: corrupt record: %w", id, err)
 	}
-	return store.App{ID: id, Name: r.Name, ActiveVersion: r.ActiveVersion, Created: r.Created}, nil
+	return r, nil
+}
+
+// bumpSchemaRev checks the app's schema revision against ifRev and
+// advances it, inside a schema change's transaction.
+func bumpSchemaRev(tx *bolt.Tx, id string, ifRev uint64, change func(*appRecord)) error {
+	r, err := getAppRecord(tx, id)
+	if err != nil {
+		return err
+	}
+	if ifRev != store.AnyRev && r.SchemaRev != ifRev {
+		return store.ErrConflict
+	}
+	r.SchemaRev++
+	if change != nil {
+		change(&r)
+	}
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketApps).Put([]byte(id), v)
 }
 
 // DeleteApp implements store.Store.
@@ -242,9 +285,9 @@ func schemaFileKey(version, name string) []byte {
 }
 
 // PutSchemaFile implements store.Store.
-func (s *Store) PutSchemaFile(ctx context.Context, appID, version, name string, text []byte) error {
+func (s *Store) PutSchemaFile(ctx context.Context, appID, version, name string, text []byte, ifRev uint64) error {
 	return s.update(func(tx *bolt.Tx) ([]store.Change, error) {
-		if _, err := getApp(tx, appID); err != nil {
+		if err := bumpSchemaRev(tx, appID, ifRev, nil); err != nil {
 			return nil, err
 		}
 		b, err := tx.Bucket(bucketSchemas).CreateBucketIfNotExists([]byte(appID))
@@ -273,18 +316,31 @@ func (s *Store) SchemaFiles(ctx context.Context, appID, version string) (map[str
 	return files, err
 }
 
+// SchemaVersions implements store.Store.
+func (s *Store) SchemaVersions(ctx context.Context, appID string) ([]string, error) {
+	var versions []string
+	err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSchemas).Bucket([]byte(appID))
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, _ := c.First(); k != nil; {
+			version, _, _ := bytes.Cut(k, []byte{0})
+			versions = append(versions, string(version))
+			// The first key past every file of this version.
+			k, _ = c.Seek(append(bytes.Clone(version), 1))
+		}
+		return nil
+	})
+	return versions, err
+}
+
 // ActivateSchema implements store.Store.
-func (s *Store) ActivateSchema(ctx context.Context, appID, version string) error {
+func (s *Store) ActivateSchema(ctx context.Context, appID, version string, ifRev uint64) error {
 	return s.update(func(tx *bolt.Tx) ([]store.Change, error) {
-		app, err := getApp(tx, appID)
-		if err != nil {
-			return nil, err
-		}
-		v, err := json.Marshal(appRecord{Name: app.Name, ActiveVersion: version, Created: app.Created})
-		if err != nil {
-			return nil, err
-		}
-		return change(store.Change{Kind: store.ChangeSchema, App: appID}, tx.Bucket(bucketApps).Put([]byte(appID), v))
+		err := bumpSchemaRev(tx, appID, ifRev, func(r *appRecord) { r.ActiveVersion = version })
+		return change(store.Change{Kind: store.ChangeSchema, App: appID}, err)
 	})
 }
 

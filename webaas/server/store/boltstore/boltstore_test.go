@@ -127,7 +127,7 @@ func TestPublishedBeforeAnswered(t *testing.T) {
 		default:
 		}
 		activated := make(chan error, 1)
-		go func() { activated <- st.ActivateSchema(ctx, "app", "v1") }()
+		go func() { activated <- st.ActivateSchema(ctx, "app", "v1", store.AnyRev) }()
 		synctest.Wait()
 		select {
 		case err := <-activated:

@@ -35,8 +35,10 @@ func (s *Store) CreateApp(ctx context.Context, app store.App) error {
 func (s *Store) App(ctx context.Context, id string) (store.App, error) {
 	app := store.App{ID: id}
 	err := s.do(ctx, "app", func(ctx context.Context) error {
-		err := s.pool.QueryRow(ctx, `SELECT name, active_version, created FROM webaas_apps WHERE id = $1`, id).
-			Scan(&app.Name, &app.ActiveVersion, &app.Created)
+		var rev int64
+		err := s.pool.QueryRow(ctx, `SELECT name, active_version, created, schema_rev FROM webaas_apps WHERE id = $1`, id).
+			Scan(&app.Name, &app.ActiveVersion, &app.Created, &rev)
+		app.SchemaRev = uint64(rev)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return store.ErrNotFound
 		}
@@ -61,7 +63,9 @@ logged AS (INSERT INTO webaas_changes (seq, part, kind, app) SELECT seq, 0, $2, 
 SELECT next.seq FROM next CROSS JOIN LATERAL pg_notify($3, next.seq::text) AS n`
 
 	activateSchemaSQL = `
-WITH target AS (UPDATE webaas_apps SET active_version = $4 WHERE id = $1 RETURNING id),
+WITH target AS (
+	UPDATE webaas_apps SET active_version = $4, schema_rev = schema_rev + 1
+	WHERE id = $1 AND ($5::bigint = -1 OR schema_rev = $5::bigint) RETURNING id),
 next AS (UPDATE webaas_counter SET seq = seq + 1 WHERE EXISTS (SELECT FROM target) RETURNING seq),
 logged AS (INSERT INTO webaas_changes (seq, part, kind, app) SELECT seq, 0, $2, $1 FROM next)
 SELECT next.seq FROM next CROSS JOIN LATERAL pg_notify($3, next.seq::text) AS n`
@@ -120,8 +124,22 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 }
 
 // ActivateSchema implements store.Store.
-func (s *Store) ActivateSchema(ctx context.Context, appID, version string) error {
-	return s.event(ctx, "activate schema", activateSchemaSQL, store.Change{Kind: store.ChangeSchema, App: appID}, version)
+func (s *Store) ActivateSchema(ctx context.Context, appID, version string, ifRev uint64) error {
+	err := s.event(ctx, "activate schema", activateSchemaSQL, store.Change{Kind: store.ChangeSchema, App: appID}, version, int64(ifRev))
+	return s.revConflict(ctx, appID, ifRev, err)
+}
+
+// revConflict tells apart the two reasons a conditional schema change
+// found no target: the app is gone (ErrNotFound), or its revision moved
+// on (ErrConflict).
+func (s *Store) revConflict(ctx context.Context, appID string, ifRev uint64, err error) error {
+	if !errors.Is(err, store.ErrNotFound) || ifRev == store.AnyRev {
+		return err
+	}
+	if _, aerr := s.App(ctx, appID); aerr != nil {
+		return aerr
+	}
+	return store.ErrConflict
 }
 
 // DeleteNotification implements store.Store.
@@ -131,17 +149,39 @@ func (s *Store) DeleteNotification(ctx context.Context, appID, id string) error 
 }
 
 // PutSchemaFile implements store.Store.
-func (s *Store) PutSchemaFile(ctx context.Context, appID, version, name string, text []byte) error {
-	return s.do(ctx, "put schema file", func(ctx context.Context) error {
-		_, err := s.pool.Exec(ctx,
-			`INSERT INTO webaas_schema_files (app, version, name, body) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (app, version, name) DO UPDATE SET body = excluded.body`,
-			appID, version, name, nonNil(text))
-		if isForeignKeyViolation(err) {
+func (s *Store) PutSchemaFile(ctx context.Context, appID, version, name string, text []byte, ifRev uint64) error {
+	err := s.do(ctx, "put schema file", func(ctx context.Context) error {
+		// The revision is bumped and the file written in one statement:
+		// the app row's lock orders concurrent changes, and the second
+		// finds the revision moved on.
+		tag, err := s.pool.Exec(ctx, `
+WITH app AS (
+	UPDATE webaas_apps SET schema_rev = schema_rev + 1
+	WHERE id = $1 AND ($5::bigint = -1 OR schema_rev = $5::bigint) RETURNING id)
+INSERT INTO webaas_schema_files (app, version, name, body)
+SELECT id, $2, $3, $4 FROM app
+ON CONFLICT (app, version, name) DO UPDATE SET body = excluded.body`,
+			appID, version, name, nonNil(text), int64(ifRev))
+		if err == nil && tag.RowsAffected() == 0 {
 			return store.ErrNotFound
 		}
 		return err
 	})
+	return s.revConflict(ctx, appID, ifRev, err)
+}
+
+// SchemaVersions implements store.Store.
+func (s *Store) SchemaVersions(ctx context.Context, appID string) ([]string, error) {
+	var versions []string
+	err := s.do(ctx, "schema versions", func(ctx context.Context) error {
+		rows, err := s.pool.Query(ctx, `SELECT DISTINCT version FROM webaas_schema_files WHERE app = $1 ORDER BY version`, appID)
+		if err != nil {
+			return err
+		}
+		versions, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	return versions, err
 }
 
 // SchemaFiles implements store.Store.

@@ -86,6 +86,17 @@ CREATE UNLOGGED TABLE webaas_txns (
 	state bytea NOT NULL
 ) WITH (fillfactor = 50);
 `,
+	// 3: the store's id (which data this is, for servers that must tell
+	// one store from another), and schema revisions, so that schema
+	// changes checked apart can be refused instead of landing together.
+	`
+CREATE TABLE IF NOT EXISTS webaas_store (
+	id boolean PRIMARY KEY DEFAULT true CHECK (id),
+	store_id text NOT NULL
+);
+INSERT INTO webaas_store (id, store_id) VALUES (true, gen_random_uuid()::text) ON CONFLICT DO NOTHING;
+ALTER TABLE webaas_apps ADD COLUMN IF NOT EXISTS schema_rev bigint NOT NULL DEFAULT 0;
+`,
 }
 
 // migrationTimeout bounds start-up migrations, which may wait for another

@@ -111,7 +111,7 @@ func TestTwoNodes(t *testing.T) {
 		t.Fatalf("node B reading node A's notification: %+v, %v", n, err)
 	}
 	for _, step := range []func() error{
-		func() error { return a.ActivateSchema(ctx, "app", "v1") },
+		func() error { return a.ActivateSchema(ctx, "app", "v1", store.AnyRev) },
 		func() error { return a.DeleteNotification(ctx, "app", "n") },
 		func() error { return a.DeleteApp(ctx, "app") },
 	} {
@@ -218,7 +218,7 @@ func TestListenReconnect(t *testing.T) {
 	for i := range 5 {
 		missed = append(missed, commit(t, a, "app", fmt.Sprint("missed-", i)))
 	}
-	if err := a.ActivateSchema(bg(t), "app", "v2"); err != nil {
+	if err := a.ActivateSchema(bg(t), "app", "v2", store.AnyRev); err != nil {
 		t.Fatal(err)
 	}
 	// More log entries than one read returns, with commits of many

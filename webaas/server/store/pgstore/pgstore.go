@@ -165,6 +165,7 @@ func (o Options) withDefaults() Options {
 // Store is a store.Store on PostgreSQL.
 type Store struct {
 	store.Subscribers
+	id   string
 	opts Options
 	pool *pgxpool.Pool
 	log  *slog.Logger
@@ -213,12 +214,13 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, classify(ctx, "pgstore: migrate", err)
 	}
-	head, err := readHead(ctx, pool, opts.StatementTimeout)
+	head, id, err := readHead(ctx, pool, opts.StatementTimeout)
 	if err != nil {
 		pool.Close()
 		return nil, classify(ctx, "pgstore: read the commit counter", err)
 	}
 	s := &Store{
+		id:      id,
 		opts:    opts,
 		pool:    pool,
 		log:     opts.Logger,
@@ -264,13 +266,18 @@ func poolConfig(connURL string, opts Options) (*pgxpool.Config, error) {
 	return cfg, nil
 }
 
-func readHead(ctx context.Context, pool *pgxpool.Pool, timeout time.Duration) (uint64, error) {
+// readHead reads the commit counter and the store's id.
+func readHead(ctx context.Context, pool *pgxpool.Pool, timeout time.Duration) (uint64, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var head int64
-	err := pool.QueryRow(ctx, `SELECT seq FROM webaas_counter`).Scan(&head)
-	return uint64(head), err
+	var id string
+	err := pool.QueryRow(ctx, `SELECT k.seq, s.store_id FROM webaas_counter k CROSS JOIN webaas_store s`).Scan(&head, &id)
+	return uint64(head), id, err
 }
+
+// ID implements store.Store.
+func (s *Store) ID() string { return s.id }
 
 // Close waits for queued commits, stops the change feed and closes the
 // connections. Later calls return store.ErrClosed.

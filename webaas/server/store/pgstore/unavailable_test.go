@@ -20,9 +20,9 @@ func callAll(t *testing.T, st store.Store, lost store.RecordKey) map[string]erro
 		"CreateApp":      func() error { return st.CreateApp(ctx, store.App{ID: "new", Created: time.Now()}) },
 		"App":            func() error { _, err := st.App(ctx, "app"); return err },
 		"DeleteApp":      func() error { return st.DeleteApp(ctx, "app") },
-		"PutSchemaFile":  func() error { return st.PutSchemaFile(ctx, "app", "v", "f", nil) },
+		"PutSchemaFile":  func() error { return st.PutSchemaFile(ctx, "app", "v", "f", nil, store.AnyRev) },
 		"SchemaFiles":    func() error { _, err := st.SchemaFiles(ctx, "app", "v"); return err },
-		"ActivateSchema": func() error { return st.ActivateSchema(ctx, "app", "v") },
+		"ActivateSchema": func() error { return st.ActivateSchema(ctx, "app", "v", store.AnyRev) },
 		"Get":            func() error { _, err := st.Get(ctx, lost); return err },
 		"Range": func() error {
 			_, _, err := st.Range(ctx, "app", "T", []byte("s"), []byte("t"), 0, 10)

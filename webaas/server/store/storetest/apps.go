@@ -63,11 +63,11 @@ func fill(t *testing.T, st store.Store, app string) {
 		}
 	}
 	for _, v := range []string{"v1", "v2"} {
-		if err := st.PutSchemaFile(ctx, app, v, "a.proto", []byte(app+v)); err != nil {
+		if err := st.PutSchemaFile(ctx, app, v, "a.proto", []byte(app+v), store.AnyRev); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := st.ActivateSchema(ctx, app, "v2"); err != nil {
+	if err := st.ActivateSchema(ctx, app, "v2", store.AnyRev); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"n1", "n2"} {
@@ -167,7 +167,7 @@ func testSchemaFiles(t *testing.T, st store.Store) {
 	createApp(t, st, "a", "b")
 	putFile := func(app, version, name, text string) {
 		t.Helper()
-		if err := st.PutSchemaFile(ctx, app, version, name, []byte(text)); err != nil {
+		if err := st.PutSchemaFile(ctx, app, version, name, []byte(text), store.AnyRev); err != nil {
 			t.Fatalf("PutSchemaFile(%s, %s, %s): %v", app, version, name, err)
 		}
 	}
@@ -202,12 +202,12 @@ func testSchemaFiles(t *testing.T, st store.Store) {
 	wantFiles("b", "v1", map[string]string{"chat.proto": "b's"})
 	wantFiles("nosuchapp", "v1", map[string]string{})
 	// The server maps ErrNotFound here to "unknown app".
-	if err := st.PutSchemaFile(ctx, "nosuchapp", "v1", "chat.proto", []byte("x")); !errors.Is(err, store.ErrNotFound) {
+	if err := st.PutSchemaFile(ctx, "nosuchapp", "v1", "chat.proto", []byte("x"), store.AnyRev); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("PutSchemaFile to an unknown app: %v, want ErrNotFound", err)
 	}
 	// The caller's buffer is not kept.
 	buf := []byte("mutable")
-	if err := st.PutSchemaFile(ctx, "a", "v4", "m.proto", buf); err != nil {
+	if err := st.PutSchemaFile(ctx, "a", "v4", "m.proto", buf, store.AnyRev); err != nil {
 		t.Fatal(err)
 	}
 	copy(buf, "CHANGED")
@@ -225,7 +225,7 @@ func testActivateSchema(t *testing.T, st store.Store) {
 	createApp(t, st, "b")
 	c := subscribe(t, st)
 	for _, v := range []string{"v1", "v2", "v1"} {
-		if err := st.ActivateSchema(ctx, "a", v); err != nil {
+		if err := st.ActivateSchema(ctx, "a", v, store.AnyRev); err != nil {
 			t.Fatal(err)
 		}
 		app.ActiveVersion = v
@@ -234,7 +234,7 @@ func testActivateSchema(t *testing.T, st store.Store) {
 	if b, err := st.App(ctx, "b"); err != nil || b.ActiveVersion != "" {
 		t.Fatalf("other app: %+v, %v", b, err)
 	}
-	if err := st.ActivateSchema(ctx, "nosuchapp", "v1"); !errors.Is(err, store.ErrNotFound) {
+	if err := st.ActivateSchema(ctx, "nosuchapp", "v1", store.AnyRev); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("ActivateSchema of an unknown app: %v, want ErrNotFound", err)
 	}
 	got := barrier(t, st, c, "b")
@@ -307,9 +307,9 @@ func testClosed(t *testing.T, st store.Store) {
 		"CreateApp":      func() error { return st.CreateApp(ctx, store.App{ID: "b"}) },
 		"App":            func() error { _, err := st.App(ctx, "a"); return err },
 		"DeleteApp":      func() error { return st.DeleteApp(ctx, "a") },
-		"PutSchemaFile":  func() error { return st.PutSchemaFile(ctx, "a", "v", "f", nil) },
+		"PutSchemaFile":  func() error { return st.PutSchemaFile(ctx, "a", "v", "f", nil, store.AnyRev) },
 		"SchemaFiles":    func() error { _, err := st.SchemaFiles(ctx, "a", "v"); return err },
-		"ActivateSchema": func() error { return st.ActivateSchema(ctx, "a", "v") },
+		"ActivateSchema": func() error { return st.ActivateSchema(ctx, "a", "v", store.AnyRev) },
 		"Get":            func() error { _, err := st.Get(ctx, key); return err },
 		"Range": func() error {
 			_, _, err := st.Range(ctx, "a", "T", stringKey(""), stringKey("\xff"), 0, 10)
@@ -380,5 +380,133 @@ func deleteAppRacingCommits(t *testing.T, st store.Store, app, other string) {
 	n := len(rangeAll(t, st, "b", other, stringKey(""), stringKey("\xff")))
 	if want := 20 + len(landed); n != want {
 		t.Fatalf("the other app holds %d records; %d commits succeeded", n, want)
+	}
+}
+
+// testSchemaRevisions checks the compare-and-swap on an app's schema
+// revision: a change names the revision it was checked against, and of
+// two changes checked against the same one, exactly one lands.
+func testSchemaRevisions(t *testing.T, st store.Store) {
+	ctx := ctxFor(t)
+	createApp(t, st, "a")
+	c := subscribe(t, st)
+	rev := func() uint64 {
+		t.Helper()
+		app, err := st.App(ctx, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return app.SchemaRev
+	}
+	if r := rev(); r != 0 {
+		t.Fatalf("a new app has schema revision %d, want 0", r)
+	}
+	if err := st.PutSchemaFile(ctx, "a", "v1", "a.proto", []byte("one"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if r := rev(); r != 1 {
+		t.Fatalf("after one upload, revision %d, want 1", r)
+	}
+	if err := st.PutSchemaFile(ctx, "a", "v1", "a.proto", []byte("stale"), 0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("upload against a stale revision: %v, want ErrConflict", err)
+	}
+	if err := st.ActivateSchema(ctx, "a", "v1", 0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("activation against a stale revision: %v, want ErrConflict", err)
+	}
+	if files, err := st.SchemaFiles(ctx, "a", "v1"); err != nil || string(files["a.proto"]) != "one" {
+		t.Fatalf("after a refused upload, v1 holds %q, %v; want the first upload", files, err)
+	}
+	if app, err := st.App(ctx, "a"); err != nil || app.ActiveVersion != "" {
+		t.Fatalf("after a refused activation: %+v, %v; want no active version", app, err)
+	}
+	if err := st.ActivateSchema(ctx, "a", "v1", 1); err != nil {
+		t.Fatal(err)
+	}
+	if r := rev(); r != 2 {
+		t.Fatalf("after an activation, revision %d, want 2", r)
+	}
+	if err := st.PutSchemaFile(ctx, "a", "v2", "a.proto", []byte("two"), store.AnyRev); err != nil {
+		t.Fatal(err)
+	}
+	if r := rev(); r != 3 {
+		t.Fatalf("an unconditional upload still counts: revision %d, want 3", r)
+	}
+	for name, err := range map[string]error{
+		"upload":     st.PutSchemaFile(ctx, "nosuchapp", "v1", "a.proto", nil, 7),
+		"activation": st.ActivateSchema(ctx, "nosuchapp", "v1", 7),
+	} {
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("conditional %s to an unknown app: %v, want ErrNotFound", name, err)
+		}
+	}
+	// Racing changes against one revision: one wins each round.
+	activations := 1 // the one above
+	for round := range 5 {
+		from := rev()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		won := 0
+		for i := range 6 {
+			wg.Go(func() {
+				var err error
+				if i%2 == 0 {
+					err = st.PutSchemaFile(ctx, "a", "v3", fmt.Sprint(i, ".proto"), []byte("x"), from)
+				} else {
+					err = st.ActivateSchema(ctx, "a", "v2", from)
+				}
+				switch {
+				case err == nil:
+					mu.Lock()
+					won++
+					if i%2 == 1 {
+						activations++
+					}
+					mu.Unlock()
+				case !errors.Is(err, store.ErrConflict):
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if won != 1 || rev() != from+1 {
+			t.Fatalf("round %d: %d of 6 racing changes against revision %d landed, revision now %d; want 1 and %d", round, won, from, rev(), from+1)
+		}
+	}
+	// Refused activations publish nothing.
+	got := barrier(t, st, c, "a")
+	n := 0
+	for _, ch := range got {
+		if ch.Kind == store.ChangeSchema {
+			n++
+		}
+	}
+	if n != activations {
+		t.Fatalf("heard %d schema changes, want %d: one per landed activation", n, activations)
+	}
+}
+
+// testSchemaVersions lists an app's versions, in byte order.
+func testSchemaVersions(t *testing.T, st store.Store) {
+	ctx := ctxFor(t)
+	createApp(t, st, "a", "b")
+	for _, v := range []string{"v2", "v1", "v10", "v", "v1"} {
+		if err := st.PutSchemaFile(ctx, "a", v, "a.proto", []byte(v), store.AnyRev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.PutSchemaFile(ctx, "a", "v1", "b.proto", []byte("x"), store.AnyRev); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutSchemaFile(ctx, "b", "other", "a.proto", []byte("x"), store.AnyRev); err != nil {
+		t.Fatal(err)
+	}
+	for app, want := range map[string][]string{"a": {"v", "v1", "v10", "v2"}, "b": {"other"}, "nosuchapp": nil} {
+		got, err := st.SchemaVersions(ctx, app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("SchemaVersions(%s) = %q, want %q", app, got, want)
+		}
 	}
 }

@@ -33,11 +33,18 @@ func testReopen(t *testing.T, st store.Store, reopen func() store.Store) {
 	for _, r := range rangeAll(t, st, "b", "T", []byte{0}, []byte{0xff}) {
 		before[string(r.Key)] = r
 	}
+	id := st.ID()
+	if id == "" {
+		t.Fatal("the store's ID is empty")
+	}
 	if err := st.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 
 	st = reopen()
+	if st.ID() != id {
+		t.Fatalf("the store's ID changed across a restart: %q, then %q", id, st.ID())
+	}
 	after := rangeAll(t, st, "b", "T", []byte{0}, []byte{0xff})
 	if len(after) != len(keys)-1 || len(before) != len(after) {
 		t.Fatalf("after reopening, %d records; before, %d; want %d", len(after), len(before), len(keys)-1)

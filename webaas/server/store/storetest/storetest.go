@@ -72,6 +72,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"DeleteAppRacingCommits", testDeleteAppRacingCommits},
 		{"SchemaFiles", testSchemaFiles},
 		{"ActivateSchema", testActivateSchema},
+		{"SchemaRevisions", testSchemaRevisions},
+		{"SchemaVersions", testSchemaVersions},
 		{"Notifications", testNotifications},
 		{"Closed", testClosed},
 	}

@@ -78,7 +78,7 @@ func testSubscribeOrder(t *testing.T, st store.Store) {
 		app := fmt.Sprint("app", round)
 		createApp(t, st, app)
 		want = append(want, recordsChange(put(t, st, rk(app, "T", stringKey("k")), "k", []byte("v")), app, "T", "k"))
-		if err := st.ActivateSchema(ctx, app, "v1"); err != nil {
+		if err := st.ActivateSchema(ctx, app, "v1", store.AnyRev); err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, store.Change{Kind: store.ChangeSchema, App: app})
@@ -99,7 +99,7 @@ func testSubscribeOrder(t *testing.T, st store.Store) {
 		if err := st.DeleteApp(ctx, "nosuchapp"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("DeleteApp of an unknown app: %v, want ErrNotFound", err)
 		}
-		if err := st.ActivateSchema(ctx, "nosuchapp", "v1"); !errors.Is(err, store.ErrNotFound) {
+		if err := st.ActivateSchema(ctx, "nosuchapp", "v1", store.AnyRev); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("ActivateSchema of an unknown app: %v, want ErrNotFound", err)
 		}
 		want = append(want, recordsChange(put(t, st, rk("keep", "T", stringKey("k")), "k", []byte("v")), "keep", "T", "k"))
