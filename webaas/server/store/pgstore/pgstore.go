@@ -235,7 +235,11 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 
 // poolConfig parses connURL and sets what every connection needs: durable
 // commits and server-side timeouts, so that neither a slow query nor a
-// client that vanished mid-transaction holds locks for long.
+// client that vanished mid-transaction holds locks for long; and no JIT
+// compilation, which pays off for long analytic queries only: every
+// statement here touches a few rows by key, and a misestimated one (say
+// on tables autovacuum has not analyzed yet) spends hundreds of
+// milliseconds compiling what runs in one.
 func poolConfig(connURL string, opts Options) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(connURL)
 	if err != nil {
@@ -251,6 +255,7 @@ func poolConfig(connURL string, opts Options) (*pgxpool.Config, error) {
 	p["synchronous_commit"] = "on"
 	p["statement_timeout"] = ms
 	p["idle_in_transaction_session_timeout"] = ms
+	p["jit"] = "off"
 	if opts.Schema != "" {
 		p["search_path"] = pgx.Identifier{opts.Schema}.Sanitize()
 	}
