@@ -418,6 +418,19 @@ func (s *Store) applyGroup(group []*commitReq) {
 	}
 }
 
+// LastSeq implements store.Store: the counter the committer advances in
+// each group's transaction, so it is never ahead of what is durable.
+func (s *Store) LastSeq(ctx context.Context) (uint64, error) {
+	var seq uint64
+	err := s.view(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keySeq); v != nil {
+			seq = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	return seq, err
+}
+
 // validate checks, inside the group's transaction, that every read still
 // holds and every written app exists.
 func validate(tx *bolt.Tx, b store.Batch) error {

@@ -265,6 +265,18 @@ func poolConfig(connURL string, opts Options) (*pgxpool.Config, error) {
 	return cfg, nil
 }
 
+// LastSeq implements store.Store: the counter row, which every write that
+// takes a sequence number advances in its own transaction.
+func (s *Store) LastSeq(ctx context.Context) (uint64, error) {
+	var seq uint64
+	err := s.do(ctx, "last seq", func(ctx context.Context) error {
+		var err error
+		seq, err = readHead(ctx, s.pool, s.opts.StatementTimeout)
+		return err
+	})
+	return seq, err
+}
+
 func readHead(ctx context.Context, pool *pgxpool.Pool, timeout time.Duration) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

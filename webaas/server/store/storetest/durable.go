@@ -33,11 +33,18 @@ func testReopen(t *testing.T, st store.Store, reopen func() store.Store) {
 	for _, r := range rangeAll(t, st, "b", "T", []byte{0}, []byte{0xff}) {
 		before[string(r.Key)] = r
 	}
+	lastSeq, err := st.LastSeq(ctx)
+	if err != nil || lastSeq < last {
+		t.Fatalf("LastSeq before closing: %d, %v; the last commit was %d", lastSeq, err, last)
+	}
 	if err := st.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 
 	st = reopen()
+	if seq, err := st.LastSeq(ctx); err != nil || seq != lastSeq {
+		t.Fatalf("LastSeq after reopening: %d, %v; before closing, %d", seq, err, lastSeq)
+	}
 	after := rangeAll(t, st, "b", "T", []byte{0}, []byte{0xff})
 	if len(after) != len(keys)-1 || len(before) != len(after) {
 		t.Fatalf("after reopening, %d records; before, %d; want %d", len(after), len(before), len(keys)-1)
