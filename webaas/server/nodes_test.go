@@ -1,14 +1,21 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,6 +126,147 @@ func twoNodes(t *testing.T, cfg server.Config) (a, b *node) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return a, b
+}
+
+// roundRobin is a reverse proxy that sends request i to backend i mod n,
+// each on a new connection, as a plain round-robin balancer does.
+func roundRobin(t *testing.T, backends ...*node) string {
+	t.Helper()
+	var next atomic.Uint64
+	targets := make([]*url.URL, len(backends))
+	for i, b := range backends {
+		u, err := url.Parse(b.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets[i] = u
+	}
+	tr := &http.Transport{DisableKeepAlives: true}
+	lb := httptest.NewServer(&httputil.ReverseProxy{
+		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(targets[(next.Add(1)-1)%uint64(len(targets))]) },
+		Transport: tr,
+	})
+	t.Cleanup(lb.Close)
+	return lb.URL
+}
+
+// oldClient calls the API the way the original service's clients did:
+// raw requests, a new connection for each.
+type oldClient struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func newOldClient(t *testing.T, base string) *oldClient {
+	tr := &http.Transport{DisableKeepAlives: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &oldClient{t: t, base: base, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+}
+
+func (c *oldClient) do(method, path string, q url.Values, body []byte) (int, []byte) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path+"?"+q.Encode(), bytes.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return resp.StatusCode, data
+}
+
+// ok makes a call that must succeed, and returns its JSON answer; it
+// reports a failure and goes on, so that one test shows every step that
+// fails.
+func (c *oldClient) ok(step, method, path string, q url.Values, body []byte) map[string]string {
+	c.t.Helper()
+	status, data := c.do(method, path, q, body)
+	var answer map[string]string
+	if status != http.StatusOK || json.Unmarshal(data, &answer) != nil {
+		c.t.Errorf("%s: %s %s answered %d %s", step, method, path, status, data)
+	}
+	return answer
+}
+
+func (c *oldClient) wantRecord(step string, q url.Values, want []byte) {
+	c.t.Helper()
+	if status, data := c.do("GET", "/query", q, nil); status != http.StatusOK || !bytes.Equal(data, want) {
+		c.t.Errorf("%s: GET /query answered %d %q, want 200 %q", step, status, data, want)
+	}
+}
+
+const badgeSchema = `syntax = "proto3";
+package test;
+import "record_metadata_options.proto";
+message Badge {
+  string name = 1 [(webaas.db.record.field).primary_key = true];
+  int64 count = 2;
+}
+`
+
+const medalSchema = `syntax = "proto3";
+package test;
+import "record_metadata_options.proto";
+message Medal {
+  string name = 1 [(webaas.db.record.field).primary_key = true];
+  int64 count = 2;
+}
+`
+
+// TestTwoNodesReadYourSchema: an old client behind a round-robin balancer
+// uploads and activates a schema and writes at once, each call on
+// whichever node the balancer picks. A node that has not yet heard of the
+// activation must not refuse the write (it answered 1003 "no active
+// schema" until its feed caught up, and the client lost the write).
+func TestTwoNodesReadYourSchema(t *testing.T) {
+	a, b := twoNodes(t, server.Config{})
+	c := newOldClient(t, roundRobin(t, a, b)) // calls alternate: A, B, A, B...
+	app := c.ok("1 (A) register", "POST", "/app", url.Values{"appName": {"old"}}, nil)["appID"]
+	if app == "" {
+		t.FailNow()
+	}
+	schema := func(version, file string) url.Values {
+		return url.Values{"appID": {app}, "version": {version}, "fileName": {file}}
+	}
+	typ := func(name string) url.Values { return url.Values{"appID": {app}, "schemaName": {name}} }
+	key := func(name, k string) url.Values {
+		return url.Values{"appID": {app}, "schemaName": {name}, "recordKey": {k}}
+	}
+
+	// B loads the app while it has no schema, and keeps that in memory.
+	c.ok("2 (B) upload", "PUT", "/schema", schema("1", "test.proto"), []byte(testSchema))
+	c.ok("3 (A) activate", "POST", "/schema", url.Values{"appID": {app}, "version": {"1"}}, nil)
+	c.ok("4 (B) write right after activating", "POST", "/record", typ("test.Tag"), tag("t1", 1))
+	c.wantRecord("5 (A) read back", key("test.Tag", "t1"), tag("t1", 1))
+	c.wantRecord("6 (B) read back", key("test.Tag", "t1"), tag("t1", 1))
+
+	// A second version, with a type the first lacks: B still serves
+	// version 1 when it is asked to watch the new type.
+	c.ok("7 (A) upload v2", "PUT", "/schema", schema("2", "test.proto"), []byte(testSchema))
+	c.ok("8 (B) upload v2", "PUT", "/schema", schema("2", "badge.proto"), []byte(badgeSchema))
+	c.ok("9 (A) activate v2", "POST", "/schema", url.Values{"appID": {app}, "version": {"2"}}, nil)
+	c.ok("10 (B) watch a type of v2", "POST", "/notification", nil,
+		[]byte(`{"appID":"`+app+`","schemaName":"test.Badge","recordKeys":["b1"]}`))
+
+	// A file added to the active version, on A: no activation at all,
+	// and B's copy of version 2 lacks the new type.
+	c.ok("11 (A) add a file to the active version", "PUT", "/schema", schema("2", "medal.proto"), []byte(medalSchema))
+	c.ok("12 (B) write the new type", "POST", "/record", typ("test.Medal"), tag("m1", 1))
+	c.wantRecord("13 (A) read back", key("test.Medal", "m1"), tag("m1", 1))
+
+	// A type that is in no version is still refused, after B looked.
+	status, data := c.do("POST", "/record", typ("test.Nothing"), tag("x", 1))
+	var e struct{ Code webaas.Code }
+	if json.Unmarshal(data, &e); status != http.StatusBadRequest || e.Code != webaas.CodeUnknownSchema {
+		t.Errorf("14 (B) write of an unknown type: %d %s, want 400 code %d", status, data, webaas.CodeUnknownSchema)
+	}
 }
 
 // TestTwoNodesSocketAfterCommit: a socket registered on B right after a

@@ -76,7 +76,7 @@ func (s *Server) registerNotification(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	rt, err := st.recordType(body.SchemaName)
+	_, rt, err := s.apps.recordType(r.Context(), st, body.SchemaName)
 	if err != nil {
 		return err
 	}

@@ -2,9 +2,13 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,6 +45,7 @@ type recordType struct {
 type appState struct {
 	app   store.App
 	types map[string]*recordType // by fully qualified name
+	files [sha256.Size]byte      // digest of the active version's files, to tell a changed one
 }
 
 // apps caches appState by app id.
@@ -70,24 +75,54 @@ func (a *apps) get(ctx context.Context, id string) (*appState, error) {
 	}
 	a.mu.Lock()
 	st, ok := a.cache[id]
-	gen := a.gen
 	a.mu.Unlock()
 	if ok {
 		return st, nil
 	}
+	return a.load(ctx, id, nil)
+}
+
+// reload returns the app's state as the store has it now. It is for a
+// request that old, the state this node holds, refused: another node may
+// have activated a version, or added a file to the active one, that this
+// node has not heard of yet (it hears within milliseconds, but a client
+// may write sooner). Looking before refusing gives a client that changes
+// the schema through one node and writes through another what one node
+// would give it. A state that turns out current is kept, not compiled
+// again, so a client that keeps naming a type the schema lacks costs two
+// reads each time, not a compile.
+func (a *apps) reload(ctx context.Context, old *appState) (*appState, error) {
+	return a.load(ctx, old.app.ID, old)
+}
+
+// load reads the app and its active version's files from the store and
+// compiles them, unless they are those of old. It caches what it built,
+// unless forget ran meanwhile.
+func (a *apps) load(ctx context.Context, id string, old *appState) (*appState, error) {
+	a.mu.Lock()
+	gen := a.gen
+	a.mu.Unlock()
 	app, err := a.store.App(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
+		if old != nil { // deleted through another node
+			a.forget(id)
+		}
 		return nil, errorf(webaas.CodeUnknownApp, "unknown app %q", id)
 	}
 	if err != nil {
 		return nil, storeFault(err)
 	}
-	st = &appState{app: app}
+	var files map[string][]byte
 	if app.ActiveVersion != "" {
-		files, err := a.store.SchemaFiles(ctx, id, app.ActiveVersion)
-		if err != nil {
+		if files, err = a.store.SchemaFiles(ctx, id, app.ActiveVersion); err != nil {
 			return nil, storeFault(err)
 		}
+	}
+	st := &appState{app: app, files: digestFiles(files)}
+	if old != nil && old.app.ActiveVersion == app.ActiveVersion && old.files == st.files {
+		return old, nil
+	}
+	if app.ActiveVersion != "" {
 		// It compiled when it was activated; failing now means the store
 		// lost files, which is a server fault, not the client's.
 		types, err := compileSchema(ctx, files)
@@ -102,6 +137,50 @@ func (a *apps) get(ctx context.Context, id string) (*appState, error) {
 	}
 	a.mu.Unlock()
 	return st, nil
+}
+
+// digestFiles is a digest of a version's files, names and texts.
+func digestFiles(files map[string][]byte) [sha256.Size]byte {
+	names := slices.Sorted(maps.Keys(files))
+	h := sha256.New()
+	for _, name := range names {
+		// Lengths first, so that no two file sets run together alike.
+		var n [16]byte
+		binary.BigEndian.PutUint64(n[:8], uint64(len(name)))
+		binary.BigEndian.PutUint64(n[8:], uint64(len(files[name])))
+		h.Write(n[:])
+		h.Write([]byte(name))
+		h.Write(files[name])
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// refusedByState tells whether err, from an appState's recordType, may
+// come from this node's state being behind the store's: no active schema,
+// no such type, or a type without a usable key.
+func refusedByState(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && (ae.code == webaas.CodeUnknownSchema || ae.code == webaas.CodeNoPrimaryKey)
+}
+
+// recordType resolves schemaName in the app's active schema, looking in
+// the store once before refusing: see reload.
+func (a *apps) recordType(ctx context.Context, st *appState, schemaName string) (*appState, *recordType, error) {
+	rt, err := st.recordType(schemaName)
+	if err == nil || !refusedByState(err) {
+		return st, rt, err
+	}
+	fresh, rerr := a.reload(ctx, st)
+	if rerr != nil {
+		return nil, nil, rerr
+	}
+	if fresh == st {
+		return st, nil, err
+	}
+	rt, err = fresh.recordType(schemaName)
+	return fresh, rt, err
 }
 
 // recordType returns the storable type named schemaName of the active schema.
