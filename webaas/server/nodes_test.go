@@ -35,7 +35,7 @@ import (
 // takes to deliver another node's change.
 
 // pgURL returns the test database, or skips.
-func pgURL(t *testing.T) string {
+func pgURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("WEBAAS_TEST_POSTGRES")
 	if u == "" {
@@ -46,7 +46,7 @@ func pgURL(t *testing.T) string {
 
 // pgQuery runs one statement on its own connection and returns the
 // count it selects; with count false, it only runs it.
-func pgQuery(t *testing.T, db string, count bool, sql string, args ...any) int64 {
+func pgQuery(t testing.TB, db string, count bool, sql string, args ...any) int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -73,7 +73,7 @@ type node struct {
 	Store *pgstore.Store
 }
 
-func startNode(t *testing.T, db string, opts pgstore.Options, cfg server.Config) *node {
+func startNode(t testing.TB, db string, opts pgstore.Options, cfg server.Config) *node {
 	t.Helper()
 	st, err := pgstore.Open(context.Background(), db, opts)
 	if err != nil {
@@ -96,7 +96,14 @@ func startNode(t *testing.T, db string, opts pgstore.Options, cfg server.Config)
 
 // twoNodes starts node A and the lagging node B on a fresh schema, which
 // is dropped when the test ends.
-func twoNodes(t *testing.T, cfg server.Config) (a, b *node) {
+func twoNodes(t testing.TB, cfg server.Config) (a, b *node) {
+	t.Helper()
+	return startPair(t, cfg, true)
+}
+
+// startPair starts two nodes on a fresh schema; with lag, the second is
+// held behind as described above.
+func startPair(t testing.TB, cfg server.Config, lag bool) (a, b *node) {
 	t.Helper()
 	db := pgURL(t)
 	var r [6]byte
@@ -105,6 +112,9 @@ func twoNodes(t *testing.T, cfg server.Config) (a, b *node) {
 	t.Cleanup(func() { pgQuery(t, db, false, "DROP SCHEMA IF EXISTS "+schema+" CASCADE") })
 	opts := pgstore.Options{Schema: schema, Channel: schema, StatementTimeout: 10 * time.Second}
 	a = startNode(t, db, opts, cfg)
+	if !lag {
+		return a, startNode(t, db, opts, cfg)
+	}
 	lagging := opts
 	lagging.Channel = schema + "_nobody"
 	lagging.PollInterval = time.Hour
@@ -321,4 +331,51 @@ func TestTwoNodesSocketAfterCommit(t *testing.T) {
 	if m := readFrame(t, conn); !slices.Equal(m.RecordKeys, []string{"new"}) {
 		t.Fatalf("the first frame on a socket opened after %d commits names %q, want only the commit made after it opened", len(old), m.RecordKeys)
 	}
+}
+
+// BenchmarkCrossNodeFrame measures how late a write through node A
+// reaches a socket on node B, on a freshly created schema (before
+// autovacuum has analyzed it): each op is one POST /record on A and the
+// wait for B's frame.
+//
+//	go test -run '^$' -bench CrossNodeFrame -benchtime 50x ./webaas/server/
+func BenchmarkCrossNodeFrame(b *testing.B) {
+	na, nb := startPair(b, server.Config{}, false)
+	ca, err := webaas.New(na.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	app, err := ca.RegisterApp(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ca.PutSchema(ctx, app, "1", "test.proto", []byte(testSchema)); err != nil {
+		b.Fatal(err)
+	}
+	if err := ca.ActivateSchema(ctx, app, "1"); err != nil {
+		b.Fatal(err)
+	}
+	id, err := ca.RegisterNotification(ctx, app, "test.Tag", []string{"k"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	u := strings.Replace(nb.URL, "http", "ws", 1) + "/notification?appID=" + app + "&notificationID=" + id
+	conn, _, err := websocket.Dial(ctx, u, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.CloseNow()
+	var worst time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		if err := ca.Put(ctx, app, "test.Tag", tag("k", int64(i))); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := conn.Read(ctx); err != nil {
+			b.Fatal(err)
+		}
+		worst = max(worst, time.Since(start))
+	}
+	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ms")
 }
