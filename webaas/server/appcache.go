@@ -89,30 +89,83 @@ func (a *apps) get(ctx context.Context, id string) (*appState, error) {
 	if ok {
 		return el.Value.(*appState), nil
 	}
-	st, err := a.load(ctx, id)
+	st, err := a.load(ctx, id, nil)
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.gen == gen && st.cost <= a.budget && a.items[id] == nil {
-		a.items[id] = a.lru.PushFront(st)
-		a.used += st.cost
-		for a.used > a.budget {
-			a.dropLocked(a.lru.Back())
-		}
-	}
+	a.put(st, gen)
 	return st, nil
 }
 
-// load reads an app and compiles its active schema.
-func (a *apps) load(ctx context.Context, id string) (*appState, error) {
+// put caches st, unless forget ran since gen was read.
+func (a *apps) put(st *appState, gen uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.gen != gen || st.cost > a.budget {
+		return
+	}
+	if el, ok := a.items[st.app.ID]; ok {
+		a.dropLocked(el)
+	}
+	a.items[st.app.ID] = a.lru.PushFront(st)
+	a.used += st.cost
+	for a.used > a.budget {
+		a.dropLocked(a.lru.Back())
+	}
+}
+
+// recordType resolves schemaName in the app's active schema, looking in
+// the store once before refusing. The state this node holds may be behind
+// the store's: another node may have activated a version, or added a file
+// to the active one, that this node has not heard of yet (it hears within
+// milliseconds, but a client may write sooner). Looking before refusing
+// gives a client that changes the schema through one node and writes
+// through another what one node would give it. A state that turns out
+// current is kept, not compiled again, so a client that keeps naming a
+// type the schema lacks costs one store read each time, not a compile.
+func (a *apps) recordType(ctx context.Context, st *appState, schemaName string) (*appState, *recordType, error) {
+	rt, err := st.recordType(schemaName)
+	if err == nil || !refusedByState(err) {
+		return st, rt, err
+	}
+	a.mu.Lock()
+	gen := a.gen
+	a.mu.Unlock()
+	fresh, rerr := a.load(ctx, st.app.ID, st)
+	if rerr != nil {
+		return nil, nil, rerr
+	}
+	if fresh == st {
+		return st, nil, err
+	}
+	a.put(fresh, gen)
+	rt, err = fresh.recordType(schemaName)
+	return fresh, rt, err
+}
+
+// refusedByState tells whether err, from an appState's recordType, may
+// come from this node's state being behind the store's: no active schema,
+// no such type, or a type without a usable key.
+func refusedByState(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && (ae.code == webaas.CodeUnknownSchema || ae.code == webaas.CodeNoPrimaryKey)
+}
+
+// load reads an app and compiles its active schema, unless the store
+// still has the schema of old (same revision): then it returns old.
+func (a *apps) load(ctx context.Context, id string, old *appState) (*appState, error) {
 	app, err := a.store.App(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
+		if old != nil { // deleted through another node
+			a.forget(id)
+		}
 		return nil, errorf(webaas.CodeUnknownApp, "unknown app %q", id)
 	}
 	if err != nil {
 		return nil, storeFault(err)
+	}
+	if old != nil && old.app.SchemaRev == app.SchemaRev && old.app.ActiveVersion == app.ActiveVersion {
+		return old, nil
 	}
 	st := &appState{app: app, cost: compiledOverhead}
 	if app.ActiveVersion == "" {

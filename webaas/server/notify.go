@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -75,7 +76,7 @@ func (s *Server) registerNotification(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	rt, err := st.recordType(body.SchemaName)
+	_, rt, err := s.apps.recordType(r.Context(), st, body.SchemaName)
 	if err != nil {
 		return err
 	}
@@ -164,6 +165,17 @@ func (s *Server) listen(w http.ResponseWriter, r *http.Request) error {
 	if sock == nil {
 		return &apiError{code: webaas.CodeUnavailable, message: "server shutting down, try again"}
 	}
+	// This node may deliver changes late: another node's, read from the
+	// store's log, can be older than the socket. Whatever is committed by
+	// now is not news to a client that has not seen the upgrade succeed,
+	// and what is committed later is numbered higher; read only after
+	// registering, so that nothing in between is missed.
+	after, err := s.store.LastSeq(r.Context())
+	if err != nil {
+		s.hub.remove(sock)
+		return storeFault(err)
+	}
+	sock.after = after
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		// The notification id is the credential; any origin may listen.
 		InsecureSkipVerify: true,
@@ -199,37 +211,48 @@ type watchKey struct{ app, schema, key string }
 type socket struct {
 	n      store.Notification
 	conn   *websocket.Conn // set by serve
-	queue  chan []byte
+	queue  chan queued
 	ctx    context.Context
 	cancel context.CancelCauseFunc // with a *closeCause when the server closes it
+	// after is the store's last sequence number when the socket opened:
+	// changes up to it are older than the socket and never sent. Set
+	// before serve starts, read only by serve.
+	after uint64
 
 	mu        sync.Mutex
-	backlog   []string        // keys changed while the queue was full, in one frame to come
-	inBacklog map[string]bool // the keys in backlog
-	wake      chan struct{}   // holds a token while backlog is not empty
+	backlog   []string          // keys changed while the queue was full, in one frame to come
+	inBacklog map[string]uint64 // the keys in backlog, each with the latest change that named it
+	wake      chan struct{}     // holds a token while backlog is not empty
 }
 
-// push queues a frame for the keys of one change. When the queue is full
+// queued is a frame for the keys of one change, numbered seq.
+type queued struct {
+	frame []byte
+	seq   uint64
+}
+
+// push queues a frame for the keys of change seq. When the queue is full
 // (a burst of commits, or a client that reads slowly) the keys join the
 // backlog instead, which the writer sends as one frame once the queue is
 // drained: no change is dropped, and the memory a socket holds stays
 // bounded by the keys its notification watches. A client that stops
 // reading altogether is found by the write timeout. Never blocks.
-func (s *socket) push(frame []byte, keys []string) {
+func (s *socket) push(frame []byte, keys []string, seq uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.backlog) == 0 { // else the frame would overtake the backlog
 		select {
-		case s.queue <- frame:
+		case s.queue <- queued{frame, seq}:
 			return
 		default:
 		}
 	}
 	for _, k := range keys {
-		if !s.inBacklog[k] {
-			s.inBacklog[k] = true
+		last, ok := s.inBacklog[k]
+		if !ok {
 			s.backlog = append(s.backlog, k)
 		}
+		s.inBacklog[k] = max(last, seq)
 	}
 	select {
 	case s.wake <- struct{}{}:
@@ -237,15 +260,20 @@ func (s *socket) push(frame []byte, keys []string) {
 	}
 }
 
-// takeBacklog empties the backlog and returns its keys.
+// takeBacklog empties the backlog and returns its keys, leaving out those
+// that only changes older than the socket named.
 func (s *socket) takeBacklog() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	keys := s.backlog
+	keys := slices.DeleteFunc(s.backlog, func(k string) bool { return s.inBacklog[k] <= s.after })
 	s.backlog = nil
 	clear(s.inBacklog)
 	return keys
 }
+
+// fresh tells whether a queued frame is about a change newer than the
+// socket.
+func (s *socket) fresh(q queued) bool { return q.seq > s.after }
 
 // closeCause is why the server closes a socket: the status and the reason
 // the client sees.
@@ -315,8 +343,8 @@ func (h *hub) remove(s *socket) {
 func (h *hub) open(n store.Notification) *socket {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	s := &socket{
-		n: n, ctx: ctx, queue: make(chan []byte, h.cfg.WSQueue), cancel: cancel,
-		inBacklog: map[string]bool{}, wake: make(chan struct{}, 1),
+		n: n, ctx: ctx, queue: make(chan queued, h.cfg.WSQueue), cancel: cancel,
+		inBacklog: map[string]uint64{}, wake: make(chan struct{}, 1),
 	}
 	if !h.add(s) {
 		cancel(nil)
@@ -360,15 +388,15 @@ func (h *hub) serve(s *socket, conn *websocket.Conn) {
 	defer ping.Stop()
 	for {
 		select {
-		case frame := <-s.queue:
-			if !write(frame) {
+		case q := <-s.queue:
+			if s.fresh(q) && !write(q.frame) {
 				return
 			}
 		case <-s.wake:
 			// The queue stopped filling when the backlog started: send
 			// what it holds first, so that frames keep their order.
 			for len(s.queue) > 0 {
-				if !write(<-s.queue) {
+				if q := <-s.queue; s.fresh(q) && !write(q.frame) {
 					return
 				}
 			}
@@ -441,7 +469,7 @@ func (h *hub) publish(c store.Change) {
 			}
 			frames[s.n.ID] = frame
 		}
-		s.push(frame, keys)
+		s.push(frame, keys, c.Seq)
 	}
 }
 

@@ -41,7 +41,7 @@ func (s *Server) target(r *http.Request) (target, error) {
 	if err != nil {
 		return target{}, err
 	}
-	rt, err := st.recordType(name)
+	st, rt, err := s.apps.recordType(r.Context(), st, name)
 	if err != nil {
 		return target{}, err
 	}

@@ -166,6 +166,15 @@ type Store interface {
 	// DeleteNotification removes one registration, or returns ErrNotFound.
 	DeleteNotification(ctx context.Context, appID, id string) error
 
+	// LastSeq returns the highest sequence number of a durable write, 0
+	// before the first: every commit numbered up to it was durable when
+	// LastSeq returned, and every commit made after LastSeq was called
+	// gets a greater number. So a subscriber that starts listening and
+	// then calls LastSeq can tell the changes it hears late (a node reads
+	// other nodes' changes from a log) from the ones made after it
+	// started.
+	LastSeq(ctx context.Context) (uint64, error)
+
 	// Subscribe calls fn for every change that becomes durable from now
 	// on; record changes arrive in commit order. fn must not block and must
 	// be safe to call concurrently. The returned func stops the calls.

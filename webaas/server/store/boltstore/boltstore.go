@@ -464,6 +464,19 @@ func (s *Store) applyGroup(group []*store.CommitReq) {
 	}
 }
 
+// LastSeq implements store.Store: the counter the committer advances in
+// each group's transaction, so it is never ahead of what is durable.
+func (s *Store) LastSeq(ctx context.Context) (uint64, error) {
+	var seq uint64
+	err := s.view(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keySeq); v != nil {
+			seq = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	return seq, err
+}
+
 // apply writes each key's final value (or deletes it) with its version.
 func apply(tx *bolt.Tx, final []store.FinalWrite) error {
 	records := tx.Bucket(bucketRecords)

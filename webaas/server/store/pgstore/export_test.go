@@ -24,3 +24,19 @@ func Setting(ctx context.Context, s *Store, name string) (string, error) {
 
 // PurgeTxns runs one purge of expired transactions now.
 func PurgeTxns(ctx context.Context, s *Store) (int64, error) { return s.purgeTxns(ctx) }
+
+// ReadLog reads the change log once, from after, as the feed does, and
+// returns how many changes it read.
+func ReadLog(ctx context.Context, s *Store, after uint64) (int, error) {
+	f := &feed{s: s, last: after}
+	page, err := f.fetch(ctx)
+	return len(page.changes), err
+}
+
+// ExplainLogRead returns the plan of the feed's log read from after, in
+// EXPLAIN's JSON format, as the store's own connections would run it.
+func ExplainLogRead(ctx context.Context, s *Store, after uint64) ([]byte, error) {
+	var plan []byte
+	err := s.pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+fetchSQL, int64(after), fetchPage).Scan(&plan)
+	return plan, err
+}

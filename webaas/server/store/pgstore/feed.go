@@ -156,12 +156,18 @@ func (f *feed) deliver(ctx context.Context) error {
 // fetchSQL reads, in one snapshot, the counter, how far the log was
 // pruned, and the log entries after $1: whole sequence numbers, at most $2
 // of them (n tells whether the page was full).
+//
+// The one-row tables are read as scalar subqueries, not joined: the
+// planner then counts each as one value whatever its statistics say. On a
+// schema autovacuum has not analyzed yet it guesses 2,200 rows for each,
+// and the join of both with the log was estimated at 242 million rows, a
+// plan it JIT-compiled on every read (290 ms instead of 4).
 const fetchSQL = `
 WITH page AS (SELECT seq FROM webaas_changes WHERE seq > $1 ORDER BY seq, part LIMIT $2),
 bound AS (SELECT max(seq) AS hi, count(*) AS n FROM page)
-SELECT k.seq, l.pruned_through, b.n,
+SELECT (SELECT seq FROM webaas_counter), (SELECT pruned_through FROM webaas_log_state), b.n,
 	c.seq, c.kind, c.app, c.schema, c.keys, c.notification_id
-FROM webaas_counter k CROSS JOIN webaas_log_state l CROSS JOIN bound b
+FROM bound b
 LEFT JOIN webaas_changes c ON c.seq > $1 AND c.seq <= b.hi
 ORDER BY c.seq, c.part`
 

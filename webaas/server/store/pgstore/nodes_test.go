@@ -66,7 +66,7 @@ func (l *listener) waitSeq(t *testing.T, seq uint64) []store.Change {
 	})
 }
 
-func commit(t *testing.T, st store.Store, app, key string) uint64 {
+func commit(t testing.TB, st store.Store, app, key string) uint64 {
 	t.Helper()
 	seq, err := st.Commit(bg(t), store.Batch{Writes: []store.Write{{
 		Key: store.RecordKey{App: app, Schema: "T", Key: []byte("s" + key)}, TextKey: key, Value: []byte(key),
@@ -77,7 +77,7 @@ func commit(t *testing.T, st store.Store, app, key string) uint64 {
 	return seq
 }
 
-func createApps(t *testing.T, st store.Store, ids ...string) {
+func createApps(t testing.TB, st store.Store, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
 		if err := st.CreateApp(bg(t), store.App{ID: id, Created: time.Now()}); err != nil {

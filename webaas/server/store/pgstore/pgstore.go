@@ -241,7 +241,11 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 
 // poolConfig parses connURL and sets what every connection needs: durable
 // commits and server-side timeouts, so that neither a slow query nor a
-// client that vanished mid-transaction holds locks for long.
+// client that vanished mid-transaction holds locks for long; and no JIT
+// compilation, which pays off for long analytic queries only: every
+// statement here touches a few rows by key, and a misestimated one (say
+// on tables autovacuum has not analyzed yet) spends hundreds of
+// milliseconds compiling what runs in one.
 func poolConfig(connURL string, opts Options) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(connURL)
 	if err != nil {
@@ -257,6 +261,7 @@ func poolConfig(connURL string, opts Options) (*pgxpool.Config, error) {
 	p["synchronous_commit"] = "on"
 	p["statement_timeout"] = ms
 	p["idle_in_transaction_session_timeout"] = ms
+	p["jit"] = "off"
 	if opts.Schema != "" {
 		p["search_path"] = pgx.Identifier{opts.Schema}.Sanitize()
 	}
@@ -264,6 +269,18 @@ func poolConfig(connURL string, opts Options) (*pgxpool.Config, error) {
 		p["application_name"] = "webaas"
 	}
 	return cfg, nil
+}
+
+// LastSeq implements store.Store: the counter row, which every write that
+// takes a sequence number advances in its own transaction.
+func (s *Store) LastSeq(ctx context.Context) (uint64, error) {
+	var seq uint64
+	err := s.do(ctx, "last seq", func(ctx context.Context) error {
+		var err error
+		seq, _, err = readHead(ctx, s.pool, s.opts.StatementTimeout)
+		return err
+	})
+	return seq, err
 }
 
 // readHead reads the commit counter and the store's id.

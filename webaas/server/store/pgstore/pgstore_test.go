@@ -99,8 +99,9 @@ func TestDurable(t *testing.T) {
 	})
 }
 
-// TestSessionSettings checks that the store's connections commit durably
-// and time out, even when the connection URL asks otherwise.
+// TestSessionSettings checks that the store's connections commit durably,
+// time out and never JIT-compile, even when the connection URL asks
+// otherwise.
 func TestSessionSettings(t *testing.T) {
 	opts := options(newSchema(t))
 	opts.StatementTimeout = 1500 * time.Millisecond
@@ -111,12 +112,14 @@ func TestSessionSettings(t *testing.T) {
 	q := u.Query()
 	q.Set("synchronous_commit", "off")
 	q.Set("statement_timeout", "0")
+	q.Set("jit", "on")
 	u.RawQuery = q.Encode()
 	st := openAt(t, u.String(), opts)
 	for name, want := range map[string]string{
 		"synchronous_commit":                  "on",
 		"statement_timeout":                   "1500ms",
 		"idle_in_transaction_session_timeout": "1500ms",
+		"jit":                                 "off",
 		"search_path":                         `"` + opts.Schema + `"`,
 	} {
 		got, err := pgstore.Setting(bg(t), st, name)

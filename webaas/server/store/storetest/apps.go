@@ -322,6 +322,7 @@ func testClosed(t *testing.T, st store.Store) {
 		"PutNotification":    func() error { return st.PutNotification(ctx, store.Notification{ID: "n", App: "a"}) },
 		"Notification":       func() error { _, err := st.Notification(ctx, "a", "n"); return err },
 		"DeleteNotification": func() error { return st.DeleteNotification(ctx, "a", "n") },
+		"LastSeq":            func() error { _, err := st.LastSeq(ctx); return err },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, store.ErrClosed) {

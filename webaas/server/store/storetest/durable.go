@@ -37,6 +37,10 @@ func testReopen(t *testing.T, st store.Store, reopen func() store.Store) {
 	if id == "" {
 		t.Fatal("the store's ID is empty")
 	}
+	lastSeq, err := st.LastSeq(ctx)
+	if err != nil || lastSeq < last {
+		t.Fatalf("LastSeq before closing: %d, %v; the last commit was %d", lastSeq, err, last)
+	}
 	if err := st.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -44,6 +48,9 @@ func testReopen(t *testing.T, st store.Store, reopen func() store.Store) {
 	st = reopen()
 	if st.ID() != id {
 		t.Fatalf("the store's ID changed across a restart: %q, then %q", id, st.ID())
+	}
+	if seq, err := st.LastSeq(ctx); err != nil || seq != lastSeq {
+		t.Fatalf("LastSeq after reopening: %d, %v; before closing, %d", seq, err, lastSeq)
 	}
 	after := rangeAll(t, st, "b", "T", []byte{0}, []byte{0xff})
 	if len(after) != len(keys)-1 || len(before) != len(after) {

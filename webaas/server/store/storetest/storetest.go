@@ -63,6 +63,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"WriteSkew", testWriteSkew},
 		{"OneWinnerPerVersion", testOneWinnerPerVersion},
 		{"ConcurrentCounter", testConcurrentCounter},
+		{"LastSeq", testLastSeq},
 		{"SubscribeRecords", testSubscribeRecords},
 		{"SubscribeOrder", testSubscribeOrder},
 		{"SubscribeConcurrent", testSubscribeConcurrent},
