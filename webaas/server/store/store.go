@@ -100,7 +100,8 @@ type ChangeKind int
 const (
 	// ChangeRecords: records of one app and type were written or deleted.
 	ChangeRecords ChangeKind = iota + 1
-	// ChangeSchema: the app's active schema changed.
+	// ChangeSchema: the app's active schema changed: another version was
+	// activated, or a file of the active one was uploaded.
 	ChangeSchema
 	// ChangeAppDeleted: the app is gone, with its notifications.
 	ChangeAppDeleted
@@ -137,6 +138,7 @@ type Store interface {
 	// PutSchemaFile stores (or replaces) one file of a schema version and
 	// bumps the app's SchemaRev, if SchemaRev is still ifRev (or ifRev is
 	// AnyRev); ErrConflict if not, ErrNotFound if the app does not exist.
+	// A file of the active version is published as a ChangeSchema.
 	PutSchemaFile(ctx context.Context, appID, version, name string, text []byte, ifRev uint64) error
 	// SchemaFiles returns every file of a schema version, by name.
 	SchemaFiles(ctx context.Context, appID, version string) (map[string][]byte, error)

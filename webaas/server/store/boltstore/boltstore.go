@@ -284,17 +284,24 @@ func schemaFileKey(version, name string) []byte {
 	return append(append([]byte(version), 0), name...)
 }
 
-// PutSchemaFile implements store.Store.
+// PutSchemaFile implements store.Store; an upload into the active version
+// is published as a schema change.
 func (s *Store) PutSchemaFile(ctx context.Context, appID, version, name string, text []byte, ifRev uint64) error {
 	return s.update(func(tx *bolt.Tx) ([]store.Change, error) {
-		if err := bumpSchemaRev(tx, appID, ifRev, nil); err != nil {
+		active := false
+		err := bumpSchemaRev(tx, appID, ifRev, func(r *appRecord) { active = r.ActiveVersion == version })
+		if err != nil {
 			return nil, err
 		}
 		b, err := tx.Bucket(bucketSchemas).CreateBucketIfNotExists([]byte(appID))
 		if err != nil {
 			return nil, err
 		}
-		return quiet(b.Put(schemaFileKey(version, name), text))
+		if err := b.Put(schemaFileKey(version, name), text); err != nil || !active {
+			return nil, err
+		}
+		// A file of the active version changes what the app serves.
+		return change(store.Change{Kind: store.ChangeSchema, App: appID}, nil)
 	})
 }
 

@@ -52,8 +52,10 @@ func (s *Store) App(ctx context.Context, id string) (store.App, error) {
 
 // The statements behind the changes that are not record commits. Each runs
 // after the counter row is locked (see event), changes its target, and only
-// if the target existed takes the next sequence number, logs the change
-// and notifies; it returns the sequence number, or no row.
+// if the target existed (and, for a schema upload, the upload changed the
+// active version) takes the next sequence number, logs the change and
+// notifies. Each returns no row if the target did not exist, else one row
+// holding the sequence number, or NULL if nothing is announced.
 const (
 	deleteAppSQL = `
 WITH target AS (DELETE FROM webaas_apps WHERE id = $1 RETURNING id),
@@ -69,6 +71,18 @@ WITH target AS (
 next AS (UPDATE webaas_counter SET seq = seq + 1 WHERE EXISTS (SELECT FROM target) RETURNING seq),
 logged AS (INSERT INTO webaas_changes (seq, part, kind, app) SELECT seq, 0, $2, $1 FROM next)
 SELECT next.seq FROM next CROSS JOIN LATERAL pg_notify($3, next.seq::text) AS n`
+
+	putSchemaFileSQL = `
+WITH target AS (
+	UPDATE webaas_apps SET schema_rev = schema_rev + 1
+	WHERE id = $1 AND ($5::bigint = -1 OR schema_rev = $5::bigint) RETURNING id, active_version),
+put AS (
+	INSERT INTO webaas_schema_files (app, version, name, body)
+	SELECT id, $4, $6, $7 FROM target
+	ON CONFLICT (app, version, name) DO UPDATE SET body = excluded.body),
+next AS (UPDATE webaas_counter SET seq = seq + 1 WHERE EXISTS (SELECT FROM target WHERE active_version = $4) RETURNING seq),
+logged AS (INSERT INTO webaas_changes (seq, part, kind, app) SELECT seq, 0, $2, $1 FROM next)
+SELECT (SELECT next.seq FROM next CROSS JOIN LATERAL pg_notify($3, next.seq::text) AS n) FROM target`
 
 	deleteNotificationSQL = `
 WITH target AS (DELETE FROM webaas_notifications WHERE app = $1 AND id = $4 RETURNING id),
@@ -92,7 +106,7 @@ func (s *Store) event(ctx context.Context, op, sql string, c store.Change, extra
 		// A connection left inside a failed transaction is destroyed on
 		// release, which rolls the transaction back.
 		defer conn.Release()
-		var seq int64
+		var seq *int64
 		found := false
 		b := &pgx.Batch{}
 		b.Queue(`BEGIN`)
@@ -113,7 +127,9 @@ func (s *Store) event(ctx context.Context, op, sql string, c store.Change, extra
 		if !found {
 			return store.ErrNotFound
 		}
-		s.feed.local(uint64(seq)-1, uint64(seq), []store.Change{c})
+		if seq != nil {
+			s.feed.local(uint64(*seq)-1, uint64(*seq), []store.Change{c})
+		}
 		return nil
 	})
 }
@@ -148,25 +164,12 @@ func (s *Store) DeleteNotification(ctx context.Context, appID, id string) error 
 		store.Change{Kind: store.ChangeNotificationDeleted, App: appID, NotificationID: id}, id)
 }
 
-// PutSchemaFile implements store.Store.
+// PutSchemaFile implements store.Store. A file of the active version
+// changes what every node must compile, so that upload is an event like
+// an activation; any other upload only bumps the revision.
 func (s *Store) PutSchemaFile(ctx context.Context, appID, version, name string, text []byte, ifRev uint64) error {
-	err := s.do(ctx, "put schema file", func(ctx context.Context) error {
-		// The revision is bumped and the file written in one statement:
-		// the app row's lock orders concurrent changes, and the second
-		// finds the revision moved on.
-		tag, err := s.pool.Exec(ctx, `
-WITH app AS (
-	UPDATE webaas_apps SET schema_rev = schema_rev + 1
-	WHERE id = $1 AND ($5::bigint = -1 OR schema_rev = $5::bigint) RETURNING id)
-INSERT INTO webaas_schema_files (app, version, name, body)
-SELECT id, $2, $3, $4 FROM app
-ON CONFLICT (app, version, name) DO UPDATE SET body = excluded.body`,
-			appID, version, name, nonNil(text), int64(ifRev))
-		if err == nil && tag.RowsAffected() == 0 {
-			return store.ErrNotFound
-		}
-		return err
-	})
+	err := s.event(ctx, "put schema file", putSchemaFileSQL, store.Change{Kind: store.ChangeSchema, App: appID},
+		version, int64(ifRev), name, nonNil(text))
 	return s.revConflict(ctx, appID, ifRev, err)
 }
 

@@ -214,7 +214,7 @@ func testSchemaFiles(t *testing.T, st store.Store) {
 	wantFiles("a", "v4", map[string]string{"m.proto": "mutable"})
 }
 
-// testActivateSchema checks the active version and its change.
+// testActivateSchema checks the active version and its changes.
 func testActivateSchema(t *testing.T, st store.Store) {
 	ctx := ctxFor(t)
 	created := time.Now().UTC().Truncate(time.Microsecond)
@@ -237,9 +237,16 @@ func testActivateSchema(t *testing.T, st store.Store) {
 	if err := st.ActivateSchema(ctx, "nosuchapp", "v1", store.AnyRev); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("ActivateSchema of an unknown app: %v, want ErrNotFound", err)
 	}
+	// An upload into the active version changes what the app serves, so
+	// it is heard; one into another version is not.
+	for _, v := range []string{"v1", "v2"} {
+		if err := st.PutSchemaFile(ctx, "a", v, "late.proto", []byte("x"), store.AnyRev); err != nil {
+			t.Fatal(err)
+		}
+	}
 	got := barrier(t, st, c, "b")
 	schemaChange := store.Change{Kind: store.ChangeSchema, App: "a"}
-	wantChanges(t, got, []store.Change{schemaChange, schemaChange, schemaChange, got[len(got)-1]})
+	wantChanges(t, got, []store.Change{schemaChange, schemaChange, schemaChange, schemaChange, got[len(got)-1]})
 }
 
 // testNotifications checks put, get and delete, scoped by app.
