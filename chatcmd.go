@@ -10,19 +10,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/embedded"
 	"github.com/webaas-chat/webaas-chat/ui"
 	"github.com/webaas-chat/webaas-chat/webaas"
-	"github.com/webaas-chat/webaas-chat/webaas/server"
 )
 
 // lastLogin is what the chat remembers between launches.
@@ -146,14 +142,14 @@ Flags:
 	defer logFile.Close()
 
 	url := *serverURL
-	var host *embedded
+	var host *embedded.Host
 	if url == "" {
-		host = &embedded{dataDir: *data, log: log}
-		if err := host.start(ctx); err != nil {
+		host, err = embedded.Start(ctx, embedded.Options{DataDir: *data, Supervise: true, Logger: log})
+		if err != nil {
 			return err
 		}
-		defer host.stop()
-		url = "http://" + defaultListen
+		defer host.Stop()
+		url = host.URL()
 	}
 	client, err := webaas.New(url)
 	if err != nil {
@@ -167,6 +163,7 @@ Flags:
 		Remember: func(nick, room string) error {
 			return saveLastLogin(lastLogin{Nick: nick, Room: room, Owner: last.Owner})
 		},
+		HostNote: hostNote(host),
 	}
 	if *nick != "" {
 		opts.Nick = *nick
@@ -183,112 +180,19 @@ Flags:
 	return nil
 }
 
-// embedded runs the embedded server when no other process does: it hosts
-// it now if nobody answers on the port, and keeps checking, so that when
-// the hosting process quits one of the remaining chats takes over on the
-// same data dir.
-type embedded struct {
-	dataDir string
-	log     *slog.Logger
-	// noSupervisor: host only if needed now; short-lived commands do not
-	// take over later.
-	noSupervisor bool
-
-	mu             sync.Mutex
-	node           *node
-	stopSupervisor context.CancelFunc
-	done           chan struct{}
-}
-
-func (e *embedded) start(ctx context.Context) error {
-	if !answers(defaultListen) {
-		if err := e.host(); err != nil {
-			if !answers(defaultListen) {
-				return fmt.Errorf("embedded server: %w", err)
-			}
-			// Someone else started it a moment ago: use theirs.
-		}
-	}
-	if e.noSupervisor {
+// hostNote tells the chat, while it cannot reach its server, whether the
+// reason is that the embedded server's host left (nil: not embedded).
+func hostNote(h *embedded.Host) func() string {
+	if h == nil {
 		return nil
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	e.stopSupervisor = cancel
-	e.done = make(chan struct{})
-	go e.supervise(sctx)
-	return nil
-}
-
-// host binds the port and serves from the data dir.
-func (e *embedded) host() error {
-	ln, err := net.Listen("tcp", defaultListen)
-	if err != nil {
-		return err
-	}
-	n, err := startNode(ln, serveOptions{listen: defaultListen, dataDir: e.dataDir, cfg: server.DefaultConfig(), log: e.log, lockTimeout: 10 * time.Second})
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	e.mu.Lock()
-	e.node = n
-	e.mu.Unlock()
-	e.log.Info("hosting the embedded server", "addr", defaultListen, "data", e.dataDir)
-	return nil
-}
-
-func (e *embedded) hosting() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.node != nil
-}
-
-func (e *embedded) supervise(ctx context.Context) {
-	defer close(e.done)
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	return func() string {
+		if h.State() == embedded.HostLeft {
+			return hostLeftNote
 		}
-		if e.hosting() || answers(defaultListen) {
-			continue
-		}
-		if err := e.host(); err != nil {
-			e.log.Debug("take over embedded server", "err", err) // another chat won the race
-		}
+		return ""
 	}
 }
 
-func (e *embedded) stop() {
-	if e.stopSupervisor != nil {
-		e.stopSupervisor()
-		<-e.done
-	}
-	e.mu.Lock()
-	n := e.node
-	e.node = nil
-	e.mu.Unlock()
-	if n != nil {
-		if err := n.stop(5 * time.Second); err != nil {
-			e.log.Warn("stop embedded server", "err", err)
-		}
-	}
-}
-
-// answers reports whether a WeBaaS server answers at addr: any endpoint
-// it does not have comes back as a JSON error with a code.
-func answers(addr string) bool {
-	c := http.Client{Timeout: 500 * time.Millisecond}
-	resp, err := c.Get("http://" + addr + "/")
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Code int `json:"code"`
-	}
-	return json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&body) == nil && body.Code != 0
-}
+// hostLeftNote is what a chat says while the room's host is away.
+const hostLeftNote = "the host of this room left; waiting for it"

@@ -406,3 +406,15 @@ func TestScriptedCommandsExitCodes(t *testing.T) {
 		t.Fatalf("history printed %q", out.String())
 	}
 }
+
+// answers reports whether a WeBaaS server answers at addr.
+func answers(addr string) bool {
+	c, err := webaas.New("http://" + addr)
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err = c.Info(ctx)
+	return err == nil
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/embedded"
 	"github.com/webaas-chat/webaas-chat/pb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
@@ -37,12 +38,12 @@ func (f scriptFlags) connect(ctx context.Context, log *slog.Logger, supervise bo
 	url := *f.server
 	stop = func() {}
 	if url == "" {
-		host := &embedded{dataDir: *f.data, log: log, noSupervisor: !supervise}
-		if err := host.start(ctx); err != nil {
+		host, err := embedded.Start(ctx, embedded.Options{DataDir: *f.data, Supervise: supervise, Logger: log})
+		if err != nil {
 			return nil, nil, err
 		}
-		stop = host.stop
-		url = "http://" + defaultListen
+		stop = host.Stop
+		url = host.URL()
 	}
 	c, err = webaas.New(url)
 	if err != nil {

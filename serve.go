@@ -2,86 +2,44 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
+	"github.com/webaas-chat/webaas-chat/embedded"
 	"github.com/webaas-chat/webaas-chat/webaas/server"
+	"github.com/webaas-chat/webaas-chat/webaas/server/node"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
-	"github.com/webaas-chat/webaas-chat/webaas/server/store/boltstore"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store/pgstore"
 )
 
 // defaultListen is the original WeBaaS port, on loopback: anyone who can
 // reach the server can register apps, so exposing it is a deliberate act.
-const defaultListen = "127.0.0.1:11232"
-
-// serveOptions is everything needed to run a server node.
-type serveOptions struct {
-	listen  string
-	dataDir string
-	// storeURL, when set, is a postgres:// URL: the node keeps its data in
-	// PostgreSQL (shared by every node on it) instead of dataDir.
-	storeURL string
-	pg       pgstore.Options
-	cfg      server.Config
-	log      *slog.Logger
-	// lockTimeout bounds the wait for another process to release the
-	// data file (an embedded server handing over).
-	lockTimeout time.Duration
-}
-
-// node is a running server: store, API and HTTP listener.
-type node struct {
-	store store.Store
-	run   *server.Running
-	addr  string
-	log   *slog.Logger
-}
-
-// startNode opens the store and starts serving on an already bound
-// listener (binding first means a second process fails fast on the port
-// instead of waiting for the data file's lock).
-func startNode(ln net.Listener, o serveOptions) (*node, error) {
-	st, where, err := openStore(o)
-	if err != nil {
-		return nil, err
-	}
-	o.cfg.Logger = o.log
-	n := &node{store: st, run: server.Serve(ln, server.New(st, o.cfg)), addr: ln.Addr().String(), log: o.log}
-	o.log.Info("serving WeBaaS", "listen", n.addr, "store", where)
-	return n, nil
-}
+const defaultListen = embedded.DefaultAddr
 
 // openStore opens PostgreSQL when a store URL is given, else the embedded
-// bbolt store in the data dir.
-func openStore(o serveOptions) (store.Store, string, error) {
-	if o.storeURL != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+// bbolt store in the data dir; it says where, for the log.
+func openStore(ctx context.Context, dataDir, storeURL string, pg pgstore.Options, log *slog.Logger) (store.Store, string, error) {
+	if storeURL != "" {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		o.pg.Logger = o.log
-		st, err := pgstore.Open(ctx, o.storeURL, o.pg)
+		pg.Logger = log
+		st, err := pgstore.Open(ctx, storeURL, pg)
 		if err != nil {
 			return nil, "", fmt.Errorf("open PostgreSQL store: %w", err)
 		}
-		return st, redactURL(o.storeURL), nil
+		return st, redactURL(storeURL), nil
 	}
-	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
-		return nil, "", fmt.Errorf("data dir: %w", err)
-	}
-	path := filepath.Join(o.dataDir, "webaas.db")
-	st, err := boltstore.Open(path, boltstore.Options{LockTimeout: o.lockTimeout})
+	st, err := node.OpenBolt(dataDir, 5*time.Second)
 	if err != nil {
 		return nil, "", err
 	}
-	return st, path, nil
+	return st, node.DataFile(dataDir), nil
 }
 
 // redactURL hides the password of a connection URL for logs.
@@ -91,16 +49,6 @@ func redactURL(raw string) string {
 		return "postgres://…"
 	}
 	return u.Redacted()
-}
-
-// stop shuts down gracefully, then flushes and closes the store.
-func (n *node) stop(timeout time.Duration) error {
-	err := n.run.Stop(timeout)
-	if cerr := n.store.Close(); cerr != nil {
-		err = errors.Join(err, fmt.Errorf("close store: %w", cerr))
-	}
-	n.log.Info("server stopped")
-	return err
 }
 
 // serverFlags declares the limit flags on fs and returns the config they fill.
@@ -171,20 +119,24 @@ Flags:
 		return usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", *logLevel)}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// Bind first: a second process on the port fails fast, instead of
+	// waiting for the data file's lock.
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
-	n, err := startNode(ln, serveOptions{listen: *listen, dataDir: *data, storeURL: *storeURL, pg: pg, cfg: *cfg, log: log, lockTimeout: 5 * time.Second})
+	st, where, err := openStore(ctx, *data, *storeURL, pg, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	log.Info("store opened", "store", where)
+	n := node.Start(ln, st, *cfg, log)
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down", "cause", context.Cause(ctx))
-	case err := <-n.run.Done():
+	case err := <-n.Done():
 		log.Error("server failed", "err", err)
 	}
-	return n.stop(15 * time.Second)
+	return n.Stop(15 * time.Second)
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,5 +136,43 @@ func TestReconnectShowsStateAndCatchesUp(t *testing.T) {
 	}
 	if len(seqs) != 4 { // alice joined + 3
 		t.Fatalf("the chat holds %d messages, want 4", len(seqs))
+	}
+}
+
+// TestHostLeftKeepsTheDraft: while the embedded server's host is away,
+// the header says so, and a message sent then stays in the input instead
+// of being queued where a closed chat would lose it; once the server is
+// back, the same text goes out.
+func TestHostLeftKeepsTheDraft(t *testing.T) {
+	srv := servertest.Start(t)
+	m := newTestModel(t, srv, "alice", "")
+	m.opts.AutoLogin = true
+	var hostLeft atomic.Bool
+	m.opts.HostNote = func() string {
+		if hostLeft.Load() {
+			return "the host of this room left; waiting for it"
+		}
+		return ""
+	}
+	tm := program(t, m)
+	waitScreen(t, tm, "● connected")
+
+	hostLeft.Store(true)
+	srv.Stop()
+	waitScreen(t, tm, "◌ the host of this room left; waiting for it")
+	tm.Type("kept while away")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	waitScreen(t, tm, "Not sent: the host of this room left")
+
+	hostLeft.Store(false)
+	srv.Restart()
+	waitScreen(t, tm, "● connected")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	sent := regexp.MustCompile(`alice:(\x1b\[[0-9;]*m)* kept while away`)
+	teatest.WaitFor(t, tm.Output(), sent.Match, teatest.WithDuration(15*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+	tm.Send(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
+	if v := final.input.Value(); v != "" {
+		t.Fatalf("the input still holds %q after the message went out", v)
 	}
 }

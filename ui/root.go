@@ -50,6 +50,10 @@ type Options struct {
 	Location *time.Location // timestamps are shown in it (default: local)
 	Session  chat.SessionOptions
 	Follow   chat.FollowOptions
+	// HostNote, if set, says while the chat cannot reach its server why
+	// ("the host of this room left; waiting for it"), or "" when it knows
+	// no reason; the header shows it.
+	HostNote func() string
 }
 
 type screen int
@@ -97,6 +101,7 @@ type Model struct {
 	stopFeed context.CancelFunc
 	conn     string
 	connNote string
+	hostWhy  string // why the server is unreachable, from Options.HostNote
 
 	status    string
 	statusErr bool
@@ -106,8 +111,9 @@ type Model struct {
 	loadingOlder bool
 	noOlder      bool
 
-	nextLocal int
-	quitting  bool
+	nextLocal  int
+	quitting   bool
+	dropUnsent bool // ctrl+c was told about unsent messages once
 }
 
 // New returns the root model.
@@ -176,6 +182,8 @@ type (
 		err  error
 	}
 	clearStatusMsg struct{ gen int }
+	// hostCheckMsg asks, while reconnecting, whether HostNote changed.
+	hostCheckMsg struct{ gen int }
 )
 
 // Update implements tea.Model.
@@ -210,6 +218,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.status = ""
 		}
 		return m, nil
+	case hostCheckMsg:
+		return m, m.checkHost(msg.gen)
 	case tea.KeyPressMsg:
 		return m, m.onKey(msg)
 	case tea.MouseWheelMsg:
@@ -416,11 +426,16 @@ func (m *Model) onFeed(msg feedMsg) tea.Cmd {
 	var cmds []tea.Cmd
 	switch msg.ev.Kind {
 	case chat.Connected:
-		m.conn, m.connNote = connConnected, ""
+		m.conn, m.connNote, m.hostWhy = connConnected, "", ""
 	case chat.Reconnecting:
+		checking := m.conn == connReconnecting
 		m.conn = connReconnecting
 		m.connNote = fmt.Sprintf("retry in %.1fs", msg.ev.Retry.Seconds())
+		m.hostNote()
 		m.log.Info("feed reconnecting", "err", msg.ev.Err, "retry", msg.ev.Retry)
+		if !checking {
+			cmds = append(cmds, hostCheck(m.feedGen))
+		}
 	case chat.Messages:
 		if mentions := m.msgs.Add(msg.ev.Messages); mentions > 0 && m.opts.Bell {
 			cmds = append(cmds, tea.Raw("\a"))
@@ -430,6 +445,27 @@ func (m *Model) onFeed(msg feedMsg) tea.Cmd {
 	}
 	cmds = append(cmds, m.rearm(msg.gen))
 	return tea.Batch(cmds...)
+}
+
+// hostNote asks why the server is unreachable, if a reason is known.
+func (m *Model) hostNote() {
+	if m.opts.HostNote != nil {
+		m.hostWhy = m.opts.HostNote()
+	}
+}
+
+// hostCheck asks again in a second: the host may leave (or come back)
+// between two reconnect attempts, which are up to seconds apart.
+func hostCheck(gen int) tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return hostCheckMsg{gen} })
+}
+
+func (m *Model) checkHost(gen int) tea.Cmd {
+	if gen != m.feedGen || m.conn != connReconnecting {
+		return nil // connected again, or logged out: stop asking
+	}
+	m.hostNote()
+	return hostCheck(gen)
 }
 
 // rearm keeps the listener going on the current feed.
@@ -452,6 +488,15 @@ func (m *Model) submit() tea.Cmd {
 func (m *Model) send(kind pb.Kind, text string) tea.Cmd {
 	if err := chat.CheckText(text); err != nil {
 		return m.setStatus("Not sent: "+strings.TrimPrefix(err.Error(), chat.ErrBadText.Error()+": "), true)
+	}
+	if m.conn == connReconnecting {
+		// Nothing could take it now; queued, it would be lost if the chat
+		// closed before the server came back. It stays in the input.
+		why := "the server is unreachable"
+		if m.hostWhy != "" {
+			why = m.hostWhy
+		}
+		return m.setStatus("Not sent: "+why+". Your text stays in the input; send it once connected.", true)
 	}
 	m.input.Reset()
 	m.nextLocal++
@@ -486,6 +531,13 @@ func (m *Model) onSent(msg sentMsg) tea.Cmd {
 	}
 	m.msgs.Add([]*pb.Message{msg.msg})
 	return nil
+}
+
+func pronoun(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }
 
 // commandHelp lists the slash commands, for /help and the help overlay.
@@ -628,6 +680,14 @@ func (m *Model) quit() tea.Cmd {
 	if m.quitting { // a second ctrl+c: do not wait
 		return tea.Quit
 	}
+	if n := m.msgs.pending; n > 0 && !m.dropUnsent {
+		// Sent while the server was reachable, not taken yet: quitting
+		// now would lose them, so say so once.
+		m.dropUnsent = true
+		m.statusGen++
+		m.status, m.statusErr = fmt.Sprintf("%d message%s not sent yet (the server has not taken %s): ctrl+c again to quit and drop %s", n, plural(n), pronoun(n), pronoun(n)), true
+		return nil
+	}
 	m.quitting = true
 	s := m.endSession()
 	if s == nil {
@@ -719,7 +779,11 @@ func (m *Model) header() string {
 	case connConnected:
 		state = st.Connected.Render("● connected")
 	case connReconnecting:
-		state = st.Reconnecting.Render("◌ reconnecting " + m.connNote)
+		if m.hostWhy != "" {
+			state = st.Reconnecting.Render("◌ " + m.hostWhy)
+		} else {
+			state = st.Reconnecting.Render("◌ reconnecting " + m.connNote)
+		}
 	case connConnecting:
 		state = st.Reconnecting.Render("◌ connecting")
 	default:

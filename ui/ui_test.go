@@ -383,3 +383,20 @@ func TestControlCharactersAreNotShown(t *testing.T) {
 		t.Fatalf("the message's printable text is missing:\n%s", ansi.Strip(view))
 	}
 }
+
+// TestQuitWarnsOfUnsentMessages: ctrl+c with a message the server has not
+// taken yet says so instead of dropping it; a second ctrl+c quits.
+func TestQuitWarnsOfUnsentMessages(t *testing.T) {
+	m := loggedIn(t, 100, 30)
+	m.msgs.AddPending(1, &pb.Message{Nick: "alice", Text: "in flight"})
+	ctrlC := tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	if _, cmd := m.Update(ctrlC); cmd != nil || m.quitting {
+		t.Fatalf("the first ctrl+c with an unsent message started quitting")
+	}
+	if !strings.Contains(shown(m), "1 message not sent yet") {
+		t.Fatalf("no warning on the screen:\n%s", shown(m))
+	}
+	if _, cmd := m.Update(ctrlC); cmd == nil || !m.quitting {
+		t.Fatalf("the second ctrl+c did not quit")
+	}
+}

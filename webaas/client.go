@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -300,4 +301,28 @@ func (t *Txn) Commit(ctx context.Context) error {
 // Abort drops the transaction.
 func (t *Txn) Abort(ctx context.Context) error {
 	return t.c.callJSON(ctx, http.MethodPost, "/transaction", url.Values{"action": {"abort"}, "transactionID": {t.ID}}, nil, nil)
+}
+
+// ServerInfo is what a server says of itself (GET /info, an extension).
+type ServerInfo struct {
+	Server     string   `json:"server"`
+	Store      string   `json:"store"` // the id of the data it serves
+	Extensions []string `json:"extensions"`
+}
+
+// Has reports whether the server offers the named extension.
+func (i ServerInfo) Has(extension string) bool { return slices.Contains(i.Extensions, extension) }
+
+// Info asks the server what it is and which extensions it offers. For a
+// server without GET /info (the original WeBaaS, which refuses the path
+// with a 4xx answer) it returns a zero ServerInfo and no error: such a
+// server offers no extension and names no store.
+func (c *Client) Info(ctx context.Context) (ServerInfo, error) {
+	var info ServerInfo
+	err := c.callJSON(ctx, http.MethodGet, "/info", nil, nil, &info)
+	var e *Error
+	if errors.As(err, &e) && e.Status >= 400 && e.Status < 500 {
+		return ServerInfo{}, nil
+	}
+	return info, err
 }

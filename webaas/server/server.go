@@ -201,6 +201,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /notification", s.handle(s.registerNotification))
 	m.HandleFunc("DELETE /notification", s.handle(s.deleteNotification))
 	m.HandleFunc("GET /notification", s.handle(s.listen))
+	m.HandleFunc("GET /info", s.handle(s.info)) // extension
 	// Anything else gets the API's error shape, not net/http's plain text.
 	m.HandleFunc("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(webaas.CodeBadParameter, "no endpoint %s %s", r.Method, r.URL.Path)
