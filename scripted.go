@@ -228,24 +228,32 @@ type jsonMessage struct {
 	Text string    `json:"text"`
 	Time time.Time `json:"time"`
 	Kind string    `json:"kind"`
+	// NickInvalid: the nickname is not one the chat accepts (it was
+	// written through the raw API); a consumer should not trust it.
+	NickInvalid bool `json:"nick_invalid,omitempty"`
 }
 
 func kindName(k pb.Kind) string {
 	return strings.ToLower(strings.TrimPrefix(k.String(), "KIND_"))
 }
 
+// print writes one message as one line, whatever it holds: both forms go
+// through the display filter (package chat), JSON as escapes that decode
+// to the exact text.
 func (p printer) print(m *pb.Message) error {
 	if p.json {
-		data, err := json.Marshal(jsonMessage{Seq: m.Seq, Nick: m.Nick, Text: m.Text, Time: time.UnixMilli(m.SentUnixMs).UTC(), Kind: kindName(m.Kind)})
+		data, err := json.Marshal(jsonMessage{
+			Seq: m.Seq, Nick: m.Nick, Text: m.Text, Time: time.UnixMilli(m.SentUnixMs).UTC(), Kind: kindName(m.Kind),
+			NickInvalid: chat.CheckNick(m.Nick) != nil,
+		})
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(p.w, "%s\n", data)
+		_, err = fmt.Fprintf(p.w, "%s\n", chat.EscapeJSON(data))
 		return err
 	}
-	// One message, one line: newlines become ↵ and control characters go.
-	clean := chat.Printable(strings.ReplaceAll(m.Text, "\n", " ↵ "))
-	nick := chat.Printable(m.Nick)
+	clean := chat.DisplayLine(m.Text)
+	nick := chat.DisplayNick(m.Nick)
 	when := time.UnixMilli(m.SentUnixMs).Local().Format("2006-01-02 15:04:05")
 	var line string
 	switch m.Kind {
@@ -256,7 +264,7 @@ func (p printer) print(m *pb.Message) error {
 	case pb.Kind_KIND_LEAVE:
 		line = "← " + nick + " left"
 	case pb.Kind_KIND_NICK:
-		line = "~ " + nick + " is now known as " + clean
+		line = "~ " + nick + " is now known as " + chat.DisplayNick(m.Text)
 	default:
 		line = nick + ": " + clean
 	}
