@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"unicode"
@@ -62,20 +63,31 @@ const (
 	vs16 = '\ufe0f'
 )
 
-// classify walks s and tells f what to do with each character. Invalid
-// UTF-8 comes as utf8.RuneError, shown (as U+FFFD, visibly).
-func classify(s string, f func(r rune, a action)) {
+// classify walks s and tells f what to do with each character; a run
+// of printable ASCII, which needs no decision, comes whole as ascii.
+// Invalid UTF-8 comes as utf8.RuneError, shown (as U+FFFD, visibly).
+func classify(s string, ascii func(run string), f func(r rune, a action)) {
 	var prev rune = -1 // the last character shown: context for joiners and modifiers
 	marks := 0         // combining marks on the current character
 	for i := 0; i < len(s); {
+		if j := printableASCII(s[i:]); j > 0 {
+			ascii(s[i : i+j])
+			prev, marks = rune(s[i+j-1]), 0
+			i += j
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		i += n
-		next, _ := utf8.DecodeRuneInString(s[i:])
-		a := decide(r, prev, next, marks)
+		next := rune(-1) // only joiners and CR look ahead
+		if r == zwj || r == zwnj || r == '\r' {
+			next, _ = utf8.DecodeRuneInString(s[i:])
+		}
+		isMark := isCombining(r)
+		a := decide(r, prev, next, marks, isMark)
 		switch {
-		case a == show && unicode.In(r, unicode.Mn, unicode.Me, unicode.Mc):
+		case a == show && isMark:
 			marks++
-		case a == show, a == mark, a == lineBreak, a == tab:
+		case a != drop:
 			marks = 0
 		}
 		if a == show {
@@ -87,7 +99,21 @@ func classify(s string, f func(r rune, a action)) {
 	}
 }
 
-func decide(r, prev, next rune, marks int) action {
+// printableASCII is the length of the run of printable ASCII s starts with.
+func printableASCII(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return i
+		}
+	}
+	return len(s)
+}
+
+func isCombining(r rune) bool {
+	return r >= 0x300 && unicode.In(r, unicode.Mn, unicode.Me, unicode.Mc)
+}
+
+func decide(r, prev, next rune, marks int, isMark bool) action {
 	switch {
 	case r == '\n':
 		return lineBreak
@@ -105,7 +131,7 @@ func decide(r, prev, next rune, marks int) action {
 		return show
 	case hidden(r):
 		return mark
-	case unicode.In(r, unicode.Mn, unicode.Me, unicode.Mc) && marks >= maxMarks:
+	case isMark && marks >= maxMarks:
 		return drop
 	}
 	return show
@@ -114,6 +140,9 @@ func decide(r, prev, next rune, marks int) action {
 // hidden: a character that is invisible, changes how others are shown,
 // or controls the terminal.
 func hidden(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r < 0x20 || r == 0x7f
+	}
 	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Other_Default_Ignorable_Code_Point) ||
 		r >= 0xfdd0 && r <= 0xfdef || r&0xfffe == 0xfffe // noncharacters
 }
@@ -163,9 +192,12 @@ func sameJoiningScript(a, b rune) bool {
 
 // filter applies the display filter; newline is what a line break becomes.
 func filter(s, newline string) string {
+	if printableASCII(s) == len(s) {
+		return s // most text: nothing to do, nothing to copy
+	}
 	var b strings.Builder
 	b.Grow(len(s))
-	classify(s, func(r rune, a action) {
+	classify(s, func(run string) { b.WriteString(run) }, func(r rune, a action) {
 		switch a {
 		case show:
 			b.WriteRune(r)
@@ -265,9 +297,12 @@ func writeEscape(b *strings.Builder, r rune) {
 // Such characters only occur inside JSON strings, so the escapes are
 // always in a string.
 func EscapeJSON(data []byte) []byte {
+	if !hasNonASCII(data) {
+		return data // JSON escapes every ASCII control itself
+	}
 	var b strings.Builder
 	b.Grow(len(data))
-	classify(string(data), func(r rune, a action) {
+	classify(string(data), func(run string) { b.WriteString(run) }, func(r rune, a action) {
 		if a == show || r < utf8.RuneSelf && a != mark {
 			b.WriteRune(r)
 			return
@@ -277,6 +312,26 @@ func EscapeJSON(data []byte) []byte {
 		}
 	})
 	return []byte(b.String())
+}
+
+// hasNonASCII: data holds a byte of 0x7f (DEL) or more. It looks at 8
+// bytes at a time: adding 1 to each byte sets its top bit exactly when it
+// was 0x7f, and any carry into the next byte starts at an 0xff, whose top
+// bit is set already.
+func hasNonASCII(data []byte) bool {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	for len(data) >= 8 {
+		if w := binary.LittleEndian.Uint64(data); (w|(w+ones))&tops != 0 {
+			return true
+		}
+		data = data[8:]
+	}
+	for _, c := range data {
+		if c >= 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 func utf16Units(r rune) []rune {

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -151,4 +152,37 @@ func FuzzDisplay(f *testing.F) {
 			t.Fatalf("%+q: EscapeJSON does not round-trip: %v %+q", s, err, back)
 		}
 	})
+}
+
+// BenchmarkDisplay filters a large record's worth of text: `history`
+// runs every message through it.
+func BenchmarkDisplay(b *testing.B) {
+	for _, tc := range []struct{ name, text string }{
+		{"ascii", strings.Repeat("the quick brown fox. ", 3000)},
+		{"lines", strings.Repeat("a line\n", 9000)},
+		{"mixed", strings.Repeat("混合 text ✓ 👍🏽 é\u0301 ", 3000)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.text)))
+			for b.Loop() {
+				DisplayLine(tc.text)
+			}
+		})
+	}
+}
+
+func TestHasNonASCII(t *testing.T) {
+	base := []byte(strings.Repeat("plain ascii ~ text", 3))
+	if hasNonASCII(base) {
+		t.Fatal("printable ASCII counted as non-ASCII")
+	}
+	for i := range base {
+		for _, c := range []byte{0x7f, 0x80, 0xc3, 0xff} {
+			b := bytes.Clone(base)
+			b[i] = c
+			if !hasNonASCII(b) {
+				t.Fatalf("%#x at %d not seen", c, i)
+			}
+		}
+	}
 }
