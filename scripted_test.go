@@ -6,12 +6,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/webaas-chat/webaas-chat/pb"
 	"github.com/webaas-chat/webaas-chat/webaas"
+	"github.com/webaas-chat/webaas-chat/webaas/server"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
 )
 
@@ -134,5 +141,118 @@ func TestHistoryShowsHostileTextOnOneLine(t *testing.T) {
 	// A message with a valid nickname prints exactly as before.
 	if first := strings.SplitN(out.String(), "\n", 2)[0]; first != `{"seq":1,"nick":"alice","text":"hello","time":"1970-01-01T00:00:00Z","kind":"text"}` {
 		t.Errorf("a plain message's JSON changed: %s", first)
+	}
+}
+
+// watchWriter collects a command's output and closes seen once the
+// output holds want at least n times: tests wait on it, not on a clock.
+type watchWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want string
+	n    int
+	seen chan struct{}
+}
+
+func newWatchWriter(want string, n int) *watchWriter {
+	return &watchWriter{want: want, n: n, seen: make(chan struct{})}
+}
+
+func (w *watchWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	select {
+	case <-w.seen:
+	default:
+		if strings.Count(w.buf.String(), w.want) >= w.n {
+			close(w.seen)
+		}
+	}
+	return len(p), nil
+}
+
+func (w *watchWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// wait waits until the output holds what it watches for.
+func (w *watchWriter) wait(t *testing.T, what string) {
+	t.Helper()
+	w.waitOr(t, what, nil)
+}
+
+// waitOr is wait for a command still running: it fails if the command
+// ends (with the result on done) first.
+func (w *watchWriter) waitOr(t *testing.T, what string, done <-chan error) {
+	t.Helper()
+	select {
+	case <-w.seen:
+	case err := <-done:
+		t.Fatalf("%s: the command ended (%v) before the output held %q %d times:\n%.3000s", what, err, w.want, w.n, w.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s: the output never held %q %d times:\n%.3000s", what, w.want, w.n, w.String())
+	}
+}
+
+// gate serves the real server's API, except that the second range query
+// for messages waits until release is called.
+func gate(t *testing.T, srv *servertest.Server) (url string, release func()) {
+	t.Helper()
+	var ranges atomic.Int32
+	gate := make(chan struct{})
+	release = sync.OnceFunc(func() { close(gate) })
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/query" && r.URL.Query().Get("schemaName") == "chatroom.Message" && ranges.Add(1) == 2 {
+			<-gate
+		}
+		srv.API.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	t.Cleanup(release) // runs first: a failed test does not hold the server
+	return front.URL, release
+}
+
+// TestHistoryPrintsEachPageAsItArrives: `history` (and `--last N`) prints
+// the first page of a room before it asks for the second, so its memory
+// is one page whatever the room's size. Before, it read the whole room
+// first: nothing was printed while the second page was held back.
+func TestHistoryPrintsEachPageAsItArrives(t *testing.T) {
+	const pageSize, n = 5, 23
+	srv := servertest.Start(t, func(c *server.Config) { c.PageSize = pageSize })
+	room := createRoom(t, srv.URL())
+	c, _ := webaas.New(srv.URL())
+	var msgs []*pb.Message
+	for i := 1; i <= n; i++ {
+		msgs = append(msgs, &pb.Message{Nick: "bob", Text: fmt.Sprint("m", i)})
+	}
+	rawPost(t, c, room.Code(), msgs...)
+	for _, tc := range []struct {
+		args      []string
+		first     int // messages printed from the first page
+		total     int
+		firstLine string
+	}{
+		{nil, pageSize, n, "1 "},
+		{[]string{"--last", "12"}, pageSize, 12, "12 "},
+		{[]string{"--json"}, pageSize, n, `{"seq":1,`},
+	} {
+		url, release := gate(t, srv)
+		out := newWatchWriter("\n", tc.first)
+		done := make(chan error, 1)
+		go func() {
+			done <- run(context.Background(), append([]string{"history", "--server", url, "--room", room.Code()}, tc.args...), nil, out, io.Discard)
+		}()
+		out.wait(t, fmt.Sprintf("history %v with the second page held back", tc.args))
+		release()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+		if len(lines) != tc.total || !strings.HasPrefix(lines[0], tc.firstLine) {
+			t.Fatalf("history %v printed %d lines from %q, want %d from %q", tc.args, len(lines), lines[0], tc.total, tc.firstLine)
+		}
 	}
 }
