@@ -402,7 +402,7 @@ func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
 	m.login.busy = false
 	m.setFocus(focusInput)
 	m.layout()
-	return tea.Batch(waitFeed(m.feedGen, msg.feed), m.setStatus("Joined "+msg.room.Name()+" as "+msg.session.Nick()+". Share the room code (F1) to invite.", false))
+	return tea.Batch(waitFeed(m.feedGen, msg.feed), m.setStatus("Joined "+roomName(msg.room)+" as "+msg.session.Nick()+". Share the room code (F1) to invite.", false))
 }
 
 // waitFeed is the listener: one feed event becomes one message, and the
@@ -674,7 +674,7 @@ func (m *Model) View() tea.View {
 	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "webaas-chat"
 	if m.room != nil {
-		v.WindowTitle += " · " + chat.DisplayLine(m.room.Name())
+		v.WindowTitle += " · " + roomName(m.room)
 	}
 	return v
 }
@@ -732,10 +732,10 @@ func (m *Model) header() string {
 	}
 	name, nick, code := "webaas-chat", "", ""
 	if m.room != nil { // nil while leaving
-		name, nick = m.room.Name(), m.session.Nick()
+		name, nick = roomName(m.room), m.session.Nick()
 		code = st.HeaderCode.Render("room " + m.room.Code() + " ")
 	}
-	left := st.HeaderRoom.Render(" "+chat.DisplayLine(name)) + st.Header.Render(" · ") + st.HeaderNick.Render(nick+" ")
+	left := st.HeaderRoom.Render(" "+name) + st.Header.Render(" · ") + st.HeaderNick.Render(nick+" ")
 	right := state + st.Header.Render(" ")
 	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(right)
 	if code != "" && gap >= ansi.StringWidth(code)+1 {
