@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -89,7 +90,13 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer done()
-	room, err := chat.CreateRoom(ctx, c, *name)
+	// A retry after a lost answer may leave behind an app nobody knows
+	// the code of: harmless, and better than no room.
+	var room *chat.Room
+	err = newRetrier(c, stderr, 0).do(ctx, func(ctx context.Context) (err error) {
+		room, err = chat.CreateRoom(ctx, c, *name)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -125,11 +132,17 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer done()
-	room, err := chat.OpenRoom(ctx, c, *code)
+	var room *chat.Room
+	err = newRetrier(c, stderr, 0).do(ctx, func(ctx context.Context) (err error) {
+		room, err = chat.OpenRoom(ctx, c, *code)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	sender, err := room.Sender(*nick, chat.SessionOptions{})
+	// The sender retries failed commits itself (never posting twice);
+	// its logger says so on stderr.
+	sender, err := room.Sender(*nick, chat.SessionOptions{Logger: quietLog(stderr)})
 	if err != nil {
 		return err
 	}
@@ -167,35 +180,35 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer stop()
-	tctx, cancel := context.WithTimeout(ctx, *sf.timeout)
-	defer cancel()
-	room, err := chat.OpenRoom(tctx, c, *code)
-	if err != nil {
-		return err
+	// One-shot, everything is bounded by --timeout; under --follow, each
+	// attempt is, and failures are retried forever.
+	rctx := ctx
+	if !*follow {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, *sf.timeout)
+		defer cancel()
 	}
-	var msgs []*pb.Message
-	if *last > 0 {
-		msgs, err = room.Latest(tctx, *last)
-	} else {
-		msgs, err = room.After(tctx, 0)
-	}
-	if err != nil {
+	rt := newRetrier(c, stderr, *sf.timeout)
+	var room *chat.Room
+	err = rt.do(rctx, func(ctx context.Context) (err error) {
+		room, err = chat.OpenRoom(ctx, c, *code)
 		return err
+	})
+	if err != nil {
+		return stopped(*follow, ctx, err)
 	}
 	p := printer{w: stdout, json: *asJSON}
-	var seen int64
-	for _, m := range msgs {
-		if err := p.print(m); err != nil {
-			return err
-		}
-		seen = m.Seq
+	seen, err := printHistory(rctx, rt, room, p, *last)
+	if err != nil || !*follow {
+		return stopped(*follow, ctx, err)
 	}
-	if !*follow {
-		return nil
-	}
-	events, err := room.Follow(ctx, seen, chat.FollowOptions{Logger: log})
-	if err != nil {
+	var events <-chan chat.Event
+	err = rt.do(ctx, func(context.Context) (err error) {
+		events, err = room.Follow(ctx, seen, chat.FollowOptions{Logger: log}) // ctx: the feed lives on
 		return err
+	})
+	if err != nil {
+		return stopped(*follow, ctx, err)
 	}
 	for ev := range events {
 		switch ev.Kind {
@@ -210,6 +223,46 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	return nil // interrupted
+}
+
+// stopped is err, unless following and ctx ended (SIGINT): following a
+// room ends that way on purpose, whatever it was doing.
+func stopped(follow bool, ctx context.Context, err error) error {
+	if follow && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// printHistory prints the room's messages (the newest last ones, if last
+// > 0) page by page as they arrive, so the client holds one page at a
+// time whatever the room's size; a failed page is retried from the
+// first message not printed. It returns the seq of the last one printed.
+func printHistory(ctx context.Context, rt retrier, room *chat.Room, p printer, last int) (seen int64, err error) {
+	to := int64(math.MaxInt64)
+	if last > 0 {
+		var head int64
+		err := rt.do(ctx, func(ctx context.Context) (err error) {
+			head, err = room.Head(ctx)
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+		seen, to = max(head-int64(last), 0), head+1
+	}
+	err = rt.do(ctx, func(ctx context.Context) error {
+		return room.EachPage(ctx, seen+1, to, func(page []*pb.Message) error {
+			for _, m := range page {
+				if err := p.print(m); err != nil {
+					return err
+				}
+				seen = m.Seq
+			}
+			return nil
+		})
+	})
+	return seen, err
 }
 
 // quietLog logs warnings and errors to stderr: scripts see what went wrong.
@@ -229,24 +282,32 @@ type jsonMessage struct {
 	Text string    `json:"text"`
 	Time time.Time `json:"time"`
 	Kind string    `json:"kind"`
+	// NickInvalid: the nickname is not one the chat accepts (it was
+	// written through the raw API); a consumer should not trust it.
+	NickInvalid bool `json:"nick_invalid,omitempty"`
 }
 
 func kindName(k pb.Kind) string {
 	return strings.ToLower(strings.TrimPrefix(k.String(), "KIND_"))
 }
 
+// print writes one message as one line, whatever it holds: both forms go
+// through the display filter (package chat), JSON as escapes that decode
+// to the exact text.
 func (p printer) print(m *pb.Message) error {
 	if p.json {
-		data, err := json.Marshal(jsonMessage{Seq: m.Seq, Nick: m.Nick, Text: m.Text, Time: time.UnixMilli(m.SentUnixMs).UTC(), Kind: kindName(m.Kind)})
+		data, err := json.Marshal(jsonMessage{
+			Seq: m.Seq, Nick: m.Nick, Text: m.Text, Time: time.UnixMilli(m.SentUnixMs).UTC(), Kind: kindName(m.Kind),
+			NickInvalid: chat.CheckNick(m.Nick) != nil,
+		})
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(p.w, "%s\n", data)
+		_, err = fmt.Fprintf(p.w, "%s\n", chat.EscapeJSON(data))
 		return err
 	}
-	// One message, one line: newlines become ↵ and control characters go.
-	clean := chat.Printable(strings.ReplaceAll(m.Text, "\n", " ↵ "))
-	nick := chat.Printable(m.Nick)
+	clean := chat.DisplayLine(m.Text)
+	nick := chat.DisplayNick(m.Nick)
 	when := time.UnixMilli(m.SentUnixMs).Local().Format("2006-01-02 15:04:05")
 	var line string
 	switch m.Kind {
@@ -257,7 +318,7 @@ func (p printer) print(m *pb.Message) error {
 	case pb.Kind_KIND_LEAVE:
 		line = "← " + nick + " left"
 	case pb.Kind_KIND_NICK:
-		line = "~ " + nick + " is now known as " + clean
+		line = "~ " + nick + " is now known as " + chat.DisplayNick(m.Text)
 	default:
 		line = nick + ": " + clean
 	}

@@ -27,7 +27,8 @@ func CheckNick(nick string) error {
 		return fmt.Errorf("%w: not valid UTF-8", ErrBadNick)
 	}
 	for _, r := range nick {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("_-.", r) {
+		// Fillers (U+3164 and kin) are letters that show as blanks.
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("_-.", r) || hidden(r) {
 			return fmt.Errorf("%w: %q is not allowed (use letters, digits, _ - .)", ErrBadNick, r)
 		}
 	}
@@ -48,21 +49,4 @@ func CheckText(text string) error {
 		return fmt.Errorf("%w: not valid UTF-8", ErrBadText)
 	}
 	return nil
-}
-
-// Printable drops the control characters of someone else's text (keeping
-// newlines, turning tabs into spaces), so that showing a message can never
-// move a cursor or reprogram a terminal.
-func Printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n':
-			return r
-		case r == '\t':
-			return ' '
-		case unicode.IsControl(r), r == utf8.RuneError:
-			return -1
-		}
-		return r
-	}, s)
 }

@@ -3,9 +3,12 @@ package ui
 import (
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"charm.land/bubbles/v2/help"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/webaas-chat/webaas-chat/chat"
 )
 
 // common is what every pane shares: one set of styles and keys, the
@@ -25,4 +28,15 @@ type pane interface {
 	Update(msg tea.Msg) tea.Cmd
 	View() string
 	SetFocus(bool)
+}
+
+// roomName is a room's name as shown: through the display filter, and cut
+// to the longest name the chat lets anyone give (a raw write may store
+// 64 KB, and the header and title are drawn every frame).
+func roomName(r *chat.Room) string {
+	name := r.Name()
+	if utf8.RuneCountInString(name) > chat.MaxRoomName {
+		name = string([]rune(name)[:chat.MaxRoomName]) + "…"
+	}
+	return chat.DisplayLine(name)
 }

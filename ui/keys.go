@@ -6,6 +6,7 @@ import "charm.land/bubbles/v2/key"
 // hint line and the help overlay.
 type KeyMap struct {
 	Quit      key.Binding
+	Redraw    key.Binding
 	Logout    key.Binding
 	Help      key.Binding
 	Close     key.Binding
@@ -28,6 +29,7 @@ type KeyMap struct {
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		Quit:      key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		Redraw:    key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("ctrl+l", "redraw")),
 		Logout:    key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "log out")),
 		Help:      key.NewBinding(key.WithKeys("?", "f1"), key.WithHelp("?/f1", "help")),
 		Close:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help")),
@@ -57,7 +59,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Send, k.Newline, k.NextFocus, k.PrevFocus},
 		{k.PageUp, k.PageDown, k.Top, k.Bottom, k.LineUp, k.LineDown},
-		{k.Help, k.Close, k.Logout, k.Quit},
+		{k.Help, k.Close, k.Redraw, k.Logout, k.Quit},
 	}
 }
 
@@ -69,5 +71,5 @@ func (k loginKeys) ShortHelp() []key.Binding {
 }
 
 func (k loginKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Login, k.NextField, k.PrevField}, {k.Help, k.Close, k.Quit}}
+	return [][]key.Binding{{k.Login, k.NextField, k.PrevField}, {k.Help, k.Close, k.Redraw, k.Quit}}
 }

@@ -53,7 +53,7 @@ func (m *loginModel) SetSize(w, h int) {
 func (m *loginModel) SetFocus(bool) {}
 
 // setError shows an inline error and lets the user edit again.
-func (m *loginModel) setError(err string) { m.err, m.busy = err, false }
+func (m *loginModel) setError(err string) { m.err, m.busy = chat.DisplayLine(err), false }
 
 func (m *loginModel) focusField(i int) {
 	m.fields[m.focus].Blur()

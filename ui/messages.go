@@ -2,12 +2,14 @@ package ui
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/webaas-chat/webaas-chat/chat"
@@ -212,13 +214,19 @@ func (m *messagesModel) daySeparator(t time.Time, w int) string {
 // gutterWidth is the mark column plus "15:04 ".
 const gutterWidth = 7
 
+// maxRows is how many rows one message takes at most: a longer one shows
+// its first rows and "… N more lines", so a 13,000-line message cannot
+// flood the screen. Folding is display only: the message keeps its text.
+const maxRows = 12
+
 // body renders one message: a mark column (▌ for our lines, ! for lines
 // that mention us), the local time, then the text wrapped under itself.
+// Nicknames and text pass through the display filter (package chat).
 func (m *messagesModel) body(e *entry, when time.Time, w int) []string {
 	st := m.styles
 	msg := e.msg
-	nick := chat.Printable(msg.Nick)
-	text := chat.Printable(msg.Text)
+	nick := chat.DisplayNick(msg.Nick)
+	text := chat.DisplayText(msg.Text)
 	nickStyle := st.Nick(msg.Nick)
 	textStyle := st.Text
 	var prefix string
@@ -230,7 +238,7 @@ func (m *messagesModel) body(e *entry, when time.Time, w int) []string {
 	case pb.Kind_KIND_LEAVE:
 		prefix, text, textStyle = "← ", nick+" left", st.System
 	case pb.Kind_KIND_NICK:
-		prefix, text, textStyle = "~ ", nick+" is now known as "+text, st.System
+		prefix, text, textStyle = "~ ", nick+" is now known as "+chat.DisplayNick(msg.Text), st.System
 	default:
 		prefix = nick + ": "
 	}
@@ -248,23 +256,60 @@ func (m *messagesModel) body(e *entry, when time.Time, w int) []string {
 		nickStyle = st.System
 	}
 	width := max(w-gutterWidth, 4)
-	wrapped := strings.Split(ansi.Wrap(prefix+text, width, ""), "\n")
-	out := make([]string, len(wrapped))
+	wrapped, more := fold(strings.Split(ansi.Wrap(prefix+text, width, ""), "\n"))
+	out := make([]string, len(wrapped), len(wrapped)+1)
 	indent := strings.Repeat(" ", gutterWidth)
 	for j, line := range wrapped {
 		if j == 0 {
 			head := m.styles.Time.Render(stamp)
 			if strings.HasPrefix(line, prefix) && msg.Kind != pb.Kind_KIND_JOIN && msg.Kind != pb.Kind_KIND_LEAVE && msg.Kind != pb.Kind_KIND_NICK {
-				line = nickStyle.Render(strings.TrimRight(prefix, " ")) + " " + textStyle.Render(line[len(prefix):])
+				line = m.styled(strings.TrimRight(prefix, " "), nickStyle) + " " + m.styled(line[len(prefix):], textStyle)
 			} else {
-				line = textStyle.Render(line)
+				line = m.styled(line, textStyle)
 			}
 			out[j] = mark + head + " " + line
 			continue
 		}
-		out[j] = indent + textStyle.Render(line)
+		out[j] = indent + m.styled(line, textStyle)
+	}
+	if more > 0 {
+		out = append(out, indent+st.Dim.Render(fmt.Sprintf("… %d more line%s", more, plural(more))))
 	}
 	return out
+}
+
+// fold keeps the rows that fit in maxRows with a last one that says how
+// many more there are.
+func fold(rows []string) (kept []string, more int) {
+	if len(rows) <= maxRows {
+		return rows, 0
+	}
+	return rows[:maxRows-1], len(rows) - (maxRows - 1)
+}
+
+// hiddenMark is how the display filter shows an invisible character.
+var hiddenMark = regexp.MustCompile(`<U\+[0-9A-F]{4,6}>`)
+
+// styled renders text in st, with the display filter's <U+202E> marks
+// dimmed so they read as notes about the text rather than text.
+func (m *messagesModel) styled(text string, st lipgloss.Style) string {
+	locs := hiddenMark.FindAllStringIndex(text, -1)
+	if locs == nil {
+		return st.Render(text)
+	}
+	var b strings.Builder
+	at := 0
+	for _, l := range locs {
+		if l[0] > at {
+			b.WriteString(st.Render(text[at:l[0]]))
+		}
+		b.WriteString(m.styles.Dim.Render(text[l[0]:l[1]]))
+		at = l[1]
+	}
+	if at < len(text) {
+		b.WriteString(st.Render(text[at:]))
+	}
+	return b.String()
 }
 
 // bottomAnchor is where the view's bottom line is.

@@ -247,6 +247,11 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(msg, k.Quit) {
 		return m.quit()
 	}
+	if key.Matches(msg, k.Redraw) {
+		// Whatever a terminal made of what it was sent, the next frame is
+		// drawn afresh onto a cleared screen.
+		return tea.ClearScreen
+	}
 	if m.quitting {
 		return nil
 	}
@@ -306,7 +311,7 @@ func (m *Model) setFocus(i int) {
 // setStatus shows a one-line note in place of the key hints for a while.
 func (m *Model) setStatus(text string, isErr bool) tea.Cmd {
 	m.statusGen++
-	m.status, m.statusErr = text, isErr
+	m.status, m.statusErr = chat.DisplayLine(text), isErr
 	gen := m.statusGen
 	return tea.Tick(6*time.Second, func(time.Time) tea.Msg { return clearStatusMsg{gen} })
 }
@@ -407,7 +412,7 @@ func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
 	m.login.busy = false
 	m.setFocus(focusInput)
 	m.layout()
-	return tea.Batch(waitFeed(m.feedGen, msg.feed), m.setStatus("Joined "+msg.room.Name()+" as "+msg.session.Nick()+". Share the room code (F1) to invite.", false))
+	return tea.Batch(waitFeed(m.feedGen, msg.feed), m.setStatus("Joined "+roomName(msg.room)+" as "+msg.session.Nick()+". Share the room code (F1) to invite.", false))
 }
 
 // waitFeed is the listener: one feed event becomes one message, and the
@@ -729,7 +734,7 @@ func (m *Model) View() tea.View {
 	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "webaas-chat"
 	if m.room != nil {
-		v.WindowTitle += " · " + m.room.Name()
+		v.WindowTitle += " · " + roomName(m.room)
 	}
 	return v
 }
@@ -791,10 +796,10 @@ func (m *Model) header() string {
 	}
 	name, nick, code := "webaas-chat", "", ""
 	if m.room != nil { // nil while leaving
-		name, nick = m.room.Name(), m.session.Nick()
+		name, nick = roomName(m.room), m.session.Nick()
 		code = st.HeaderCode.Render("room " + m.room.Code() + " ")
 	}
-	left := st.HeaderRoom.Render(" "+chat.Printable(name)) + st.Header.Render(" · ") + st.HeaderNick.Render(nick+" ")
+	left := st.HeaderRoom.Render(" "+name) + st.Header.Render(" · ") + st.HeaderNick.Render(nick+" ")
 	right := state + st.Header.Render(" ")
 	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(right)
 	if code != "" && gap >= ansi.StringWidth(code)+1 {

@@ -102,8 +102,10 @@ func checkFills(t *testing.T, name, view string, w, h int) {
 		return
 	}
 	for i, l := range lines {
-		if got := ansi.StringWidth(l); got != w {
-			t.Errorf("%s at %dx%d: line %d is %d cells wide: %q", name, w, h, i, got, ansi.Strip(l))
+		// Both ways of counting: the layout's (grapheme clusters) and the
+		// renderer's and most terminals' (code points).
+		if got, wc := ansi.StringWidth(l), ansi.StringWidthWc(l); got != w || wc != w {
+			t.Errorf("%s at %dx%d: line %d is %d cells wide (%d by code point): %q", name, w, h, i, got, wc, ansi.Strip(l))
 			return
 		}
 	}
@@ -146,6 +148,7 @@ func TestGoldenWideCharacters(t *testing.T) {
 	m := loggedIn(t, 70, 18)
 	m.msgs.Reset()
 	m.msgs.Add([]*pb.Message{{Seq: 1, Nick: "小明", Text: "你好世界！这是一条很长的中文消息，用来检查换行是否按照终端单元格的宽度来计算，而不是按字节或字符。🙂👍🏽 emoji too", SentUnixMs: day0.UnixMilli()}})
+	checkFills(t, "wide characters", m.View().Content, 70, 18)
 	golden.RequireEqual(t, shown(m))
 }
 
@@ -379,8 +382,9 @@ func TestControlCharactersAreNotShown(t *testing.T) {
 	if strings.Contains(view, "\x1b]0;pwned") || strings.Contains(view, "\x1b[2J") {
 		t.Fatal("escape sequences from a message reached the terminal")
 	}
-	if !strings.Contains(ansi.Strip(view), "hi]0;pwned[2J there") {
-		t.Fatalf("the message's printable text is missing:\n%s", ansi.Strip(view))
+	// Shown, visibly, as what they are.
+	if !strings.Contains(ansi.Strip(view), "hi<U+001B>]0;pwned<U+0007><U+001B>[2J") {
+		t.Fatalf("the message's text is missing:\n%s", ansi.Strip(view))
 	}
 }
 

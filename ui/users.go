@@ -85,7 +85,7 @@ func (m *usersModel) View() string {
 		if mb.Online {
 			dot, style = "●", m.styles.Online
 		}
-		name := chat.Printable(mb.Nick)
+		name := chat.DisplayNick(mb.Nick)
 		if mb.Nick == m.me {
 			name += " (you)"
 		}

@@ -1,0 +1,34 @@
+package chat
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/webaas"
+)
+
+// EachPage calls fn with the messages with from <= seq < to, one range
+// page at a time, oldest first, as each page arrives: a reader that prints
+// and forgets holds one page at a time, whatever the room's size (After
+// and Latest hold the whole range). It stops at fn's first error and
+// returns it.
+func (r *Room) EachPage(ctx context.Context, from, to int64, fn func([]*pb.Message) error) error {
+	for from < to {
+		page, more, err := webaas.RangeMessages[pb.Message](ctx, r.c, r.code, strconv.FormatInt(from, 10), strconv.FormatInt(to, 10), 1)
+		if err != nil {
+			return err
+		}
+		if len(page) > 0 {
+			if err := fn(page); err != nil {
+				return err
+			}
+		}
+		if !more || len(page) == 0 {
+			return nil
+		}
+		// From the last key, not page 2: the server skips nothing.
+		from = page[len(page)-1].Seq + 1
+	}
+	return nil
+}
