@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"strings"
 	"time"
 
@@ -33,38 +33,62 @@ func newScriptFlags(fs *flag.FlagSet) scriptFlags {
 	}
 }
 
+// conn is a scriptable command's way to the server.
+type conn struct {
+	c    *webaas.Client
+	host *embedded.Host // nil with --server
+	stop func()
+}
+
 // connect returns a client for --server, or for the embedded server,
 // hosting it in this process if nobody answers. stop releases it.
-func (f scriptFlags) connect(ctx context.Context, log *slog.Logger, supervise bool) (c *webaas.Client, stop func(), err error) {
+func (f scriptFlags) connect(ctx context.Context, log *slog.Logger, supervise bool) (*conn, error) {
 	url := *f.server
-	stop = func() {}
+	cn := &conn{stop: func() {}}
 	if url == "" {
 		host, err := embedded.Start(ctx, embedded.Options{DataDir: *f.data, Supervise: supervise, Logger: log})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		stop = host.Stop
+		cn.host, cn.stop = host, host.Stop
 		url = host.URL()
 	}
-	c, err = webaas.New(url)
+	c, err := webaas.New(url)
 	if err != nil {
-		stop()
-		return nil, nil, usageError{err.Error()}
+		cn.stop()
+		return nil, usageError{err.Error()}
 	}
-	return c, stop, nil
+	cn.c = c
+	return cn, nil
+}
+
+// roomErr explains an unknown room when this command found no chat
+// running and started the embedded server on its own data: the room is
+// most likely in the data of a chat that is not running now.
+func (cn *conn) roomErr(err error) error {
+	if errors.Is(err, chat.ErrUnknownRoom) && cn.host != nil && cn.host.State() == embedded.Hosting {
+		return fmt.Errorf("%w on the embedded server: no chat was running here, so this command started one on its own data, which does not hold the room; start the chat that hosts it, or pass --server", err)
+	}
+	return err
+}
+
+// hostLeft reports whether the embedded server's host left and nobody
+// can serve the room now.
+func (cn *conn) hostLeft() bool {
+	return cn.host != nil && cn.host.State() == embedded.HostLeft
 }
 
 // connectWithin is connect for a one-shot command: everything it does,
 // the embedded server's start included, is bounded by --timeout; done
 // releases it all.
-func (f scriptFlags) connectWithin(ctx context.Context, stderr io.Writer) (context.Context, *webaas.Client, func(), error) {
+func (f scriptFlags) connectWithin(ctx context.Context, stderr io.Writer) (context.Context, *conn, func(), error) {
 	ctx, cancel := context.WithTimeout(ctx, *f.timeout)
-	c, stop, err := f.connect(ctx, quietLog(stderr), false)
+	cn, err := f.connect(ctx, quietLog(stderr), false)
 	if err != nil {
 		cancel()
 		return nil, nil, nil, err
 	}
-	return ctx, c, func() { stop(); cancel() }, nil
+	return ctx, cn, func() { cn.stop(); cancel() }, nil
 }
 
 func parseScript(fs *flag.FlagSet, args []string, usage string) error {
@@ -85,7 +109,7 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseScript(fs, args[1:], "Usage: webaas-chat room create [flags]\n\nCreates a room and prints its code, the key others join it with.\n"); err != nil {
 		return err
 	}
-	ctx, c, done, err := sf.connectWithin(ctx, stderr)
+	ctx, cn, done, err := sf.connectWithin(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -93,8 +117,8 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// A retry after a lost answer may leave behind an app nobody knows
 	// the code of: harmless, and better than no room.
 	var room *chat.Room
-	err = newRetrier(c, stderr, 0).do(ctx, func(ctx context.Context) (err error) {
-		room, err = chat.CreateRoom(ctx, c, *name)
+	err = newRetrier(cn.c, stderr, 0).do(ctx, func(ctx context.Context) (err error) {
+		room, err = chat.CreateRoom(ctx, cn.c, *name)
 		return err
 	})
 	if err != nil {
@@ -127,18 +151,18 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := chat.CheckText(text); err != nil {
 		return usageError{err.Error()}
 	}
-	ctx, c, done, err := sf.connectWithin(ctx, stderr)
+	ctx, cn, done, err := sf.connectWithin(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	defer done()
 	var room *chat.Room
-	err = newRetrier(c, stderr, 0).do(ctx, func(ctx context.Context) (err error) {
-		room, err = chat.OpenRoom(ctx, c, *code)
+	err = newRetrier(cn.c, stderr, 0).do(ctx, func(ctx context.Context) (err error) {
+		room, err = chat.OpenRoom(ctx, cn.c, *code)
 		return err
 	})
 	if err != nil {
-		return err
+		return cn.roomErr(err)
 	}
 	// The sender retries failed commits itself (never posting twice);
 	// its logger says so on stderr.
@@ -175,11 +199,12 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError{"history: --last must be 0 or more"}
 	}
 	log := quietLog(stderr)
-	c, stop, err := sf.connect(ctx, log, *follow)
+	cn, err := sf.connect(ctx, log, *follow)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer cn.stop()
+	c := cn.c
 	// One-shot, everything is bounded by --timeout; under --follow, each
 	// attempt is, and failures are retried forever.
 	rctx := ctx
@@ -195,10 +220,10 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	})
 	if err != nil {
-		return stopped(*follow, ctx, err)
+		return stopped(*follow, ctx, cn.roomErr(err))
 	}
 	p := printer{w: stdout, json: *asJSON}
-	seen, err := printHistory(rctx, rt, room, p, *last)
+	seen, err := printHistory(rctx, rt, room, p, *last, stderr)
 	if err != nil || !*follow {
 		return stopped(*follow, ctx, err)
 	}
@@ -210,10 +235,21 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return stopped(*follow, ctx, err)
 	}
+	saidHostLeft := false
 	for ev := range events {
 		switch ev.Kind {
+		case chat.Connected:
+			saidHostLeft = false
 		case chat.Reconnecting:
-			fmt.Fprintf(stderr, "reconnecting (retry in %.1fs): %v\n", ev.Retry.Seconds(), ev.Err)
+			switch {
+			case !cn.hostLeft():
+				fmt.Fprintf(stderr, "reconnecting (retry in %.1fs): %v\n", ev.Retry.Seconds(), ev.Err)
+			case !saidHostLeft:
+				fmt.Fprintln(stderr, hostLeftNote)
+				saidHostLeft = true
+			}
+		case chat.Gap:
+			sayMissing(stderr, ev.From, ev.To)
 		case chat.Messages:
 			for _, m := range ev.Messages {
 				if err := p.print(m); err != nil {
@@ -234,26 +270,29 @@ func stopped(follow bool, ctx context.Context, err error) error {
 	return err
 }
 
-// printHistory prints the room's messages (the newest last ones, if last
-// > 0) page by page as they arrive, so the client holds one page at a
-// time whatever the room's size; a failed page is retried from the
-// first message not printed. It returns the seq of the last one printed.
-func printHistory(ctx context.Context, rt retrier, room *chat.Room, p printer, last int) (seen int64, err error) {
-	to := int64(math.MaxInt64)
+// printHistory prints the room's messages up to its head counter (the
+// newest last ones, if last > 0) page by page as they arrive, so the
+// client holds one page at a time whatever the room's size; a failed page
+// is retried from the first message not printed. Missing messages are
+// said on stderr. It returns the sequence number printed up to.
+func printHistory(ctx context.Context, rt retrier, room *chat.Room, p printer, last int, stderr io.Writer) (seen int64, err error) {
+	var head int64
+	err = rt.do(ctx, func(ctx context.Context) (err error) {
+		head, err = room.Head(ctx)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
 	if last > 0 {
-		var head int64
-		err := rt.do(ctx, func(ctx context.Context) (err error) {
-			head, err = room.Head(ctx)
-			return err
-		})
-		if err != nil {
-			return 0, err
-		}
-		seen, to = max(head-int64(last), 0), head+1
+		seen = max(head-int64(last), 0)
 	}
 	err = rt.do(ctx, func(ctx context.Context) error {
-		return room.EachPage(ctx, seen+1, to, func(page []*pb.Message) error {
+		return room.EachPage(ctx, seen+1, head+1, func(page []*pb.Message) error {
 			for _, m := range page {
+				if m.Seq > seen+1 {
+					sayMissing(stderr, seen+1, m.Seq-1)
+				}
 				if err := p.print(m); err != nil {
 					return err
 				}
@@ -262,7 +301,20 @@ func printHistory(ctx context.Context, rt retrier, room *chat.Room, p printer, l
 			return nil
 		})
 	})
+	if err == nil && seen < head {
+		sayMissing(stderr, seen+1, head)
+		seen = head
+	}
 	return seen, err
+}
+
+// sayMissing tells that messages from to to are not in the room.
+func sayMissing(w io.Writer, from, to int64) {
+	if from == to {
+		fmt.Fprintf(w, "message %d is missing from the room; skipped\n", from)
+		return
+	}
+	fmt.Fprintf(w, "messages %d to %d are missing from the room; skipped\n", from, to)
 }
 
 // quietLog logs warnings and errors to stderr: scripts see what went wrong.

@@ -256,3 +256,32 @@ func TestHistoryPrintsEachPageAsItArrives(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryStopsAtTheHead: a raw write of a far-future message is not
+// printed (it is past the head counter, so not part of the room), and a
+// head counter moved past missing messages is said on stderr. Before,
+// history printed the hostile record and --follow went on from its
+// sequence number, missing every honest message after it.
+func TestHistoryStopsAtTheHead(t *testing.T) {
+	srv := servertest.Start(t)
+	room := createRoom(t, srv.URL())
+	c, _ := webaas.New(srv.URL())
+	ctx := context.Background()
+	rawPost(t, c, room.Code(), &pb.Message{Nick: "alice", Text: "one"}, &pb.Message{Nick: "alice", Text: "two"})
+	if err := c.PutMessage(ctx, room.Code(), &pb.Message{Seq: 1_000_000, Nick: "mallory", Text: "from the future"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PutMessage(ctx, room.Code(), &pb.Counter{Name: "head", Value: 4}); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"history", "--server", srv.URL(), "--room", room.Code()}, nil, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "from the future") || strings.Count(out.String(), "\n") != 2 {
+		t.Fatalf("history printed:\n%s", out.String())
+	}
+	if !strings.Contains(errOut.String(), "messages 3 to 4 are missing from the room") {
+		t.Fatalf("stderr does not say messages 3 to 4 are missing:\n%s", errOut.String())
+	}
+}

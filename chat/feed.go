@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -25,6 +26,11 @@ const (
 	Messages
 	// Members: the member list changed (or was refreshed).
 	Members
+	// Gap: messages From to To (inclusive) are missing from the room and
+	// were skipped: the head counter says they exist, yet they did not
+	// appear within FollowOptions.GapWait. Only writes around the chat
+	// protocol (raw API calls) make a gap.
+	Gap
 )
 
 // Event is one thing a feed reports.
@@ -34,6 +40,7 @@ type Event struct {
 	Members  []Member
 	Err      error
 	Retry    time.Duration
+	From, To int64 // Gap: the missing sequence numbers
 }
 
 // FollowOptions tune Follow.
@@ -42,6 +49,11 @@ type FollowOptions struct {
 	// Refresh so that members whose heartbeat stopped turn offline).
 	Members bool
 	Refresh time.Duration // default 10 s
+	// GapWait is how long missing messages may take to appear before the
+	// feed skips them (default 3 s). Sends commit the head counter and
+	// their messages together, so a gap never fills later in practice;
+	// the wait only covers a reader racing a raw writer.
+	GapWait time.Duration
 	Watch   []webaas.WatchOption
 	Logger  *slog.Logger
 }
@@ -53,6 +65,9 @@ type FollowOptions struct {
 func (r *Room) Follow(ctx context.Context, after int64, opts FollowOptions) (<-chan Event, error) {
 	if opts.Refresh <= 0 {
 		opts.Refresh = 10 * time.Second
+	}
+	if opts.GapWait <= 0 {
+		opts.GapWait = 3 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -69,11 +84,12 @@ func (r *Room) Follow(ctx context.Context, after int64, opts FollowOptions) (<-c
 type feed struct {
 	room  *Room
 	opts  FollowOptions
-	last  int64 // the last seq delivered
+	last  int64 // the last seq delivered (or skipped)
 	watch <-chan webaas.Event
 	out   chan Event
 
 	needMessages, needMembers bool
+	gapSeen                   time.Time // when the gap after last was first seen; zero: none
 }
 
 func (f *feed) emit(ctx context.Context, e Event) bool {
@@ -118,6 +134,10 @@ func (f *feed) run(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
+			if errors.Is(err, errGapPending) {
+				retry.Reset(gapPoll) // look again soon, whatever the socket says
+				continue
+			}
 			// The socket may be fine while HTTP failed: try again later
 			// even if no notification comes.
 			failures++
@@ -151,25 +171,16 @@ func (f *feed) note(ctx context.Context, ev webaas.Event) bool {
 	return true
 }
 
+// gapPoll is how often missing messages are looked for again.
+const gapPoll = 250 * time.Millisecond
+
+// errGapPending is a fetch that found missing messages it still waits for.
+var errGapPending = errors.New("messages missing; waiting for them")
+
 func (f *feed) fetch(ctx context.Context) error {
 	if f.needMessages {
-		msgs, err := f.room.After(ctx, f.last)
-		if err != nil {
+		if err := f.fetchMessages(ctx); err != nil {
 			return err
-		}
-		// Sequence numbers are handed out by transactions on one counter,
-		// so what is committed is always 1..head: a gap would be a bug.
-		for i, m := range msgs {
-			if m.Seq != f.last+1+int64(i) {
-				return fmt.Errorf("message %d follows %d: gap in the room's sequence", m.Seq, f.last+int64(i))
-			}
-		}
-		f.needMessages = false
-		if len(msgs) > 0 {
-			f.last = msgs[len(msgs)-1].Seq
-			if !f.emit(ctx, Event{Kind: Messages, Messages: msgs}) {
-				return ctx.Err()
-			}
 		}
 	}
 	if f.needMembers {
@@ -183,4 +194,74 @@ func (f *feed) fetch(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// fetchMessages delivers the messages after f.last up to the room's head
+// counter, in order and without gaps. A record past the head is not part
+// of the room and is never read, so a raw write of a far-future sequence
+// number cannot hold the feed. Missing messages below the head are waited
+// for up to GapWait, then reported as a Gap and skipped: the feed never
+// stalls on them.
+func (f *feed) fetchMessages(ctx context.Context) error {
+	head, err := f.room.Head(ctx)
+	if err != nil {
+		return err
+	}
+	msgs, err := f.room.messages(ctx, f.last+1, head+1)
+	if err != nil {
+		return err
+	}
+	var ready []*pb.Message
+	flush := func() bool {
+		if len(ready) == 0 {
+			return true
+		}
+		f.last = ready[len(ready)-1].Seq
+		ok := f.emit(ctx, Event{Kind: Messages, Messages: ready})
+		ready = nil
+		return ok
+	}
+	for i := 0; i <= len(msgs); i++ {
+		next := head + 1 // past the last message: what is missing runs to the head
+		if i < len(msgs) {
+			next = msgs[i].Seq
+		}
+		expect := f.last + int64(len(ready)) + 1
+		if next > expect {
+			if !flush() {
+				return ctx.Err()
+			}
+			skipped, err := f.skipGap(ctx, expect, next-1)
+			if !skipped {
+				return err
+			}
+		}
+		if i < len(msgs) {
+			ready = append(ready, msgs[i])
+		}
+	}
+	if !flush() {
+		return ctx.Err()
+	}
+	f.needMessages, f.gapSeen = false, time.Time{}
+	return nil
+}
+
+// skipGap decides about missing messages from to to: once they have been
+// missing for GapWait, it reports them and moves past them; until then it
+// answers errGapPending.
+func (f *feed) skipGap(ctx context.Context, from, to int64) (bool, error) {
+	now := time.Now()
+	if f.gapSeen.IsZero() {
+		f.gapSeen = now
+	}
+	if now.Sub(f.gapSeen) < f.opts.GapWait {
+		return false, errGapPending
+	}
+	f.opts.Logger.Warn("messages missing from the room; skipped", "from", from, "to", to)
+	f.last, f.gapSeen = to, time.Time{}
+	if !f.emit(ctx, Event{Kind: Gap, From: from, To: to}) {
+		return false, ctx.Err()
+	}
+	return true, nil
 }

@@ -13,9 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"regexp"
-	"strconv"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -137,26 +135,22 @@ func (r *Room) Head(ctx context.Context) (int64, error) {
 // messages reads the messages with from <= seq < to, in order.
 func (r *Room) messages(ctx context.Context, from, to int64) ([]*pb.Message, error) {
 	var out []*pb.Message
-	for from < to {
-		page, more, err := webaas.RangeMessages[pb.Message](ctx, r.c, r.code, strconv.FormatInt(from, 10), strconv.FormatInt(to, 10), 1)
-		if err != nil {
-			return nil, err
-		}
+	err := r.EachPage(ctx, from, to, func(page []*pb.Message) error {
 		out = append(out, page...)
-		if !more || len(page) == 0 {
-			break
-		}
-		// Restart from the last key instead of asking for page 2: the
-		// server then skips nothing, whatever the history size.
-		from = page[len(page)-1].Seq + 1
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
-// After returns every message with seq > after, in order, with one range
-// query per page.
+// After returns every message with after < seq <= head, in order: a
+// record past the head counter is not part of the room (only a raw write
+// can make one), so it is never read.
 func (r *Room) After(ctx context.Context, after int64) ([]*pb.Message, error) {
-	return r.messages(ctx, after+1, math.MaxInt64)
+	head, err := r.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.messages(ctx, after+1, head+1)
 }
 
 // Latest returns the newest n messages, in order.

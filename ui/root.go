@@ -447,6 +447,12 @@ func (m *Model) onFeed(msg feedMsg) tea.Cmd {
 		}
 	case chat.Members:
 		m.users.SetMembers(msg.ev.Members, m.session.Nick())
+	case chat.Gap:
+		what := fmt.Sprintf("Message %d is", msg.ev.From)
+		if msg.ev.To > msg.ev.From {
+			what = fmt.Sprintf("Messages %d to %d are", msg.ev.From, msg.ev.To)
+		}
+		cmds = append(cmds, m.setStatus(what+" missing from this room (written around the chat); skipped.", true))
 	}
 	cmds = append(cmds, m.rearm(msg.gen))
 	return tea.Batch(cmds...)
