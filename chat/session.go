@@ -35,6 +35,12 @@ type SessionOptions struct {
 	Logger    *slog.Logger
 	// NoJoinLine skips the "joined" system message (for scripted sends).
 	NoJoinLine bool
+	// GiveUp is how long a send is retried while the server answers that
+	// it cannot store anything now (503, code 1013: out of disk space, its
+	// database down) before the send fails with the server's words
+	// (default 10 s). A server that does not answer at all (restarting,
+	// unreachable) is retried for as long as the session lives.
+	GiveUp time.Duration
 	// Owner names who holds the nickname: a token that stays the same
 	// across launches on one installation, so that after a crash the
 	// same person gets their nickname back at once instead of waiting
@@ -53,6 +59,7 @@ type Session struct {
 	owner    string // holds the nickname
 	log      *slog.Logger
 	hb       time.Duration
+	giveUp   time.Duration
 
 	mu   sync.Mutex
 	nick string
@@ -113,9 +120,12 @@ func (r *Room) newSession(nick string, opts SessionOptions) (*Session, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.GiveUp <= 0 {
+		opts.GiveUp = 10 * time.Second
+	}
 	sctx, cancel := context.WithCancel(context.Background())
 	s := &Session{
-		room: r, clientID: newClientID(), owner: opts.Owner, log: opts.Logger, hb: opts.Heartbeat,
+		room: r, clientID: newClientID(), owner: opts.Owner, log: opts.Logger, hb: opts.Heartbeat, giveUp: opts.GiveUp,
 		nick: nick, sendq: make(chan *sendReq, maxBatch), ctx: sctx, cancel: cancel,
 	}
 	if s.owner == "" {
@@ -319,13 +329,21 @@ func (s *Session) sender() {
 func (s *Session) commitBatch(ctx context.Context, batch []*sendReq) error {
 	ambiguousFrom := int64(-1) // head read by the earliest attempt whose commit outcome is unknown
 	failures := 0
+	var cannotStore time.Time // the first of an unbroken run of "cannot store now" answers
+	var lastErr error
 	for {
-		head, err := s.tryCommit(ctx, batch, &ambiguousFrom)
+		// After GiveUp of such answers, one last attempt only looks for
+		// the batch (an earlier commit may have landed) before failing.
+		lookOnly := !cannotStore.IsZero() && time.Since(cannotStore) >= s.giveUp
+		head, err := s.tryCommit(ctx, batch, &ambiguousFrom, lookOnly)
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ErrClosed
+		}
+		if errors.Is(err, errLookedOnly) {
+			return lastErr
 		}
 		var wait time.Duration
 		switch {
@@ -341,6 +359,14 @@ func (s *Session) commitBatch(ctx context.Context, batch []*sendReq) error {
 			return err // the server refused the messages; retrying will not help
 		default:
 			// The server is unreachable or failing: back off, up to 2 s.
+			if errors.Is(err, webaas.ErrUnavailable) {
+				if cannotStore.IsZero() {
+					cannotStore = time.Now()
+				}
+				lastErr = err
+			} else {
+				cannotStore = time.Time{}
+			}
 			failures++
 			wait = min(time.Millisecond<<min(failures, 11), 2*time.Second)
 			wait = wait/2 + rand.N(wait/2+1)
@@ -351,6 +377,9 @@ func (s *Session) commitBatch(ctx context.Context, batch []*sendReq) error {
 		}
 	}
 }
+
+// errLookedOnly ends an attempt that only looked for an earlier one.
+var errLookedOnly = errors.New("looked for the batch only")
 
 // refused reports a definite "no" from the server (a 4xx answer) that a
 // retry cannot change. Faults (5xx, from the server or a proxy in front
@@ -366,7 +395,7 @@ func refused(err error) bool {
 // errCommitUnknown marks a commit whose answer never came.
 var errCommitUnknown = errors.New("commit outcome unknown")
 
-func (s *Session) tryCommit(ctx context.Context, batch []*sendReq, ambiguousFrom *int64) (int64, error) {
+func (s *Session) tryCommit(ctx context.Context, batch []*sendReq, ambiguousFrom *int64, lookOnly bool) (int64, error) {
 	tx, err := s.room.c.Begin(ctx)
 	if err != nil {
 		return 0, err
@@ -393,6 +422,9 @@ func (s *Session) tryCommit(ctx context.Context, batch []*sendReq, ambiguousFrom
 		if found {
 			return head, nil
 		}
+	}
+	if lookOnly {
+		return head, errLookedOnly
 	}
 	for i, req := range batch {
 		req.msg.Seq = head + 1 + int64(i)

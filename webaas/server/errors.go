@@ -50,7 +50,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &apiError{code: webaas.CodeInternal, message: "internal error", err: err}
 	}
 	if ae.code == webaas.CodeInternal || ae.code == webaas.CodeUnavailable {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", int(ae.code), "err", err)
+		// The cause, which the client is not shown, is what the log is for.
+		cause := err
+		if ae.err != nil {
+			cause = ae.err
+		}
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", int(ae.code), "msg", ae.message, "err", cause)
 	} else {
 		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "code", int(ae.code), "msg", ae.message)
 	}

@@ -279,6 +279,9 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 
 // storeFault classifies a store error that the client did not cause.
 func storeFault(err error) error {
+	if errors.Is(err, store.ErrNoSpace) {
+		return &apiError{code: webaas.CodeUnavailable, message: "server out of disk space: nothing was written; try again later", err: err}
+	}
 	if errors.Is(err, store.ErrClosed) || errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		return &apiError{code: webaas.CodeUnavailable, message: "store unavailable, try again", err: err}
 	}

@@ -30,6 +30,10 @@ var (
 	// if the failure hit while its outcome was on the way back. Retrying
 	// later may succeed; the server should answer 503.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrNoSpace: the storage is out of disk space (or quota); nothing
+	// was written. It comes wrapped with the cause, and with
+	// ErrUnavailable by stores whose storage is remote.
+	ErrNoSpace = errors.New("out of disk space")
 )
 
 // App is one registered application.

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -156,10 +157,18 @@ func (s *Store) write(fn func(*bolt.Tx) ([]store.Change, error)) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return diskErr(err)
 	}
 	s.Publish(changes...)
 	return nil
+}
+
+// diskErr marks a write that failed for want of space.
+func diskErr(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %w", store.ErrNoSpace, err)
+	}
+	return err
 }
 
 // update is write for the calls outside the committer, unless the store

@@ -338,10 +338,18 @@ func classify(callerCtx context.Context, op string, err error) error {
 		return err
 	case callerCtx.Err() != nil:
 		return fmt.Errorf("%s: %w", op, callerCtx.Err())
+	case isDiskFull(err):
+		return fmt.Errorf("%s: %w: %w: %w", op, store.ErrUnavailable, store.ErrNoSpace, err)
 	case unavailable(err):
 		return fmt.Errorf("%s: %w: %w", op, store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// isDiskFull reports PostgreSQL's disk_full.
+func isDiskFull(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "53100"
 }
 
 // unavailable reports whether err means the database could not be reached
