@@ -70,6 +70,7 @@ func serverFlags(fs *flag.FlagSet) *server.Config {
 	fs.IntVar(&cfg.WSQueue, "ws-queue", cfg.WSQueue, "notification frames queued per websocket; beyond that, further changes merge into one pending frame")
 	fs.DurationVar(&cfg.WSWriteTimeout, "ws-write-timeout", cfg.WSWriteTimeout, "a websocket that takes longer to accept a frame or answer a ping is closed as a slow consumer")
 	fs.DurationVar(&cfg.PingInterval, "ping-interval", cfg.PingInterval, "how often idle websockets are pinged")
+	fs.DurationVar(&cfg.NotificationTTL, "notification-ttl", cfg.NotificationTTL, "a notification registration nobody has listened on for this long is deleted")
 	return &cfg
 }
 

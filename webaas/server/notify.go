@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -80,7 +81,7 @@ func (s *Server) registerNotification(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	n := store.Notification{ID: newID(), App: body.AppID, Schema: body.SchemaName}
+	n := store.Notification{ID: newID(), App: body.AppID, Schema: body.SchemaName, LastActive: s.cfg.Now()}
 	seen := map[string]bool{}
 	for _, jk := range body.RecordKeys {
 		k := string(jk)
@@ -203,6 +204,9 @@ type hub struct {
 	byNotif map[string]map[*socket]struct{} // notification id -> sockets
 	byApp   map[string]map[*socket]struct{}
 	wg      sync.WaitGroup // one per open socket
+	// lately holds the registrations whose last socket here closed since
+	// the last call of listened.
+	lately map[store.NotificationRef]struct{}
 }
 
 type watchKey struct{ app, schema, key string }
@@ -289,6 +293,7 @@ func newHub(cfg Config, log *slog.Logger) *hub {
 		cfg: cfg, log: log,
 		byKey:   map[watchKey]map[*socket]struct{}{},
 		byNotif: map[string]map[*socket]struct{}{},
+		lately:  map[store.NotificationRef]struct{}{},
 		byApp:   map[string]map[*socket]struct{}{},
 	}
 }
@@ -334,7 +339,23 @@ func (h *hub) remove(s *socket) {
 	}
 	removeFrom(h.byNotif, s.n.ID, s)
 	removeFrom(h.byApp, s.n.App, s)
+	h.lately[store.NotificationRef{App: s.n.App, ID: s.n.ID}] = struct{}{}
 	h.wg.Done()
+}
+
+// listened returns the registrations with a socket open here now, or
+// closed since the last call.
+func (h *hub) listened() []store.NotificationRef {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	refs := h.lately
+	h.lately = map[store.NotificationRef]struct{}{}
+	for id, set := range h.byNotif {
+		for s := range set {
+			refs[store.NotificationRef{App: s.n.App, ID: id}] = struct{}{}
+		}
+	}
+	return slices.Collect(maps.Keys(refs))
 }
 
 // open registers a socket on n, which queues the changes committed from

@@ -40,7 +40,12 @@ type Config struct {
 	WSQueue               int           // frames queued per socket; later changes wait in one coalesced frame
 	WSWriteTimeout        time.Duration // a frame not written by then closes the socket as a slow consumer
 	PingInterval          time.Duration // keep-alive pings on idle sockets
-	Logger                *slog.Logger
+	// NotificationTTL is how long a notification registration nobody
+	// listens on is kept.
+	NotificationTTL time.Duration
+	// Now is the clock expiry is judged by (tests set it).
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // DefaultConfig returns the default limits.
@@ -64,6 +69,8 @@ func DefaultConfig() Config {
 		WSQueue:        16,
 		WSWriteTimeout: 10 * time.Second,
 		PingInterval:   30 * time.Second,
+
+		NotificationTTL: 7 * 24 * time.Hour,
 	}
 }
 
@@ -117,6 +124,12 @@ func (c Config) withDefaults() Config {
 	if c.PingInterval <= 0 {
 		c.PingInterval = d.PingInterval
 	}
+	if c.NotificationTTL <= 0 {
+		c.NotificationTTL = d.NotificationTTL
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -137,6 +150,9 @@ type Server struct {
 	hub     *hub
 	mux     *http.ServeMux
 	unsub   func()
+
+	stopSweep context.CancelFunc
+	swept     chan struct{}
 }
 
 // New returns a server over st.
@@ -152,12 +168,17 @@ func New(st store.Store, cfg Config) *Server {
 	s.hub = newHub(cfg, s.log)
 	s.unsub = st.Subscribe(s.onChange)
 	s.routes()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopSweep, s.swept = cancel, make(chan struct{})
+	go func() { defer close(s.swept); s.sweep(ctx) }()
 	return s
 }
 
 // Close closes every websocket with "going away" and stops background
 // work. In-flight HTTP requests are the http.Server's to drain.
 func (s *Server) Close() {
+	s.stopSweep()
+	<-s.swept
 	s.unsub()
 	s.hub.close()
 	if s.ownTxns != nil {

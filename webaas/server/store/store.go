@@ -96,7 +96,14 @@ type Notification struct {
 	App    string
 	Schema string
 	Keys   []string // text keys, canonical form
+	// LastActive is when a socket was last open on it (at first, when it
+	// was registered): registrations nobody has listened on for a long
+	// time expire (ExpireNotifications).
+	LastActive time.Time
 }
+
+// NotificationRef names one registration.
+type NotificationRef struct{ App, ID string }
 
 // ChangeKind says what a Change is about.
 type ChangeKind int
@@ -171,6 +178,14 @@ type Store interface {
 	Notification(ctx context.Context, appID, id string) (Notification, error)
 	// DeleteNotification removes one registration, or returns ErrNotFound.
 	DeleteNotification(ctx context.Context, appID, id string) error
+	// TouchNotifications sets the LastActive of registrations that still
+	// exist to at, if later than what they hold.
+	TouchNotifications(ctx context.Context, at time.Time, refs []NotificationRef) error
+	// ExpireNotifications deletes up to limit registrations last active
+	// before before, publishing a ChangeNotificationDeleted for each, and
+	// returns how many it deleted. A registration stored without a
+	// LastActive (by an older version) counts as active now.
+	ExpireNotifications(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// LastSeq returns the highest sequence number of a durable write, 0
 	// before the first: every commit numbered up to it was durable when

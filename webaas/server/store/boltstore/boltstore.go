@@ -89,8 +89,9 @@ func (r appRecord) app(id string) store.App {
 }
 
 type notificationRecord struct {
-	Schema string   `json:"schema"`
-	Keys   []string `json:"keys"`
+	Schema     string    `json:"schema"`
+	Keys       []string  `json:"keys"`
+	LastActive time.Time `json:"lastActive,omitzero"`
 }
 
 // Open opens (or creates) the store in the file at path.
@@ -520,7 +521,7 @@ func apply(tx *bolt.Tx, final []store.FinalWrite) error {
 
 // PutNotification implements store.Store.
 func (s *Store) PutNotification(ctx context.Context, n store.Notification) error {
-	v, err := json.Marshal(notificationRecord{Schema: n.Schema, Keys: n.Keys})
+	v, err := json.Marshal(notificationRecord{Schema: n.Schema, Keys: n.Keys, LastActive: n.LastActive.UTC()})
 	if err != nil {
 		return err
 	}
@@ -555,7 +556,7 @@ func (s *Store) Notification(ctx context.Context, appID, id string) (store.Notif
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("notification %s: corrupt record: %w", id, err)
 		}
-		n = store.Notification{ID: id, App: appID, Schema: r.Schema, Keys: r.Keys}
+		n = store.Notification{ID: id, App: appID, Schema: r.Schema, Keys: r.Keys, LastActive: r.LastActive}
 		return nil
 	})
 	return n, err
@@ -570,6 +571,109 @@ func (s *Store) DeleteNotification(ctx context.Context, appID, id string) error 
 		}
 		return change(store.Change{Kind: store.ChangeNotificationDeleted, App: appID, NotificationID: id}, b.Delete([]byte(id)))
 	})
+}
+
+// TouchNotifications implements store.Store.
+func (s *Store) TouchNotifications(ctx context.Context, at time.Time, refs []store.NotificationRef) error {
+	return s.update(func(tx *bolt.Tx) ([]store.Change, error) {
+		for _, ref := range refs {
+			b := tx.Bucket(bucketNotifications).Bucket([]byte(ref.App))
+			if b == nil {
+				continue
+			}
+			err := updateNotification(b, []byte(ref.ID), func(r *notificationRecord) bool {
+				if !at.After(r.LastActive) {
+					return false
+				}
+				r.LastActive = at.UTC()
+				return true
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	})
+}
+
+// updateNotification rewrites one registration if change says it changed.
+func updateNotification(b *bolt.Bucket, id []byte, change func(*notificationRecord) bool) error {
+	v := b.Get(id)
+	if v == nil {
+		return nil
+	}
+	var r notificationRecord
+	if err := json.Unmarshal(v, &r); err != nil {
+		return fmt.Errorf("notification %s: corrupt record: %w", id, err)
+	}
+	if !change(&r) {
+		return nil
+	}
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return b.Put(id, v)
+}
+
+// ExpireNotifications implements store.Store. It walks every
+// registration: expiry runs rarely (the server does it a few times per
+// expiry period), and registrations are few beside records.
+func (s *Store) ExpireNotifications(ctx context.Context, before time.Time, limit int) (int, error) {
+	n := 0
+	err := s.update(func(tx *bolt.Tx) ([]store.Change, error) {
+		n = 0
+		var changes []store.Change
+		now := time.Now().UTC()
+		var apps [][]byte // gathered first: no bucket changes while iterating
+		err := tx.Bucket(bucketNotifications).ForEachBucket(func(app []byte) error {
+			apps = append(apps, bytes.Clone(app))
+			return nil
+		})
+		for _, app := range apps {
+			if err != nil {
+				break
+			}
+			err = expireIn(tx.Bucket(bucketNotifications).Bucket(app), app, before, now, limit, &n, &changes)
+		}
+		return changes, err
+	})
+	return n, err
+}
+
+// expireIn expires the registrations of one app (see
+// ExpireNotifications); n counts those expired so far.
+func expireIn(b *bolt.Bucket, app []byte, before, now time.Time, limit int, n *int, changes *[]store.Change) error {
+	var gone, undated [][]byte
+	err := b.ForEach(func(id, v []byte) error {
+		var r notificationRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("notification %s: corrupt record: %w", id, err)
+		}
+		switch {
+		case r.LastActive.IsZero():
+			undated = append(undated, bytes.Clone(id))
+		case r.LastActive.Before(before) && *n < limit:
+			gone = append(gone, bytes.Clone(id))
+			*n++
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range undated {
+		if err := updateNotification(b, id, func(r *notificationRecord) bool { r.LastActive = now; return true }); err != nil {
+			return err
+		}
+	}
+	for _, id := range gone {
+		if err := b.Delete(id); err != nil {
+			return err
+		}
+		*changes = append(*changes, store.Change{Kind: store.ChangeNotificationDeleted, App: string(app), NotificationID: string(id)})
+	}
+	return nil
 }
 
 var _ store.Store = (*Store)(nil)

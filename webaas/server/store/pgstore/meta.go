@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -215,11 +216,15 @@ func (s *Store) PutNotification(ctx context.Context, n store.Notification) error
 	for i, k := range n.Keys {
 		keys[i] = []byte(k) // bytea: a key's text may hold any byte
 	}
+	var active *time.Time
+	if !n.LastActive.IsZero() {
+		active = &n.LastActive
+	}
 	return s.do(ctx, "put notification", func(ctx context.Context) error {
 		_, err := s.pool.Exec(ctx,
-			`INSERT INTO webaas_notifications (app, id, schema, keys) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (app, id) DO UPDATE SET schema = excluded.schema, keys = excluded.keys`,
-			n.App, n.ID, n.Schema, keys)
+			`INSERT INTO webaas_notifications (app, id, schema, keys, last_active) VALUES ($1, $2, $3, $4, coalesce($5, now()))
+			ON CONFLICT (app, id) DO UPDATE SET schema = excluded.schema, keys = excluded.keys, last_active = excluded.last_active`,
+			n.App, n.ID, n.Schema, keys, active)
 		if isForeignKeyViolation(err) {
 			return fmt.Errorf("%w %s", store.ErrUnknownApp, n.App)
 		}
@@ -232,8 +237,8 @@ func (s *Store) Notification(ctx context.Context, appID, id string) (store.Notif
 	n := store.Notification{ID: id, App: appID}
 	err := s.do(ctx, "notification", func(ctx context.Context) error {
 		var keys [][]byte
-		err := s.pool.QueryRow(ctx, `SELECT schema, keys FROM webaas_notifications WHERE app = $1 AND id = $2`, appID, id).
-			Scan(&n.Schema, &keys)
+		err := s.pool.QueryRow(ctx, `SELECT schema, keys, last_active FROM webaas_notifications WHERE app = $1 AND id = $2`, appID, id).
+			Scan(&n.Schema, &keys, &n.LastActive)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return store.ErrNotFound
 		}
@@ -246,4 +251,75 @@ func (s *Store) Notification(ctx context.Context, appID, id string) (store.Notif
 		return store.Notification{}, err
 	}
 	return n, nil
+}
+
+// TouchNotifications implements store.Store.
+func (s *Store) TouchNotifications(ctx context.Context, at time.Time, refs []store.NotificationRef) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	apps, ids := make([]string, len(refs)), make([]string, len(refs))
+	for i, r := range refs {
+		apps[i], ids[i] = r.App, r.ID
+	}
+	return s.do(ctx, "touch notifications", func(ctx context.Context) error {
+		_, err := s.pool.Exec(ctx, `
+UPDATE webaas_notifications n SET last_active = $1
+FROM unnest($2::text[], $3::text[]) AS t(app, id)
+WHERE n.app = t.app AND n.id = t.id AND n.last_active < $1`, at, apps, ids)
+		return err
+	})
+}
+
+// expireNotificationsSQL deletes registrations last active before $3, at
+// most $4, under the counter lock (see event), and logs their deletion as
+// the parts of one sequence number, so every node closes their sockets.
+const expireNotificationsSQL = `
+WITH gone AS (
+	DELETE FROM webaas_notifications WHERE (app, id) IN (
+		SELECT app, id FROM webaas_notifications WHERE last_active < $3 LIMIT $4)
+	RETURNING app, id),
+numbered AS (SELECT app, id, (row_number() OVER ())::integer - 1 AS part FROM gone),
+next AS (UPDATE webaas_counter SET seq = seq + 1 WHERE EXISTS (SELECT FROM gone) RETURNING seq),
+logged AS (
+	INSERT INTO webaas_changes (seq, part, kind, app, notification_id)
+	SELECT next.seq, numbered.part, $1, numbered.app, numbered.id FROM numbered CROSS JOIN next)
+SELECT next.seq, numbered.app, numbered.id, pg_notify($2, next.seq::text)
+FROM numbered CROSS JOIN next`
+
+// ExpireNotifications implements store.Store.
+func (s *Store) ExpireNotifications(ctx context.Context, before time.Time, limit int) (int, error) {
+	var changes []store.Change
+	var seq int64
+	err := s.do(ctx, "expire notifications", func(ctx context.Context) error {
+		changes = changes[:0]
+		tx, err := s.pool.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx))
+		if _, err := tx.Exec(ctx, `SELECT seq FROM webaas_counter FOR UPDATE`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, expireNotificationsSQL, int16(store.ChangeNotificationDeleted), s.opts.Channel, before, limit)
+		if err != nil {
+			return err
+		}
+		var app, id string
+		_, err = pgx.ForEachRow(rows, []any{&seq, &app, &id, nil}, func() error {
+			changes = append(changes, store.Change{Kind: store.ChangeNotificationDeleted, App: app, NotificationID: id})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
+	if err != nil {
+		return 0, err
+	}
+	if len(changes) > 0 {
+		s.feed.local(uint64(seq)-1, uint64(seq), changes)
+	}
+	return len(changes), nil
 }

@@ -97,6 +97,11 @@ CREATE TABLE IF NOT EXISTS webaas_store (
 INSERT INTO webaas_store (id, store_id) VALUES (true, gen_random_uuid()::text) ON CONFLICT DO NOTHING;
 ALTER TABLE webaas_apps ADD COLUMN IF NOT EXISTS schema_rev bigint NOT NULL DEFAULT 0;
 `,
+	// 4: when a socket was last open on a registration, so that those
+	// nobody listens on any more expire. Existing ones start now.
+	`
+ALTER TABLE webaas_notifications ADD COLUMN IF NOT EXISTS last_active timestamptz NOT NULL DEFAULT now();
+`,
 }
 
 // migrationTimeout bounds start-up migrations, which may wait for another

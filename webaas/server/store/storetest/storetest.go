@@ -76,6 +76,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"SchemaRevisions", testSchemaRevisions},
 		{"SchemaVersions", testSchemaVersions},
 		{"Notifications", testNotifications},
+		{"NotificationExpiry", testNotificationExpiry},
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {
