@@ -18,7 +18,6 @@ import (
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/embedded"
 	"github.com/webaas-chat/webaas-chat/ui"
-	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
 // lastLogin is what the chat remembers between launches.
@@ -151,7 +150,7 @@ Flags:
 		defer host.Stop()
 		url = host.URL()
 	}
-	client, err := webaas.New(url)
+	client, err := chat.Dial(url)
 	if err != nil {
 		return usageError{err.Error()}
 	}
@@ -173,7 +172,7 @@ Flags:
 	}
 	opts.AutoLogin = *nick != "" && *room != ""
 	log.Info("chat starting", "server", url, "embedded", host != nil, "version", versionString())
-	p := tea.NewProgram(ui.New(opts), tea.WithContext(ctx))
+	p := tea.NewProgram(ui.New(ctx, opts), tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return fmt.Errorf("%w (log: %s)", err, logPath)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/webaas-chat/webaas-chat/backoff"
 	"github.com/webaas-chat/webaas-chat/bench"
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/webaas"
@@ -134,7 +135,7 @@ func createRoom(t *testing.T, url string) *chat.Room {
 	if err != nil {
 		t.Fatal(err)
 	}
-	room, err := chat.CreateRoom(context.Background(), c, "test")
+	room, err := chat.NewClient(c).CreateRoom(context.Background(), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	go func() {
 		res, err := bench.RunSenders(ctx, bench.SendersConfig{
 			Server: url, Room: room.Code(), Clients: clients, Each: each,
-			Watch: []webaas.WatchOption{webaas.WithBackoff(20*time.Millisecond, 200*time.Millisecond)},
+			Reconnect: backoff.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
 		})
 		done <- outcome{res, err}
 	}()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/webaas-chat/webaas-chat/backoff"
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/pb"
 	"github.com/webaas-chat/webaas-chat/webaas"
@@ -100,7 +101,7 @@ func (f *failover) serve() {
 // follower collects a room's messages through the chat feed.
 type follower struct {
 	mu   sync.Mutex
-	msgs []*pb.Message
+	msgs []chat.Message
 }
 
 // openRoom opens a room through the server at url.
@@ -110,7 +111,7 @@ func openRoom(t *testing.T, url, code string) *chat.Room {
 	if err != nil {
 		t.Fatal(err)
 	}
-	room, err := chat.OpenRoom(context.Background(), c, code)
+	room, err := chat.NewClient(c).OpenRoom(context.Background(), code)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func follow(t *testing.T, url, code string) *follower {
 	room := openRoom(t, url, code)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	events, err := room.Follow(ctx, 0, chat.FollowOptions{Watch: []webaas.WatchOption{webaas.WithBackoff(20*time.Millisecond, 300*time.Millisecond)}})
+	events, err := room.Follow(ctx, 0, chat.FollowOptions{Reconnect: backoff.Backoff{Min: 20 * time.Millisecond, Max: 300 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,12 +140,12 @@ func follow(t *testing.T, url, code string) *follower {
 	return f
 }
 
-func (f *follower) waitFor(t *testing.T, n int) []*pb.Message {
+func (f *follower) waitFor(t *testing.T, n int) []chat.Message {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		f.mu.Lock()
-		got := append([]*pb.Message(nil), f.msgs...)
+		got := append([]chat.Message(nil), f.msgs...)
 		f.mu.Unlock()
 		if len(got) >= n {
 			for i, m := range got {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/embedded"
-	"github.com/webaas-chat/webaas-chat/pb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
@@ -118,7 +117,7 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// the code of: harmless, and better than no room.
 	var room *chat.Room
 	err = newRetrier(cn.c, stderr, 0).do(ctx, func(ctx context.Context) (err error) {
-		room, err = chat.CreateRoom(ctx, cn.c, *name)
+		room, err = chat.NewClient(cn.c).CreateRoom(ctx, *name)
 		return err
 	})
 	if err != nil {
@@ -158,7 +157,7 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer done()
 	var room *chat.Room
 	err = newRetrier(cn.c, stderr, 0).do(ctx, func(ctx context.Context) (err error) {
-		room, err = chat.OpenRoom(ctx, cn.c, *code)
+		room, err = chat.NewClient(cn.c).OpenRoom(ctx, *code)
 		return err
 	})
 	if err != nil {
@@ -216,7 +215,7 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	rt := newRetrier(c, stderr, *sf.timeout)
 	var room *chat.Room
 	err = rt.do(rctx, func(ctx context.Context) (err error) {
-		room, err = chat.OpenRoom(ctx, c, *code)
+		room, err = chat.NewClient(c).OpenRoom(ctx, *code)
 		return err
 	})
 	if err != nil {
@@ -288,7 +287,7 @@ func printHistory(ctx context.Context, rt retrier, room *chat.Room, p printer, l
 		seen = max(head-int64(last), 0)
 	}
 	err = rt.do(ctx, func(ctx context.Context) error {
-		return room.EachPage(ctx, seen+1, head+1, func(page []*pb.Message) error {
+		return room.EachPage(ctx, seen+1, head+1, func(page []chat.Message) error {
 			for _, m := range page {
 				if m.Seq > seen+1 {
 					sayMissing(stderr, seen+1, m.Seq-1)
@@ -339,17 +338,13 @@ type jsonMessage struct {
 	NickInvalid bool `json:"nick_invalid,omitempty"`
 }
 
-func kindName(k pb.Kind) string {
-	return strings.ToLower(strings.TrimPrefix(k.String(), "KIND_"))
-}
-
 // print writes one message as one line, whatever it holds: both forms go
 // through the display filter (package chat), JSON as escapes that decode
 // to the exact text.
-func (p printer) print(m *pb.Message) error {
+func (p printer) print(m chat.Message) error {
 	if p.json {
 		data, err := json.Marshal(jsonMessage{
-			Seq: m.Seq, Nick: m.Nick, Text: m.Text, Time: time.UnixMilli(m.SentUnixMs).UTC(), Kind: kindName(m.Kind),
+			Seq: m.Seq, Nick: m.Nick, Text: m.Text, Time: m.Sent.UTC(), Kind: m.Kind.String(),
 			NickInvalid: chat.CheckNick(m.Nick) != nil,
 		})
 		if err != nil {
@@ -358,22 +353,7 @@ func (p printer) print(m *pb.Message) error {
 		_, err = fmt.Fprintf(p.w, "%s\n", chat.EscapeJSON(data))
 		return err
 	}
-	clean := chat.DisplayLine(m.Text)
-	nick := chat.DisplayNick(m.Nick)
-	when := time.UnixMilli(m.SentUnixMs).Local().Format("2006-01-02 15:04:05")
-	var line string
-	switch m.Kind {
-	case pb.Kind_KIND_ACTION:
-		line = "* " + nick + " " + clean
-	case pb.Kind_KIND_JOIN:
-		line = "→ " + nick + " joined"
-	case pb.Kind_KIND_LEAVE:
-		line = "← " + nick + " left"
-	case pb.Kind_KIND_NICK:
-		line = "~ " + nick + " is now known as " + chat.DisplayNick(m.Text)
-	default:
-		line = nick + ": " + clean
-	}
-	_, err := fmt.Fprintf(p.w, "%d %s %s\n", m.Seq, when, line)
+	lead, text := m.Parts(true)
+	_, err := fmt.Fprintf(p.w, "%d %s %s %s\n", m.Seq, m.Sent.Local().Format("2006-01-02 15:04:05"), lead, text)
 	return err
 }

@@ -37,7 +37,7 @@ func RunFanout(ctx context.Context, serverURL string, proc *Proc, sockets, messa
 	if err != nil {
 		return res, err
 	}
-	room, err := chat.CreateRoom(ctx, c, "fanout")
+	room, err := chat.NewClient(c).CreateRoom(ctx, "fanout")
 	if err != nil {
 		return res, err
 	}

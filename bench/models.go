@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/webaas-chat/webaas-chat/backoff"
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
@@ -40,9 +41,9 @@ type Client interface {
 // Ours is this project's design: a record per message, sequence numbers
 // from a transaction on the head counter, incremental fetches.
 type Ours struct {
-	URL   string
-	Room  string
-	Watch []webaas.WatchOption
+	URL       string
+	Room      string
+	Reconnect backoff.Backoff
 }
 
 // NewOurs creates a room for a run.
@@ -51,7 +52,7 @@ func NewOurs(ctx context.Context, url string) (*Ours, error) {
 	if err != nil {
 		return nil, err
 	}
-	room, err := chat.CreateRoom(ctx, c, "bench")
+	room, err := chat.NewClient(c).CreateRoom(ctx, "bench")
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +66,7 @@ func (o *Ours) open(ctx context.Context) (*chat.Room, error) {
 	if err != nil {
 		return nil, err
 	}
-	return chat.OpenRoom(ctx, c, o.Room)
+	return chat.NewClient(c).OpenRoom(ctx, o.Room)
 }
 
 // Prefill sends n messages concurrently from one sender, which batches
@@ -135,7 +136,7 @@ func (o *Ours) Connect(ctx context.Context, i int) (Client, error) {
 		return nil, err
 	}
 	fctx, stop := context.WithCancel(context.Background())
-	events, err := room.Follow(fctx, head, chat.FollowOptions{Watch: o.Watch})
+	events, err := room.Follow(fctx, head, chat.FollowOptions{Reconnect: o.Reconnect})
 	if err != nil {
 		stop()
 		sender.Close()

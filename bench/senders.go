@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/webaas-chat/webaas-chat/backoff"
 	"github.com/webaas-chat/webaas-chat/chat"
-	"github.com/webaas-chat/webaas-chat/pb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
@@ -22,7 +22,7 @@ type SendersConfig struct {
 	Clients int    // simulated clients, each with its own connections
 	Each    int    // messages each client sends, one after another
 	// Watch tunes the clients' reconnects (tests use short backoffs).
-	Watch []webaas.WatchOption
+	Reconnect backoff.Backoff
 	// Settle bounds the wait, after the last send, for every client to
 	// hold every message.
 	Settle time.Duration
@@ -64,11 +64,11 @@ type client struct {
 	start  int64 // the room's head when the run began
 	room   *chat.Room
 	sender *chat.Session
-	got    []*pb.Message
+	got    []chat.Message
 	mu     sync.Mutex
 	done   chan struct{} // closed when the feed ends
 	stop   context.CancelFunc
-	acked  []*pb.Message
+	acked  []chat.Message
 	failed int
 }
 
@@ -84,7 +84,7 @@ func RunSenders(ctx context.Context, cfg SendersConfig) (SendersResult, error) {
 	if err != nil {
 		return SendersResult{}, err
 	}
-	room0, err := chat.OpenRoom(ctx, first, cfg.Room)
+	room0, err := chat.NewClient(first).OpenRoom(ctx, cfg.Room)
 	if err != nil {
 		return SendersResult{}, err
 	}
@@ -158,7 +158,7 @@ func RunSenders(ctx context.Context, cfg SendersConfig) (SendersResult, error) {
 	}
 	seen := map[string]bool{}
 	for _, m := range all {
-		id := fmt.Sprintf("%s/%d", m.ClientId, m.ClientSeq)
+		id := fmt.Sprintf("%s/%d", m.ClientID, m.ClientSeq)
 		if seen[id] {
 			res.Dups++
 		}
@@ -166,7 +166,7 @@ func RunSenders(ctx context.Context, cfg SendersConfig) (SendersResult, error) {
 	}
 	for _, c := range clients {
 		for _, m := range c.acked {
-			if !seen[fmt.Sprintf("%s/%d", m.ClientId, m.ClientSeq)] {
+			if !seen[fmt.Sprintf("%s/%d", m.ClientID, m.ClientSeq)] {
 				res.Missing++
 			}
 		}
@@ -183,12 +183,12 @@ func RunSenders(ctx context.Context, cfg SendersConfig) (SendersResult, error) {
 	return res, nil
 }
 
-func sameSeqs(a, b []*pb.Message) bool {
+func sameSeqs(a, b []chat.Message) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if a[i].Seq != b[i].Seq || a[i].ClientId != b[i].ClientId || a[i].ClientSeq != b[i].ClientSeq {
+		if a[i].Seq != b[i].Seq || a[i].ClientID != b[i].ClientID || a[i].ClientSeq != b[i].ClientSeq {
 			return false
 		}
 	}
@@ -200,7 +200,7 @@ func newClient(ctx context.Context, cfg SendersConfig, i int, start int64) (*cli
 	if err != nil {
 		return nil, err
 	}
-	room, err := chat.OpenRoom(ctx, wc, cfg.Room)
+	room, err := chat.NewClient(wc).OpenRoom(ctx, cfg.Room)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func newClient(ctx context.Context, cfg SendersConfig, i int, start int64) (*cli
 		return nil, err
 	}
 	fctx, stop := context.WithCancel(context.Background())
-	events, err := room.Follow(fctx, start, chat.FollowOptions{Watch: cfg.Watch})
+	events, err := room.Follow(fctx, start, chat.FollowOptions{Reconnect: cfg.Reconnect})
 	if err != nil {
 		stop()
 		sender.Close()

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webaas-chat/webaas-chat/backoff"
 	"github.com/webaas-chat/webaas-chat/bench"
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/webaas"
@@ -17,7 +18,7 @@ func newRoom(t *testing.T, srv *servertest.Server) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	room, err := chat.CreateRoom(context.Background(), c, "stress")
+	room, err := chat.NewClient(c).CreateRoom(context.Background(), "stress")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func TestConcurrentSenders(t *testing.T) {
 	srv := servertest.Start(t)
 	res, err := bench.RunSenders(context.Background(), bench.SendersConfig{
 		Server: srv.URL(), Room: newRoom(t, srv), Clients: clients, Each: each,
-		Watch: []webaas.WatchOption{webaas.WithBackoff(10*time.Millisecond, 200*time.Millisecond)},
+		Reconnect: backoff.Backoff{Min: 10 * time.Millisecond, Max: 200 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webaas-chat/webaas-chat/backoff"
 	"github.com/webaas-chat/webaas-chat/chat"
-	"github.com/webaas-chat/webaas-chat/pb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
 )
@@ -24,7 +24,7 @@ func newRoom(t *testing.T) (*servertest.Server, *chat.Room) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	room, err := chat.CreateRoom(ctx, c, "test room")
+	room, err := chat.NewClient(c).CreateRoom(ctx, "test room")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,17 +41,17 @@ func join(t *testing.T, room *chat.Room, nick string) *chat.Session {
 	return s
 }
 
-func texts(msgs []*pb.Message) string {
+func texts(msgs []chat.Message) string {
 	var out []string
 	for _, m := range msgs {
 		switch m.Kind {
-		case pb.Kind_KIND_JOIN:
+		case chat.Join:
 			out = append(out, m.Nick+" joined")
-		case pb.Kind_KIND_LEAVE:
+		case chat.Leave:
 			out = append(out, m.Nick+" left")
-		case pb.Kind_KIND_NICK:
+		case chat.Rename:
 			out = append(out, m.Nick+" is now "+m.Text)
-		case pb.Kind_KIND_ACTION:
+		case chat.Action:
 			out = append(out, "* "+m.Nick+" "+m.Text)
 		default:
 			out = append(out, m.Nick+": "+m.Text)
@@ -62,19 +62,19 @@ func texts(msgs []*pb.Message) string {
 
 func TestCreateOpenAndUnknownRoom(t *testing.T) {
 	_, room := newRoom(t)
-	again, err := chat.OpenRoom(ctx, room.Client(), room.Code())
+	again, err := chat.NewClient(room.Client()).OpenRoom(ctx, room.Code())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if again.Name() != "test room" {
 		t.Fatalf("name %q", again.Name())
 	}
-	if _, err := chat.OpenRoom(ctx, room.Client(), "00000000-0000-4000-8000-000000000000"); !errors.Is(err, chat.ErrUnknownRoom) {
+	if _, err := chat.NewClient(room.Client()).OpenRoom(ctx, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, chat.ErrUnknownRoom) {
 		t.Fatalf("unknown code: %v", err)
 	}
 	// The original only checked three characters of the code; a prefix is
 	// not a code at all here.
-	if _, err := chat.OpenRoom(ctx, room.Client(), room.Code()[:3]); !errors.Is(err, chat.ErrBadRoomCode) {
+	if _, err := chat.NewClient(room.Client()).OpenRoom(ctx, room.Code()[:3]); !errors.Is(err, chat.ErrBadRoomCode) {
 		t.Fatalf("prefix of the code: %v", err)
 	}
 }
@@ -125,7 +125,7 @@ func TestHistoryPaging(t *testing.T) {
 	}
 	latest, err := room.Latest(ctx, 100)
 	if err != nil || len(latest) != 100 || latest[0].Seq != 151 || latest[99].Seq != 250 {
-		t.Fatalf("latest: %d messages from %d, %v", len(latest), latest[0].GetSeq(), err)
+		t.Fatalf("latest: %d messages (%v), %v", len(latest), latest, err)
 	}
 	older, err := room.Before(ctx, 151, 100)
 	if err != nil || len(older) != 100 || older[0].Seq != 51 || older[99].Seq != 150 {
@@ -178,7 +178,7 @@ func TestConcurrentSendersOneOrder(t *testing.T) {
 		if m.Seq != int64(i+1) {
 			t.Fatalf("message %d has seq %d: gap or duplicate", i+1, m.Seq)
 		}
-		if m.Kind == pb.Kind_KIND_TEXT {
+		if m.Kind == chat.Text {
 			if seen[m.Text] {
 				t.Fatalf("%q twice", m.Text)
 			}
@@ -243,12 +243,12 @@ func TestFollowDeliversInOrderAcrossRestart(t *testing.T) {
 	srv, room := newRoom(t)
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	events, err := room.Follow(fctx, 0, chat.FollowOptions{Members: true, Watch: []webaas.WatchOption{webaas.WithBackoff(10*time.Millisecond, 100*time.Millisecond)}})
+	events, err := room.Follow(fctx, 0, chat.FollowOptions{Members: true, Reconnect: backoff.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := join(t, room, "carol")
-	var got []*pb.Message
+	var got []chat.Message
 	wait := func(n int) {
 		t.Helper()
 		deadline := time.After(20 * time.Second)
@@ -328,7 +328,7 @@ func TestFollowResyncsWhenOnlyTheSocketDrops(t *testing.T) {
 	srv, room := newRoom(t)
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	events, err := room.Follow(fctx, 0, chat.FollowOptions{Watch: []webaas.WatchOption{webaas.WithBackoff(50*time.Millisecond, 200*time.Millisecond)}})
+	events, err := room.Follow(fctx, 0, chat.FollowOptions{Reconnect: backoff.Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +337,7 @@ func TestFollowResyncsWhenOnlyTheSocketDrops(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	var got []*pb.Message
+	var got []chat.Message
 	reconnected := false
 	for round := 0; round < 3; round++ {
 		srv.API.CloseSockets("test: moving clients")

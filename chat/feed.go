@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/webaas-chat/webaas-chat/backoff"
 	"github.com/webaas-chat/webaas-chat/pb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
@@ -36,7 +37,7 @@ const (
 // Event is one thing a feed reports.
 type Event struct {
 	Kind     EventKind
-	Messages []*pb.Message
+	Messages []Message
 	Members  []Member
 	Err      error
 	Retry    time.Duration
@@ -54,8 +55,10 @@ type FollowOptions struct {
 	// their messages together, so a gap never fills later in practice;
 	// the wait only covers a reader racing a raw writer.
 	GapWait time.Duration
-	Watch   []webaas.WatchOption
-	Logger  *slog.Logger
+	// Reconnect is the backoff between attempts to reconnect the
+	// notification socket (default 100 ms to 5 s).
+	Reconnect backoff.Backoff
+	Logger    *slog.Logger
 }
 
 // Follow streams the room from message after+1 on: every message exactly
@@ -72,7 +75,11 @@ func (r *Room) Follow(ctx context.Context, after int64, opts FollowOptions) (<-c
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	watch, err := r.c.Watch(ctx, r.code, "chatroom.Counter", []string{headKey, rosterKey}, opts.Watch...)
+	var watchOpts []webaas.WatchOption
+	if opts.Reconnect.Max > 0 {
+		watchOpts = append(watchOpts, webaas.WithBackoff(opts.Reconnect.Min, opts.Reconnect.Max))
+	}
+	watch, err := r.c.Watch(ctx, r.code, "chatroom.Counter", []string{headKey, rosterKey}, watchOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("follow room: %w", err)
 	}
@@ -217,7 +224,7 @@ func (f *feed) fetchMessages(ctx context.Context) error {
 			return true
 		}
 		f.last = ready[len(ready)-1].Seq
-		ok := f.emit(ctx, Event{Kind: Messages, Messages: ready})
+		ok := f.emit(ctx, Event{Kind: Messages, Messages: messagesOf(ready)})
 		ready = nil
 		return ok
 	}

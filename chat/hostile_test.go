@@ -24,7 +24,7 @@ func follow(t *testing.T, room *chat.Room, gapWait time.Duration) <-chan chat.Ev
 
 // collect reads events until the feed has delivered want messages; it
 // returns them and the gaps it reported.
-func collect(t *testing.T, events <-chan chat.Event, want int) (msgs []*pb.Message, gaps [][2]int64) {
+func collect(t *testing.T, events <-chan chat.Event, want int) (msgs []chat.Message, gaps [][2]int64) {
 	t.Helper()
 	deadline := time.After(20 * time.Second) // only keeps a broken feed from hanging the test
 	for len(msgs) < want {

@@ -59,12 +59,12 @@ func TestLostCommitAnswerSendsOnce(t *testing.T) {
 	for _, cut := range []bool{true, false} {
 		srv := servertest.Start(t)
 		direct, _ := webaas.New(srv.URL())
-		room, err := chat.CreateRoom(ctx, direct, "lossy")
+		room, err := chat.NewClient(direct).CreateRoom(ctx, "lossy")
 		if err != nil {
 			t.Fatal(err)
 		}
 		c, _ := webaas.New(lossyProxy(t, srv.URL(), 2, cut))
-		viaProxy, err := chat.OpenRoom(ctx, c, room.Code())
+		viaProxy, err := chat.NewClient(c).OpenRoom(ctx, room.Code())
 		if err != nil {
 			t.Fatal(err)
 		}

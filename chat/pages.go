@@ -13,7 +13,12 @@ import (
 // and forgets holds one page at a time, whatever the room's size (After
 // and Latest hold the whole range). It stops at fn's first error and
 // returns it.
-func (r *Room) EachPage(ctx context.Context, from, to int64, fn func([]*pb.Message) error) error {
+func (r *Room) EachPage(ctx context.Context, from, to int64, fn func([]Message) error) error {
+	return r.pages(ctx, from, to, func(page []*pb.Message) error { return fn(messagesOf(page)) })
+}
+
+// pages is EachPage in the wire's terms.
+func (r *Room) pages(ctx context.Context, from, to int64, fn func([]*pb.Message) error) error {
 	for from < to {
 		page, more, err := webaas.RangeMessages[pb.Message](ctx, r.c, r.code, strconv.FormatInt(from, 10), strconv.FormatInt(to, 10), 1)
 		if err != nil {

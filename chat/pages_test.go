@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/webaas-chat/webaas-chat/chat"
-	"github.com/webaas-chat/webaas-chat/pb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
@@ -18,7 +17,7 @@ func TestEachPageStreamsARange(t *testing.T) {
 	const pageSize, n = 7, 40
 	srv := servertest.Start(t, func(c *server.Config) { c.PageSize = pageSize })
 	c, _ := webaas.New(srv.URL())
-	room, err := chat.CreateRoom(ctx, c, "pages")
+	room, err := chat.NewClient(c).CreateRoom(ctx, "pages")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +33,7 @@ func TestEachPageStreamsARange(t *testing.T) {
 	}
 	for _, tc := range []struct{ from, to, want int64 }{{1, 1 << 62, n}, {5, 30, 25}, {35, 100, 6}, {41, 100, 0}, {10, 10, 0}} {
 		next, pages := tc.from, 0
-		err := room.EachPage(ctx, tc.from, tc.to, func(page []*pb.Message) error {
+		err := room.EachPage(ctx, tc.from, tc.to, func(page []chat.Message) error {
 			pages++
 			if len(page) == 0 || len(page) > pageSize {
 				t.Errorf("[%d, %d): a page of %d messages", tc.from, tc.to, len(page))
@@ -59,7 +58,7 @@ func TestEachPageStreamsARange(t *testing.T) {
 	}
 	stop := errors.New("enough")
 	calls := 0
-	err = room.EachPage(ctx, 1, 1<<62, func([]*pb.Message) error { calls++; return stop })
+	err = room.EachPage(ctx, 1, 1<<62, func([]chat.Message) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Fatalf("after fn's error: %v, %d calls", err, calls)
 	}

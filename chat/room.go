@@ -38,13 +38,6 @@ const (
 	MaxRoomName = 64
 )
 
-var (
-	// ErrUnknownRoom: no room has that code.
-	ErrUnknownRoom = errors.New("unknown room code")
-	// ErrBadRoomCode: the text cannot be a room code.
-	ErrBadRoomCode = errors.New("a room code looks like 1b4e28ba-2fa1-41d2-883f-0016d3cca427")
-)
-
 var codeRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // Room is an open chat room. It is safe for concurrent use.
@@ -65,9 +58,28 @@ func (r *Room) Name() string { return r.info.GetName() }
 // Client is the WeBaaS client the room uses.
 func (r *Room) Client() *webaas.Client { return r.c }
 
+// Client is the chat's way to one server.
+type Client struct{ c *webaas.Client }
+
+// NewClient is the chat on the WeBaaS client c.
+func NewClient(c *webaas.Client) *Client { return &Client{c: c} }
+
+// Dial is the chat on the server at url, e.g. "http://127.0.0.1:11232".
+func Dial(url string) (*Client, error) {
+	c, err := webaas.New(url)
+	if err != nil {
+		return nil, err
+	}
+	return NewClient(c), nil
+}
+
+// URL is the server's address.
+func (cl *Client) URL() string { return cl.c.BaseURL() }
+
 // CreateRoom makes a new room: it registers an app, uploads and activates
 // chatroom.proto and writes the room's singleton records.
-func CreateRoom(ctx context.Context, c *webaas.Client, name string) (*Room, error) {
+func (cl *Client) CreateRoom(ctx context.Context, name string) (*Room, error) {
+	c := cl.c
 	if name == "" {
 		name = "webaas-chat"
 	}
@@ -101,14 +113,15 @@ func CreateRoom(ctx context.Context, c *webaas.Client, name string) (*Room, erro
 }
 
 // OpenRoom opens an existing room by its code.
-func OpenRoom(ctx context.Context, c *webaas.Client, code string) (*Room, error) {
+func (cl *Client) OpenRoom(ctx context.Context, code string) (*Room, error) {
+	c := cl.c
 	if !codeRE.MatchString(code) {
 		return nil, ErrBadRoomCode
 	}
 	info, err := webaas.GetMessage[pb.Room](ctx, c, code, roomKey)
 	switch {
 	case errors.Is(err, webaas.ErrUnknownApp), errors.Is(err, webaas.ErrNotFound), errors.Is(err, webaas.ErrUnknownSchema):
-		return nil, ErrUnknownRoom
+		return nil, &UnknownRoomError{Code: code}
 	case err != nil:
 		return nil, fmt.Errorf("open room: %w", err)
 	}
@@ -135,7 +148,7 @@ func (r *Room) Head(ctx context.Context) (int64, error) {
 // messages reads the messages with from <= seq < to, in order.
 func (r *Room) messages(ctx context.Context, from, to int64) ([]*pb.Message, error) {
 	var out []*pb.Message
-	err := r.EachPage(ctx, from, to, func(page []*pb.Message) error {
+	err := r.pages(ctx, from, to, func(page []*pb.Message) error {
 		out = append(out, page...)
 		return nil
 	})
@@ -145,25 +158,28 @@ func (r *Room) messages(ctx context.Context, from, to int64) ([]*pb.Message, err
 // After returns every message with after < seq <= head, in order: a
 // record past the head counter is not part of the room (only a raw write
 // can make one), so it is never read.
-func (r *Room) After(ctx context.Context, after int64) ([]*pb.Message, error) {
+func (r *Room) After(ctx context.Context, after int64) ([]Message, error) {
 	head, err := r.Head(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.messages(ctx, after+1, head+1)
+	msgs, err := r.messages(ctx, after+1, head+1)
+	return messagesOf(msgs), err
 }
 
 // Latest returns the newest n messages, in order.
-func (r *Room) Latest(ctx context.Context, n int) ([]*pb.Message, error) {
+func (r *Room) Latest(ctx context.Context, n int) ([]Message, error) {
 	head, err := r.Head(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.messages(ctx, max(1, head-int64(n)+1), head+1)
+	msgs, err := r.messages(ctx, max(1, head-int64(n)+1), head+1)
+	return messagesOf(msgs), err
 }
 
 // Before returns up to n messages with seq < before, in order: the page of
 // history just above what a client already shows.
-func (r *Room) Before(ctx context.Context, before int64, n int) ([]*pb.Message, error) {
-	return r.messages(ctx, max(1, before-int64(n)), before)
+func (r *Room) Before(ctx context.Context, before int64, n int) ([]Message, error) {
+	msgs, err := r.messages(ctx, max(1, before-int64(n)), before)
+	return messagesOf(msgs), err
 }

@@ -16,13 +16,6 @@ import (
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
-var (
-	// ErrNickTaken: someone online holds that nickname.
-	ErrNickTaken = errors.New("nickname is in use by someone online")
-	// ErrClosed: the session has left the room.
-	ErrClosed = errors.New("session closed")
-)
-
 // maxBatch caps how many queued messages one transaction carries.
 const maxBatch = 100
 
@@ -254,22 +247,22 @@ func bumpRoster(ctx context.Context, tx *webaas.Txn, code string) error {
 // Send posts a message and returns it, with its sequence number, once it
 // is committed (durable). Concurrent sends are batched into one
 // transaction. If ctx ends first the message may still be sent.
-func (s *Session) Send(ctx context.Context, text string) (*pb.Message, error) {
+func (s *Session) Send(ctx context.Context, text string) (Message, error) {
 	if err := CheckText(text); err != nil {
-		return nil, err
+		return Message{}, err
 	}
 	return s.post(ctx, pb.Kind_KIND_TEXT, text)
 }
 
 // Act posts an action line: "/me waves" is Act("waves").
-func (s *Session) Act(ctx context.Context, text string) (*pb.Message, error) {
+func (s *Session) Act(ctx context.Context, text string) (Message, error) {
 	if err := CheckText(text); err != nil {
-		return nil, err
+		return Message{}, err
 	}
 	return s.post(ctx, pb.Kind_KIND_ACTION, text)
 }
 
-func (s *Session) post(ctx context.Context, kind pb.Kind, text string) (*pb.Message, error) {
+func (s *Session) post(ctx context.Context, kind pb.Kind, text string) (Message, error) {
 	req := &sendReq{
 		msg: &pb.Message{
 			Nick: s.Nick(), Text: text, Kind: kind, SentUnixMs: time.Now().UnixMilli(),
@@ -280,18 +273,18 @@ func (s *Session) post(ctx context.Context, kind pb.Kind, text string) (*pb.Mess
 	select {
 	case s.sendq <- req:
 	case <-s.ctx.Done():
-		return nil, ErrClosed
+		return Message{}, ErrClosed
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return Message{}, ctx.Err()
 	}
 	select {
 	case err := <-req.done:
 		if err != nil {
-			return nil, err
+			return Message{}, err
 		}
-		return req.msg, nil
+		return messageOf(req.msg), nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("gave up waiting; the message may still be sent: %w", ctx.Err())
+		return Message{}, fmt.Errorf("gave up waiting; the message may still be sent: %w", ctx.Err())
 	}
 }
 

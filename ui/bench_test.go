@@ -5,22 +5,18 @@ import (
 	"testing"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
-
 	"github.com/webaas-chat/webaas-chat/chat"
-	"github.com/webaas-chat/webaas-chat/pb"
 )
 
 // chatWith returns a chat screen holding n messages, ready to draw.
-func chatWith(n int) *Model {
-	m := New(Options{Location: time.UTC})
-	m.screen = chatScreen
-	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
-	msgs := make([]*pb.Message, n)
+func chatWith(b *testing.B, n int) *Model {
+	m := loggedIn(b, 120, 40)
+	msgs := make([]chat.Message, n)
 	for i := range msgs {
-		msgs[i] = &pb.Message{Seq: int64(i + 1), Nick: fmt.Sprint("user", i%7), Text: fmt.Sprintf("message %d with enough words in it to wrap now and then in a narrow pane", i), SentUnixMs: day0.Add(time.Duration(i) * time.Second).UnixMilli()}
+		msgs[i] = chat.Message{Seq: int64(i + 1), Nick: fmt.Sprint("user", i%7), Text: fmt.Sprintf("message %d with enough words in it to wrap now and then in a narrow pane", i), Sent: day0.Add(time.Duration(i) * time.Second)}
 	}
-	m.msgs.Add(msgs)
+	m.room().msgs.Reset()
+	m.room().msgs.Add(msgs)
 	m.View()
 	return m
 }
@@ -31,14 +27,14 @@ func chatWith(n int) *Model {
 func BenchmarkChatUpdateView(b *testing.B) {
 	for _, n := range []int{1_000, 10_000, 100_000} {
 		b.Run(fmt.Sprint("history=", n), func(b *testing.B) {
-			m := chatWith(n)
+			m := chatWith(b, n)
 			seq := int64(n)
 			b.ReportAllocs()
 			for b.Loop() {
 				seq++
-				m.Update(feedMsg{gen: m.feedGen, ok: true, ev: chat.Event{Kind: chat.Messages, Messages: []*pb.Message{
-					{Seq: seq, Nick: "bob", Text: "a new line", SentUnixMs: day0.Add(48 * time.Hour).UnixMilli()},
-				}}})
+				feed(m, chat.Event{Kind: chat.Messages, Messages: []chat.Message{
+					{Seq: seq, Nick: "bob", Text: "a new line", Sent: day0.Add(48 * time.Hour)},
+				}})
 				_ = m.View()
 			}
 		})
@@ -50,12 +46,13 @@ func BenchmarkChatUpdateView(b *testing.B) {
 func BenchmarkChatViewScrolledUp(b *testing.B) {
 	for _, n := range []int{1_000, 100_000} {
 		b.Run(fmt.Sprint("history=", n), func(b *testing.B) {
-			m := chatWith(n)
+			m := chatWith(b, n)
+			msgs := m.room().msgs
 			b.ReportAllocs()
 			for b.Loop() {
-				m.msgs.ScrollUp(30)
-				if m.msgs.AtTop() {
-					m.msgs.Bottom()
+				msgs.ScrollUp(30)
+				if msgs.AtTop() {
+					msgs.Bottom()
 				}
 				_ = m.View()
 			}

@@ -16,8 +16,6 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/webaas-chat/webaas-chat/chat"
-	"github.com/webaas-chat/webaas-chat/pb"
-	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
 )
 
@@ -76,9 +74,9 @@ func TestTwoClientsChat(t *testing.T) {
 	}
 	final := tb.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
 	var texts []string
-	for _, e := range final.msgs.committed() {
-		if e.msg.Kind == pb.Kind_KIND_TEXT {
-			texts = append(texts, e.msg.Nick+": "+e.msg.Text)
+	for _, msg := range final.room().msgs.Messages() {
+		if msg.Kind == chat.Text {
+			texts = append(texts, msg.Nick+": "+msg.Text)
 		}
 	}
 	if got := strings.Join(texts, " | "); got != "alice: hello from alice | bob: hi alice, bob here" {
@@ -107,8 +105,8 @@ func TestReconnectShowsStateAndCatchesUp(t *testing.T) {
 	mu.Lock()
 	room := code
 	mu.Unlock()
-	c, _ := webaas.New(srv.URL())
-	r, err := chat.OpenRoom(context.Background(), c, room)
+	c, _ := chat.Dial(srv.URL())
+	r, err := c.OpenRoom(context.Background(), room)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,8 +124,8 @@ func TestReconnectShowsStateAndCatchesUp(t *testing.T) {
 	tm.Send(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
 	var seqs []int64
-	for _, e := range final.msgs.committed() {
-		seqs = append(seqs, e.msg.Seq)
+	for _, msg := range final.room().msgs.Messages() {
+		seqs = append(seqs, msg.Seq)
 	}
 	for i, s := range seqs {
 		if s != int64(i+1) {
@@ -172,7 +170,7 @@ func TestHostLeftKeepsTheDraft(t *testing.T) {
 	teatest.WaitFor(t, tm.Output(), sent.Match, teatest.WithDuration(15*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
 	tm.Send(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
-	if v := final.input.Value(); v != "" {
+	if v := final.room().input.Value(); v != "" {
 		t.Fatalf("the input still holds %q after the message went out", v)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/ui/messages"
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
 )
@@ -82,7 +83,7 @@ func hostileChat(t *testing.T) *Model {
 	srv := servertest.Start(t)
 	c, _ := webaas.New(srv.URL())
 	ctx := context.Background()
-	room, err := chat.CreateRoom(ctx, c, hostileRoomName)
+	room, err := chat.NewClient(c).CreateRoom(ctx, hostileRoomName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,20 +103,15 @@ func hostileChat(t *testing.T) *Model {
 	}
 	m := newTestModel(t, srv, "alice", room.Code())
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 40})
-	done := m.loginCmd("alice", room.Code())().(loginDoneMsg)
-	if done.err != nil {
-		t.Fatal(done.err)
-	}
-	m.Update(done)
-	t.Cleanup(func() { m.endSession(); done.session.Close() })
-	var raw []*pb.Message
+	done := logIn(t, m, "alice", room.Code())
+	var raw []chat.Message
 	for _, msg := range done.latest {
-		if msg.Kind == pb.Kind_KIND_TEXT {
+		if msg.Kind == chat.Text {
 			raw = append(raw, msg) // without alice's "joined", whose time moves
 		}
 	}
-	m.msgs.Reset()
-	m.msgs.Add(raw)
+	m.room().msgs.Reset()
+	m.room().msgs.Add(raw)
 	members, err := room.Members(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -123,8 +119,8 @@ func hostileChat(t *testing.T) *Model {
 	for i := range members {
 		members[i].Online = true // alice's own heartbeat is recent too
 	}
-	m.Update(feedMsg{gen: m.feedGen, ok: true, ev: chat.Event{Kind: chat.Connected}})
-	m.Update(feedMsg{gen: m.feedGen, ok: true, ev: chat.Event{Kind: chat.Members, Members: members}})
+	feed(m, chat.Event{Kind: chat.Connected})
+	feed(m, chat.Event{Kind: chat.Members, Members: members})
 	m.setStatus(hostileRoomName+" is shown in the status line too", false)
 	return m
 }
@@ -179,16 +175,17 @@ func invisible(r rune) bool {
 // the terminal, and the long message takes a bounded number of rows.
 func TestHostileTextKeepsTheFrame(t *testing.T) {
 	m := hostileChat(t)
+	msgs := m.room().msgs
 	for _, sz := range [][2]int{{80, 24}, {MinWidth, MinHeight}, {200, 50}, {100, 40}} {
 		w, h := sz[0], sz[1]
 		m.Update(tea.WindowSizeMsg{Width: w, Height: h})
-		m.msgs.Bottom()
+		msgs.Bottom()
 		ok := checkTerminalSafe(t, "bottom", m.View(), w, h)
-		for i := 0; !m.msgs.AtTop() && i < 100; i++ {
+		for i := 0; !msgs.AtTop() && i < 100; i++ {
 			m.Update(tea.KeyPressMsg{Code: tea.KeyPgUp})
 			ok = ok && checkTerminalSafe(t, fmt.Sprintf("page %d up", i+1), m.View(), w, h)
 		}
-		if !m.msgs.AtTop() {
+		if !msgs.AtTop() {
 			t.Errorf("at %dx%d: 100 pages up do not reach the top: the long message is not folded", w, h)
 		}
 		m.Update(tea.KeyPressMsg{Code: tea.KeyHome})
@@ -197,15 +194,12 @@ func TestHostileTextKeepsTheFrame(t *testing.T) {
 		checkTerminalSafe(t, "help", m.View(), w, h)
 		m.Update(tea.KeyPressMsg{Code: tea.KeyEscape})
 	}
-	long := m.msgs.lines(0)
-	if len(long) > maxRows+1 { // +1: the day separator
-		t.Errorf("the %d-line message takes %d rows", longLines, len(long))
-	}
-	if last := ansi.Strip(long[len(long)-1]); !strings.Contains(last, fmt.Sprintf("… %d more lines", longLines-(maxRows-1)+1)) {
-		t.Errorf("the folded message ends with %q", last)
-	}
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 40})
-	m.msgs.Bottom()
+	msgs.Top()
+	if top := shown(m); !strings.Contains(top, fmt.Sprintf("… %d more lines", longLines-(messages.MaxRows-1)+1)) {
+		t.Errorf("the %d-line message is not folded to %d rows:\n%s", longLines, messages.MaxRows, top)
+	}
+	msgs.Bottom()
 	screen := shown(m)
 	for _, want := range []string{"<U+202E>0001$<U+202C>", "<U+200B>width", `"mallory\n2 2026-12-01 09:00:00 alice": I approve`, `"\u202emallory": who am I`, "👨👩👧👦", "evil<U+202E>room<U+001B>]0;pwned<U+0007>"} {
 		if !strings.Contains(screen, want) {

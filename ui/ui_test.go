@@ -12,9 +12,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/webaas-chat/webaas-chat/backoff"
 	"github.com/webaas-chat/webaas-chat/chat"
-	"github.com/webaas-chat/webaas-chat/pb"
-	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
 )
 
@@ -24,19 +23,19 @@ const fakeCode = "0f8fad5b-d9cb-469f-a165-70867728950e"
 // day0 is when the fixture conversation happens (shown in UTC).
 var day0 = time.Date(2026, 11, 25, 21, 58, 0, 0, time.UTC)
 
-func fixtureMessages() []*pb.Message {
-	at := func(min int) int64 { return day0.Add(time.Duration(min) * time.Minute).UnixMilli() }
-	return []*pb.Message{
-		{Seq: 1, Nick: "alice", Kind: pb.Kind_KIND_JOIN, SentUnixMs: at(0)},
-		{Seq: 2, Nick: "bob", Kind: pb.Kind_KIND_JOIN, SentUnixMs: at(1)},
-		{Seq: 3, Nick: "bob", Text: "evening! is the build green?", SentUnixMs: at(1)},
-		{Seq: 4, Nick: "alice", Text: "green since 21:40. the new range pages are byte-for-byte what the python client expects", SentUnixMs: at(2)},
-		{Seq: 5, Nick: "carol", Kind: pb.Kind_KIND_JOIN, SentUnixMs: at(3)},
-		{Seq: 6, Nick: "carol", Kind: pb.Kind_KIND_ACTION, Text: "waves", SentUnixMs: at(3)},
-		{Seq: 7, Nick: "bob", Text: "alice: can you review my diff tomorrow?", SentUnixMs: at(4)},
-		{Seq: 8, Nick: "carol", Text: "混合宽度的文字 and emoji 🎉🚀 wrap by cell width, not by byte", SentUnixMs: at(5)},
-		{Seq: 9, Nick: "bob", Kind: pb.Kind_KIND_NICK, Text: "robert", SentUnixMs: at(6)},
-		{Seq: 10, Nick: "alice", Text: "sure\nsecond line of the same message", SentUnixMs: at(125)},
+func fixtureMessages() []chat.Message {
+	at := func(min int) time.Time { return day0.Add(time.Duration(min) * time.Minute) }
+	return []chat.Message{
+		{Seq: 1, Nick: "alice", Kind: chat.Join, Sent: at(0)},
+		{Seq: 2, Nick: "bob", Kind: chat.Join, Sent: at(1)},
+		{Seq: 3, Nick: "bob", Text: "evening! is the build green?", Sent: at(1)},
+		{Seq: 4, Nick: "alice", Text: "green since 21:40. the new range pages are byte-for-byte what the python client expects", Sent: at(2)},
+		{Seq: 5, Nick: "carol", Kind: chat.Join, Sent: at(3)},
+		{Seq: 6, Nick: "carol", Kind: chat.Action, Text: "waves", Sent: at(3)},
+		{Seq: 7, Nick: "bob", Text: "alice: can you review my diff tomorrow?", Sent: at(4)},
+		{Seq: 8, Nick: "carol", Text: "混合宽度的文字 and emoji 🎉🚀 wrap by cell width, not by byte", Sent: at(5)},
+		{Seq: 9, Nick: "bob", Kind: chat.Rename, Text: "robert", Sent: at(6)},
+		{Seq: 10, Nick: "alice", Text: "sure\nsecond line of the same message", Sent: at(125)},
 	}
 }
 
@@ -48,47 +47,60 @@ func fixtureMembers() []chat.Member {
 }
 
 // newTestModel is a model wired to a real server on loopback.
-func newTestModel(t *testing.T, srv *servertest.Server, nick, room string) *Model {
+func newTestModel(t testing.TB, srv *servertest.Server, nick, room string) *Model {
 	t.Helper()
-	c, err := webaas.New(srv.URL())
+	c, err := chat.Dial(srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(Options{
+	return New(context.Background(), Options{
 		Client: c, Server: "http://127.0.0.1:11232", Nick: nick, Room: room,
 		Location: time.UTC,
-		Follow:   chat.FollowOptions{Watch: []webaas.WatchOption{webaas.WithBackoff(10*time.Millisecond, 100*time.Millisecond)}},
+		Follow:   chat.FollowOptions{Reconnect: backoff.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond}},
 	})
 }
 
 // loggedIn logs a model in for real (the login command runs against the
 // server), then replaces what moves with the fixture, so the screen is
 // the same on every run.
-func loggedIn(t *testing.T, w, h int) *Model {
+func loggedIn(t testing.TB, w, h int) *Model {
 	t.Helper()
 	srv := servertest.Start(t)
 	m := newTestModel(t, srv, "alice", "")
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
-	done := m.loginCmd("alice", "")().(loginDoneMsg)
+	logIn(t, m, "alice", "")
+	r := m.room()
+	r.msgs.Reset()
+	r.msgs.Add(fixtureMessages())
+	feed(m, chat.Event{Kind: chat.Connected})
+	feed(m, chat.Event{Kind: chat.Members, Members: fixtureMembers()})
+	m.status.text = ""
+	return m
+}
+
+// logIn logs m in for real (the login command runs against the server).
+func logIn(t testing.TB, m *Model, nick, code string) loginDoneMsg {
+	t.Helper()
+	done := m.loginCmd(nick, code)().(loginDoneMsg)
 	if done.err != nil {
 		t.Fatal(done.err)
 	}
 	m.Update(done)
-	t.Cleanup(func() { m.endSession(); done.session.Close() })
-	m.msgs.Reset()
-	m.msgs.Add(fixtureMessages())
-	m.Update(feedMsg{gen: m.feedGen, ok: true, ev: chat.Event{Kind: chat.Connected}})
-	m.Update(feedMsg{gen: m.feedGen, ok: true, ev: chat.Event{Kind: chat.Members, Members: fixtureMembers()}})
-	m.status = ""
-	return m
+	t.Cleanup(func() { m.endRoom(); done.session.Close() })
+	return done
+}
+
+// feed hands m an event of the feed of the room on screen.
+func feed(m *Model, ev chat.Event) {
+	m.Update(feedMsg{room: m.room().id, ok: true, ev: ev})
 }
 
 // shown is what the terminal shows, colours stripped and the room code
 // replaced by a fixed one.
 func shown(m *Model) string {
 	s := ansi.Strip(m.View().Content)
-	if m.room != nil {
-		s = strings.ReplaceAll(s, m.room.Code(), fakeCode)
+	if r := m.room(); r != nil {
+		s = strings.ReplaceAll(s, r.room.Code(), fakeCode)
 	}
 	return s
 }
@@ -146,8 +158,8 @@ func TestGoldenTooSmall(t *testing.T) {
 
 func TestGoldenWideCharacters(t *testing.T) {
 	m := loggedIn(t, 70, 18)
-	m.msgs.Reset()
-	m.msgs.Add([]*pb.Message{{Seq: 1, Nick: "小明", Text: "你好世界！这是一条很长的中文消息，用来检查换行是否按照终端单元格的宽度来计算，而不是按字节或字符。🙂👍🏽 emoji too", SentUnixMs: day0.UnixMilli()}})
+	m.room().msgs.Reset()
+	m.room().msgs.Add([]chat.Message{{Seq: 1, Nick: "小明", Text: "你好世界！这是一条很长的中文消息，用来检查换行是否按照终端单元格的宽度来计算，而不是按字节或字符。🙂👍🏽 emoji too", Sent: day0}})
 	checkFills(t, "wide characters", m.View().Content, 70, 18)
 	golden.RequireEqual(t, shown(m))
 }
@@ -176,11 +188,11 @@ func TestEveryScreenFillsTheTerminal(t *testing.T) {
 
 func TestScrollKeepsPlaceAndCountsNewMessages(t *testing.T) {
 	m := loggedIn(t, 80, 24)
-	var msgs []*pb.Message
+	var msgs []chat.Message
 	for i := 11; i <= 200; i++ {
-		msgs = append(msgs, &pb.Message{Seq: int64(i), Nick: "bob", Text: fmt.Sprint("line ", i), SentUnixMs: day0.Add(time.Hour).UnixMilli()})
+		msgs = append(msgs, chat.Message{Seq: int64(i), Nick: "bob", Text: fmt.Sprint("line ", i), Sent: day0.Add(time.Hour)})
 	}
-	m.msgs.Add(msgs)
+	m.room().msgs.Add(msgs)
 	if !strings.Contains(shown(m), "line 200") {
 		t.Fatal("the newest message is not on screen while following")
 	}
@@ -189,10 +201,10 @@ func TestScrollKeepsPlaceAndCountsNewMessages(t *testing.T) {
 	if strings.Contains(before, "line 200") {
 		t.Fatal("page up still shows the newest message")
 	}
-	m.Update(feedMsg{gen: m.feedGen, ok: true, ev: chat.Event{Kind: chat.Messages, Messages: []*pb.Message{
-		{Seq: 201, Nick: "bob", Text: "new one", SentUnixMs: day0.Add(time.Hour).UnixMilli()},
-		{Seq: 202, Nick: "bob", Text: "new two", SentUnixMs: day0.Add(time.Hour).UnixMilli()},
-	}}})
+	feed(m, chat.Event{Kind: chat.Messages, Messages: []chat.Message{
+		{Seq: 201, Nick: "bob", Text: "new one", Sent: day0.Add(time.Hour)},
+		{Seq: 202, Nick: "bob", Text: "new two", Sent: day0.Add(time.Hour)},
+	}})
 	after := shown(m)
 	if !strings.Contains(after, "2 new messages") {
 		t.Fatalf("no new-message indicator while scrolled up:\n%s", after)
@@ -209,8 +221,8 @@ func TestScrollKeepsPlaceAndCountsNewMessages(t *testing.T) {
 func TestHistoryLoadsOlderPagesLazily(t *testing.T) {
 	srv := servertest.Start(t)
 	ctx := context.Background()
-	c, _ := webaas.New(srv.URL())
-	room, err := chat.CreateRoom(ctx, c, "history")
+	c, _ := chat.Dial(srv.URL())
+	room, err := c.CreateRoom(ctx, "history")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,30 +245,26 @@ func TestHistoryLoadsOlderPagesLazily(t *testing.T) {
 	wg.Wait()
 	m := newTestModel(t, srv, "alice", room.Code())
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
-	done := m.loginCmd("alice", room.Code())().(loginDoneMsg)
-	if done.err != nil {
-		t.Fatal(done.err)
-	}
-	m.Update(done)
-	t.Cleanup(func() { m.endSession(); done.session.Close() })
-	if got := m.msgs.OldestSeq(); got != 251-pageSize+1 {
+	logIn(t, m, "alice", room.Code())
+	r := m.room()
+	if got := r.msgs.OldestSeq(); got != 251-pageSize+1 {
 		t.Fatalf("login loaded from seq %d, want the latest page only", got)
 	}
 	// home reaches the top of what is loaded, which asks for the page above.
 	cmd := m.onKey(tea.KeyPressMsg{Code: tea.KeyHome})
 	older := findMsg[olderMsg](t, cmd)
 	// An answer to an older request is dropped...
-	m.Update(olderMsg{gen: older.gen - 1, msgs: []*pb.Message{{Seq: 1, Nick: "x"}}})
-	if m.msgs.OldestSeq() == 1 {
+	m.Update(olderMsg{room: r.id, gen: older.gen - 1, msgs: []chat.Message{{Seq: 1, Nick: "x"}}})
+	if r.msgs.OldestSeq() == 1 {
 		t.Fatal("a stale history page was applied")
 	}
 	m.Update(older)
-	if got := m.msgs.OldestSeq(); got != 251-2*pageSize+1 {
+	if got := r.msgs.OldestSeq(); got != 251-2*pageSize+1 {
 		t.Fatalf("after one older page the oldest is %d", got)
 	}
-	m.Update(findMsg[olderMsg](t, m.command("/history")))
-	if m.msgs.OldestSeq() != 1 || !m.noOlder {
-		t.Fatalf("oldest %d, noOlder %v after loading everything", m.msgs.OldestSeq(), m.noOlder)
+	m.Update(findMsg[olderMsg](t, m.command(r, "/history")))
+	if r.msgs.OldestSeq() != 1 || !r.noOlder {
+		t.Fatalf("oldest %d, noOlder %v after loading everything", r.msgs.OldestSeq(), r.noOlder)
 	}
 }
 
@@ -304,8 +312,8 @@ func TestSlashCommands(t *testing.T) {
 	}
 	for _, st := range []step{
 		{"/frobnicate", func(m *Model) error {
-			if !strings.Contains(m.status, "Unknown command /frobnicate") || !m.statusErr {
-				return fmt.Errorf("status %q", m.status)
+			if !strings.Contains(m.status.text, "Unknown command /frobnicate") || !m.status.err {
+				return fmt.Errorf("status %q", m.status.text)
 			}
 			return nil
 		}},
@@ -320,25 +328,25 @@ func TestSlashCommands(t *testing.T) {
 			return nil
 		}},
 		{"/users", func(m *Model) error {
-			if m.focus != focusUsers {
+			if m.focus != focusMembers {
 				return fmt.Errorf("focus %d", m.focus)
 			}
 			m.setFocus(focusInput)
 			return nil
 		}},
 		{"/nick", func(m *Model) error {
-			if !strings.Contains(m.status, "Usage: /nick") {
-				return fmt.Errorf("status %q", m.status)
+			if !strings.Contains(m.status.text, "Usage: /nick") {
+				return fmt.Errorf("status %q", m.status.text)
 			}
 			return nil
 		}},
 	} {
-		m.input.SetValue(st.input)
+		m.room().input.SetValue(st.input)
 		m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
 		if err := st.check(m); err != nil {
 			t.Errorf("%s: %v", st.input, err)
 		}
-		if m.input.Value() != "" {
+		if m.room().input.Value() != "" {
 			t.Errorf("%s: input not cleared", st.input)
 		}
 	}
@@ -347,37 +355,19 @@ func TestSlashCommands(t *testing.T) {
 func TestRefusedMessageKeepsTheText(t *testing.T) {
 	m := loggedIn(t, 80, 24)
 	long := strings.Repeat("x", chat.MaxText+1)
-	m.input.SetValue(long)
+	m.room().input.SetValue(long)
 	m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
-	if !m.statusErr || !strings.Contains(m.status, "Not sent") {
-		t.Fatalf("status %q", m.status)
+	if !m.status.err || !strings.Contains(m.status.text, "Not sent") {
+		t.Fatalf("status %q", m.status.text)
 	}
-	if m.input.Value() != long {
+	if m.room().input.Value() != long {
 		t.Fatal("the refused text was thrown away")
-	}
-}
-
-func TestMentionsAreMarked(t *testing.T) {
-	m := loggedIn(t, 80, 24)
-	for _, tc := range []struct {
-		text string
-		want bool
-	}{
-		{"alice: look", true}, {"hey @alice!", true}, {"ALICE?", true},
-		{"malice aforethought", false}, {"alicebob", false}, {"nothing here", false},
-	} {
-		if got := m.msgs.mentions(&pb.Message{Nick: "bob", Text: tc.text}); got != tc.want {
-			t.Errorf("%q mentions alice: %v, want %v", tc.text, got, tc.want)
-		}
-	}
-	if m.msgs.mentions(&pb.Message{Nick: "alice", Text: "alice talks about herself"}) {
-		t.Error("own line counted as a mention")
 	}
 }
 
 func TestControlCharactersAreNotShown(t *testing.T) {
 	m := loggedIn(t, 80, 24)
-	m.msgs.Add([]*pb.Message{{Seq: 11, Nick: "mallory", Text: "hi\x1b]0;pwned\x07\x1b[2J there", SentUnixMs: day0.UnixMilli()}})
+	m.room().msgs.Add([]chat.Message{{Seq: 11, Nick: "mallory", Text: "hi\x1b]0;pwned\x07\x1b[2J there", Sent: day0}})
 	view := m.View().Content
 	if strings.Contains(view, "\x1b]0;pwned") || strings.Contains(view, "\x1b[2J") {
 		t.Fatal("escape sequences from a message reached the terminal")
@@ -392,7 +382,7 @@ func TestControlCharactersAreNotShown(t *testing.T) {
 // taken yet says so instead of dropping it; a second ctrl+c quits.
 func TestQuitWarnsOfUnsentMessages(t *testing.T) {
 	m := loggedIn(t, 100, 30)
-	m.msgs.AddPending(1, &pb.Message{Nick: "alice", Text: "in flight"})
+	m.room().msgs.AddPending(1, chat.Message{Nick: "alice", Text: "in flight"})
 	ctrlC := tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
 	if _, cmd := m.Update(ctrlC); cmd != nil || m.quitting {
 		t.Fatalf("the first ctrl+c with an unsent message started quitting")

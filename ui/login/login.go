@@ -1,4 +1,5 @@
-package ui
+// Package login is the chat's login form: a nickname and a room code.
+package login
 
 import (
 	"strings"
@@ -10,14 +11,16 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/ui/common"
 )
 
-// loginRequest is what the login form asks the root to do.
-type loginRequest struct{ nick, room string }
+// Request is what the form asks for when submitted: log in as Nick to
+// Room (empty: create a room).
+type Request struct{ Nick, Room string }
 
-// loginModel is the login form: a nickname and a room code.
-type loginModel struct {
-	*common
+// Model is the login form.
+type Model struct {
+	*common.Common
 	width, height int
 	fields        [2]textinput.Model // nickname, room code
 	focus         int
@@ -26,8 +29,9 @@ type loginModel struct {
 	server        string
 }
 
-func newLogin(c *common, nick, room, server string) *loginModel {
-	m := &loginModel{common: c, server: server}
+// New returns the form, pre-filled, for the server at the address shown.
+func New(c *common.Common, nick, room, server string) *Model {
+	m := &Model{Common: c, server: server}
 	for i := range m.fields {
 		ti := textinput.New()
 		ti.Prompt = ""
@@ -43,36 +47,53 @@ func newLogin(c *common, nick, room, server string) *loginModel {
 	return m
 }
 
-func (m *loginModel) SetSize(w, h int) {
+// SetSize sets the form's area.
+func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
 	for i := range m.fields {
 		m.fields[i].SetWidth(max(min(w-20, 40), 8))
 	}
 }
 
-func (m *loginModel) SetFocus(bool) {}
+// SetError shows an inline error and lets the user edit again.
+func (m *Model) SetError(err string) { m.err, m.busy = chat.DisplayLine(err), false }
 
-// setError shows an inline error and lets the user edit again.
-func (m *loginModel) setError(err string) { m.err, m.busy = chat.DisplayLine(err), false }
+// Reset fills the form (after a logout: the nickname and room just left),
+// waiting (busy) until Ready.
+func (m *Model) Reset(nick, room string) {
+	m.fields[0].SetValue(nick)
+	m.fields[1].SetValue(room)
+	m.err, m.busy = "", true
+}
 
-func (m *loginModel) focusField(i int) {
+// Ready lets the user edit again.
+func (m *Model) Ready() { m.busy = false }
+
+// Busy reports a login in progress.
+func (m *Model) Busy() bool { return m.busy }
+
+// Submit submits the form as if enter was pressed.
+func (m *Model) Submit() tea.Cmd { return m.submit() }
+
+func (m *Model) focusField(i int) {
 	m.fields[m.focus].Blur()
 	m.focus = (i + len(m.fields)) % len(m.fields)
 	m.fields[m.focus].Focus()
 }
 
-func (m *loginModel) Update(msg tea.Msg) tea.Cmd {
+// Update edits the form; enter submits it.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	if m.busy {
 		return nil
 	}
 	if msg, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
-		case key.Matches(msg, m.keys.Login):
+		case key.Matches(msg, m.Keys.Login):
 			return m.submit()
-		case key.Matches(msg, m.keys.NextField):
+		case key.Matches(msg, m.Keys.NextField):
 			m.focusField(m.focus + 1)
 			return nil
-		case key.Matches(msg, m.keys.PrevField):
+		case key.Matches(msg, m.Keys.PrevField):
 			m.focusField(m.focus - 1)
 			return nil
 		}
@@ -84,26 +105,27 @@ func (m *loginModel) Update(msg tea.Msg) tea.Cmd {
 
 // submit checks the form; the errors a person can fix here are shown
 // without a round trip.
-func (m *loginModel) submit() tea.Cmd {
+func (m *Model) submit() tea.Cmd {
 	nick := strings.TrimSpace(m.fields[0].Value())
 	room := strings.ToLower(strings.TrimSpace(m.fields[1].Value()))
 	if err := chat.CheckNick(nick); err != nil {
 		m.focusField(0)
-		m.setError("Nickname: " + strings.TrimPrefix(err.Error(), chat.ErrBadNick.Error()+": "))
+		m.SetError(chat.Explain(err))
 		return nil
 	}
 	m.err, m.busy = "", true
-	return func() tea.Msg { return loginRequest{nick: nick, room: room} }
+	return func() tea.Msg { return Request{Nick: nick, Room: room} }
 }
 
-func (m *loginModel) View() string {
-	st := m.styles
+// View draws the form, centred.
+func (m *Model) View() string {
+	st := m.Styles
 	label := func(s string, i int) string {
 		l := st.Label
 		if i != m.focus {
 			l = st.Dim
 		}
-		return l.Render(padRight(s, 11))
+		return l.Render(common.PadRight(s, 11))
 	}
 	lines := []string{
 		st.Title.Render("webaas-chat"),
@@ -123,12 +145,14 @@ func (m *loginModel) View() string {
 	lines = append(lines, "", st.Dim.Render("server "+m.server))
 	inner := min(max(m.width-4, 10), 60)
 	for i, l := range lines {
-		lines[i] = padRight(ansi.Truncate(l, inner, "…"), inner)
+		lines[i] = common.PadRight(ansi.Truncate(l, inner, "…"), inner)
 	}
 	box := st.Pane.Render(strings.Join(lines, "\n"))
 	return lipgloss.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, box)
 }
 
-func (m *loginModel) ShortHelp() []key.Binding { return loginKeys{*m.keys}.ShortHelp() }
+// ShortHelp lists the form's keys.
+func (m *Model) ShortHelp() []key.Binding { return common.LoginKeys{KeyMap: *m.Keys}.ShortHelp() }
 
-func (m *loginModel) FullHelp() [][]key.Binding { return loginKeys{*m.keys}.FullHelp() }
+// FullHelp lists the form's keys.
+func (m *Model) FullHelp() [][]key.Binding { return common.LoginKeys{KeyMap: *m.Keys}.FullHelp() }

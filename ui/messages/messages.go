@@ -1,4 +1,8 @@
-package ui
+// Package messages is the chat's message pane: every loaded message of a
+// room, drawn newest at the bottom, scrolled by line and page, with marks
+// for one's own lines and mentions, and a banner for what arrived while
+// scrolled up.
+package messages
 
 import (
 	"fmt"
@@ -13,28 +17,37 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/webaas-chat/webaas-chat/chat"
-	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/ui/common"
 )
 
 // entry is one line item of the message pane: a committed message, or one
 // of ours still being sent.
 type entry struct {
-	msg     *pb.Message
+	msg     chat.Message
 	pending int // local id of a message not committed yet; 0 when committed
 	mention bool
 
-	// The rendered lines, for the width they were rendered at. Only
-	// entries that were on screen are ever rendered.
+	// The rendered lines, for the width and nickname they were rendered
+	// for. Only entries that were on screen are ever rendered.
 	width int
+	nick  string
 	lines []string
 }
 
-// messagesModel is the message pane. It keeps every loaded message but
-// renders only what is visible: the view is anchored at its bottom line
-// (an entry and how many of its lines are hidden below), so drawing and
-// scrolling cost the same at 100 or 100,000 messages.
-type messagesModel struct {
-	*common
+// Me is who reads the pane: the session, which alone knows the nickname
+// (it changes with /nick) and the client id that marks one's own lines.
+type Me interface {
+	Nick() string
+	ClientID() string
+}
+
+// Model is the message pane. It keeps every loaded message but renders
+// only what is visible: the view is anchored at its bottom line (an entry
+// and how many of its lines are hidden below), so drawing and scrolling
+// cost the same at 100 or 100,000 messages.
+type Model struct {
+	*common.Common
+	me            Me  // nil: nobody (a pane drawn for a benchmark)
 	width, height int // outer size, borders included
 	focused       bool
 
@@ -45,44 +58,53 @@ type messagesModel struct {
 	bottom int  // when not following: index of the entry on the bottom line
 	hidden int  // ... and how many of its lines are below the view
 	unread int  // messages that arrived while scrolled up
-
-	nick      string // ours: for "own" marks and mentions
-	ownClient string // this session's client id: its lines are ours under any nickname
 }
 
-func newMessages(c *common) *messagesModel {
-	return &messagesModel{common: c, follow: true}
+// New returns an empty pane read by me.
+func New(c *common.Common, me Me) *Model {
+	return &Model{Common: c, me: me, follow: true}
 }
 
-func (m *messagesModel) innerWidth() int  { return max(m.width-2, 1) }
-func (m *messagesModel) innerHeight() int { return max(m.height-2, 1) }
+func (m *Model) innerWidth() int { return max(m.width-2, 1) }
+
+// InnerHeight is how many rows of messages the pane shows.
+func (m *Model) InnerHeight() int { return max(m.height-2, 1) }
+
+func (m *Model) nick() string {
+	if m.me == nil {
+		return ""
+	}
+	return m.me.Nick()
+}
 
 // SetSize sets the pane's outer size (borders included).
-func (m *messagesModel) SetSize(w, h int) {
+func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
 }
 
-// SetNick sets our nickname; lines are re-rendered with the new marks.
-func (m *messagesModel) SetNick(nick string) {
-	if nick == m.nick {
-		return
-	}
-	m.nick = nick
-	for _, e := range m.entries {
-		e.lines = nil
-	}
-}
-
 // Reset forgets every message (a new login).
-func (m *messagesModel) Reset() {
+func (m *Model) Reset() {
 	m.entries, m.pending = nil, 0
 	m.follow, m.bottom, m.hidden, m.unread = true, 0, 0, 0
 }
 
-func (m *messagesModel) committed() []*entry { return m.entries[:len(m.entries)-m.pending] }
+func (m *Model) committed() []*entry { return m.entries[:len(m.entries)-m.pending] }
+
+// Messages returns the committed messages held, in order.
+func (m *Model) Messages() []chat.Message {
+	c := m.committed()
+	out := make([]chat.Message, len(c))
+	for i, e := range c {
+		out[i] = e.msg
+	}
+	return out
+}
+
+// Pending counts our messages still being sent.
+func (m *Model) Pending() int { return m.pending }
 
 // NewestSeq is the seq of the newest message held (0: none).
-func (m *messagesModel) NewestSeq() int64 {
+func (m *Model) NewestSeq() int64 {
 	c := m.committed()
 	if len(c) == 0 {
 		return 0
@@ -91,7 +113,7 @@ func (m *messagesModel) NewestSeq() int64 {
 }
 
 // OldestSeq is the seq of the oldest message held (0: none).
-func (m *messagesModel) OldestSeq() int64 {
+func (m *Model) OldestSeq() int64 {
 	c := m.committed()
 	if len(c) == 0 {
 		return 0
@@ -101,14 +123,14 @@ func (m *messagesModel) OldestSeq() int64 {
 
 // Add inserts committed messages in seq order, skipping ones already
 // held, and returns how many of the new ones mention us.
-func (m *messagesModel) Add(msgs []*pb.Message) (mentions int) {
+func (m *Model) Add(msgs []chat.Message) (mentions int) {
 	for _, msg := range msgs {
 		c := m.committed()
 		i := sort.Search(len(c), func(i int) bool { return c[i].msg.Seq >= msg.Seq })
 		if i < len(c) && c[i].msg.Seq == msg.Seq {
 			continue
 		}
-		e := &entry{msg: msg, mention: m.mentions(msg)}
+		e := &entry{msg: msg, mention: msg.Mentions(m.nick())}
 		if e.mention {
 			mentions++
 		}
@@ -124,7 +146,7 @@ func (m *messagesModel) Add(msgs []*pb.Message) (mentions int) {
 	return mentions
 }
 
-func (m *messagesModel) insert(i int, e *entry) {
+func (m *Model) insert(i int, e *entry) {
 	m.entries = append(m.entries, nil)
 	copy(m.entries[i+1:], m.entries[i:])
 	m.entries[i] = e
@@ -134,14 +156,14 @@ func (m *messagesModel) insert(i int, e *entry) {
 }
 
 // AddPending shows a message of ours that is being sent.
-func (m *messagesModel) AddPending(id int, msg *pb.Message) {
+func (m *Model) AddPending(id int, msg chat.Message) {
 	m.entries = append(m.entries, &entry{msg: msg, pending: id})
 	m.pending++
 }
 
 // RemovePending drops a pending message (sent, so the feed shows it; or
 // failed).
-func (m *messagesModel) RemovePending(id int) {
+func (m *Model) RemovePending(id int) {
 	for i := len(m.entries) - m.pending; i < len(m.entries); i++ {
 		if m.entries[i].pending == id {
 			m.entries = append(m.entries[:i], m.entries[i+1:]...)
@@ -154,47 +176,20 @@ func (m *messagesModel) RemovePending(id int) {
 	}
 }
 
-// mentions: someone else's line names us as a word, "@" optional.
-func (m *messagesModel) mentions(msg *pb.Message) bool {
-	if m.nick == "" || msg.Nick == m.nick || msg.Kind != pb.Kind_KIND_TEXT && msg.Kind != pb.Kind_KIND_ACTION {
-		return false
-	}
-	text := strings.ToLower(msg.Text)
-	nick := strings.ToLower(m.nick)
-	for i := strings.Index(text, nick); i >= 0; {
-		end := i + len(nick)
-		before := i == 0 || !isWordByte(text[i-1])
-		after := end == len(text) || !isWordByte(text[end])
-		if before && after {
-			return true
-		}
-		j := strings.Index(text[i+1:], nick)
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	return false
-}
-
-func isWordByte(b byte) bool {
-	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_' || b >= 0x80
-}
-
 // lines renders entry i at the current width, cached.
-func (m *messagesModel) lines(i int) []string {
+func (m *Model) lines(i int) []string {
 	e := m.entries[i]
-	w := m.innerWidth()
-	if e.lines != nil && e.width == w {
+	w, nick := m.innerWidth(), m.nick()
+	if e.lines != nil && e.width == w && e.nick == nick {
 		return e.lines
 	}
 	var out []string
-	when := time.UnixMilli(e.msg.SentUnixMs).In(m.loc)
-	if e.pending == 0 && (i == 0 || !sameDay(time.UnixMilli(m.entries[i-1].msg.SentUnixMs).In(m.loc), when)) {
+	when := e.msg.Sent.In(m.Loc)
+	if e.pending == 0 && (i == 0 || !sameDay(m.entries[i-1].msg.Sent.In(m.Loc), when)) {
 		out = append(out, m.daySeparator(when, w))
 	}
-	out = append(out, m.body(e, when, w)...)
-	e.lines, e.width = out, w
+	out = append(out, m.body(e, when, w, nick)...)
+	e.lines, e.width, e.nick = out, w, nick
 	return out
 }
 
@@ -204,45 +199,31 @@ func sameDay(a, b time.Time) bool {
 	return ay == by && am == bm && ad == bd
 }
 
-func (m *messagesModel) daySeparator(t time.Time, w int) string {
+func (m *Model) daySeparator(t time.Time, w int) string {
 	label := " " + t.Format("Monday, 2 January 2006") + " "
 	side := max((w-ansi.StringWidth(label))/2, 0)
 	line := strings.Repeat("─", side) + label + strings.Repeat("─", max(w-side-ansi.StringWidth(label), 0))
-	return m.styles.Day.Render(ansi.Truncate(line, w, ""))
+	return m.Styles.Day.Render(ansi.Truncate(line, w, ""))
 }
 
 // gutterWidth is the mark column plus "15:04 ".
 const gutterWidth = 7
 
-// maxRows is how many rows one message takes at most: a longer one shows
+// MaxRows is how many rows one message takes at most: a longer one shows
 // its first rows and "… N more lines", so a 13,000-line message cannot
 // flood the screen. Folding is display only: the message keeps its text.
-const maxRows = 12
+const MaxRows = 12
 
 // body renders one message: a mark column (▌ for our lines, ! for lines
 // that mention us), the local time, then the text wrapped under itself.
 // Nicknames and text pass through the display filter (package chat).
-func (m *messagesModel) body(e *entry, when time.Time, w int) []string {
-	st := m.styles
+func (m *Model) body(e *entry, when time.Time, w int, me string) []string {
+	st := m.Styles
 	msg := e.msg
-	nick := chat.DisplayNick(msg.Nick)
-	text := chat.DisplayText(msg.Text)
-	nickStyle := st.Nick(msg.Nick)
-	textStyle := st.Text
-	var prefix string
-	switch msg.Kind {
-	case pb.Kind_KIND_ACTION:
-		prefix = "* " + nick + " "
-	case pb.Kind_KIND_JOIN:
-		prefix, text, textStyle = "→ ", nick+" joined", st.System
-	case pb.Kind_KIND_LEAVE:
-		prefix, text, textStyle = "← ", nick+" left", st.System
-	case pb.Kind_KIND_NICK:
-		prefix, text, textStyle = "~ ", nick+" is now known as "+chat.DisplayNick(msg.Text), st.System
-	default:
-		prefix = nick + ": "
-	}
-	own := msg.Nick == m.nick || m.ownClient != "" && msg.ClientId == m.ownClient
+	lead, text := msg.Parts(false)
+	prefix := lead + " "
+	nickStyle, textStyle := st.Nick(msg.Nick), st.Text
+	own := msg.Nick == me || m.me != nil && m.me.ClientID() != "" && msg.ClientID == m.me.ClientID()
 	mark, stamp := " ", when.Format("15:04")
 	switch {
 	case e.pending != 0:
@@ -252,8 +233,9 @@ func (m *messagesModel) body(e *entry, when time.Time, w int) []string {
 	case e.mention:
 		mark, textStyle = st.Mention.Render("!"), st.Mention
 	}
-	if msg.Kind == pb.Kind_KIND_JOIN || msg.Kind == pb.Kind_KIND_LEAVE || msg.Kind == pb.Kind_KIND_NICK {
-		nickStyle = st.System
+	system := msg.Kind.System()
+	if system {
+		nickStyle, textStyle = st.System, st.System
 	}
 	width := max(w-gutterWidth, 4)
 	wrapped, more := fold(strings.Split(ansi.Wrap(prefix+text, width, ""), "\n"))
@@ -261,9 +243,9 @@ func (m *messagesModel) body(e *entry, when time.Time, w int) []string {
 	indent := strings.Repeat(" ", gutterWidth)
 	for j, line := range wrapped {
 		if j == 0 {
-			head := m.styles.Time.Render(stamp)
-			if strings.HasPrefix(line, prefix) && msg.Kind != pb.Kind_KIND_JOIN && msg.Kind != pb.Kind_KIND_LEAVE && msg.Kind != pb.Kind_KIND_NICK {
-				line = m.styled(strings.TrimRight(prefix, " "), nickStyle) + " " + m.styled(line[len(prefix):], textStyle)
+			head := st.Time.Render(stamp)
+			if strings.HasPrefix(line, prefix) && !system {
+				line = m.styled(lead, nickStyle) + " " + m.styled(line[len(prefix):], textStyle)
 			} else {
 				line = m.styled(line, textStyle)
 			}
@@ -273,18 +255,18 @@ func (m *messagesModel) body(e *entry, when time.Time, w int) []string {
 		out[j] = indent + m.styled(line, textStyle)
 	}
 	if more > 0 {
-		out = append(out, indent+st.Dim.Render(fmt.Sprintf("… %d more line%s", more, plural(more))))
+		out = append(out, indent+st.Dim.Render(fmt.Sprintf("… %d more line%s", more, common.Plural(more))))
 	}
 	return out
 }
 
-// fold keeps the rows that fit in maxRows with a last one that says how
+// fold keeps the rows that fit in MaxRows with a last one that says how
 // many more there are.
 func fold(rows []string) (kept []string, more int) {
-	if len(rows) <= maxRows {
+	if len(rows) <= MaxRows {
 		return rows, 0
 	}
-	return rows[:maxRows-1], len(rows) - (maxRows - 1)
+	return rows[:MaxRows-1], len(rows) - (MaxRows - 1)
 }
 
 // hiddenMark is how the display filter shows an invisible character.
@@ -292,7 +274,7 @@ var hiddenMark = regexp.MustCompile(`<U\+[0-9A-F]{4,6}>`)
 
 // styled renders text in st, with the display filter's <U+202E> marks
 // dimmed so they read as notes about the text rather than text.
-func (m *messagesModel) styled(text string, st lipgloss.Style) string {
+func (m *Model) styled(text string, st lipgloss.Style) string {
 	locs := hiddenMark.FindAllStringIndex(text, -1)
 	if locs == nil {
 		return st.Render(text)
@@ -303,7 +285,7 @@ func (m *messagesModel) styled(text string, st lipgloss.Style) string {
 		if l[0] > at {
 			b.WriteString(st.Render(text[at:l[0]]))
 		}
-		b.WriteString(m.styles.Dim.Render(text[l[0]:l[1]]))
+		b.WriteString(m.Styles.Dim.Render(text[l[0]:l[1]]))
 		at = l[1]
 	}
 	if at < len(text) {
@@ -313,7 +295,7 @@ func (m *messagesModel) styled(text string, st lipgloss.Style) string {
 }
 
 // bottomAnchor is where the view's bottom line is.
-func (m *messagesModel) bottomAnchor() (int, int) {
+func (m *Model) bottomAnchor() (int, int) {
 	if m.follow {
 		return len(m.entries) - 1, 0
 	}
@@ -323,7 +305,7 @@ func (m *messagesModel) bottomAnchor() (int, int) {
 // linesThrough counts the lines from the top of entry 0 down to the
 // anchor, but stops counting once it reaches limit: every entry has a
 // line, so beyond limit entries the answer is "at least limit".
-func (m *messagesModel) linesThrough(b, hidden, limit int) int {
+func (m *Model) linesThrough(b, hidden, limit int) int {
 	if b+1 >= limit {
 		return limit
 	}
@@ -335,7 +317,7 @@ func (m *messagesModel) linesThrough(b, hidden, limit int) int {
 }
 
 // ScrollUp moves the view n lines towards older messages.
-func (m *messagesModel) ScrollUp(n int) {
+func (m *Model) ScrollUp(n int) {
 	if len(m.entries) == 0 {
 		return
 	}
@@ -353,8 +335,8 @@ func (m *messagesModel) ScrollUp(n int) {
 }
 
 // clampTop keeps the oldest line from going below the top of the view.
-func (m *messagesModel) clampTop() {
-	h := m.innerHeight()
+func (m *Model) clampTop() {
+	h := m.InnerHeight()
 	if m.follow || m.linesThrough(m.bottom, m.hidden, h) >= h {
 		return
 	}
@@ -362,7 +344,7 @@ func (m *messagesModel) clampTop() {
 }
 
 // ScrollDown moves the view n lines towards newer messages.
-func (m *messagesModel) ScrollDown(n int) {
+func (m *Model) ScrollDown(n int) {
 	if m.follow {
 		return
 	}
@@ -379,8 +361,8 @@ func (m *messagesModel) ScrollDown(n int) {
 }
 
 // Top shows the oldest held message at the top of the view.
-func (m *messagesModel) Top() {
-	h := m.innerHeight()
+func (m *Model) Top() {
+	h := m.InnerHeight()
 	acc := 0
 	for i := range m.entries {
 		acc += len(m.lines(i))
@@ -397,29 +379,29 @@ func (m *messagesModel) Top() {
 }
 
 // Bottom follows the newest message again.
-func (m *messagesModel) Bottom() {
+func (m *Model) Bottom() {
 	m.follow, m.bottom, m.hidden, m.unread = true, 0, 0, 0
 }
 
 // AtTop: the oldest held line is on screen, so older history is wanted.
-func (m *messagesModel) AtTop() bool {
+func (m *Model) AtTop() bool {
 	if len(m.entries) == 0 {
 		return true
 	}
 	b, hidden := m.bottomAnchor()
-	h := m.innerHeight()
+	h := m.InnerHeight()
 	return m.linesThrough(b, hidden, h+1) <= h
 }
 
 // Update handles scrolling keys and the mouse wheel when the pane has
 // focus (the root forwards page keys whatever the focus).
-func (m *messagesModel) Update(msg tea.Msg) tea.Cmd {
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
 		switch {
-		case key.Matches(msg, m.keys.LineUp):
+		case key.Matches(msg, m.Keys.LineUp):
 			m.ScrollUp(1)
-		case key.Matches(msg, m.keys.LineDown):
+		case key.Matches(msg, m.Keys.LineDown):
 			m.ScrollDown(1)
 		}
 	case tea.MouseWheelMsg:
@@ -434,11 +416,11 @@ func (m *messagesModel) Update(msg tea.Msg) tea.Cmd {
 }
 
 // View draws the visible lines only.
-func (m *messagesModel) View() string {
-	w, h := m.innerWidth(), m.innerHeight()
+func (m *Model) View() string {
+	w, h := m.innerWidth(), m.InnerHeight()
 	var rev []string // bottom-up
 	if len(m.entries) == 0 {
-		rev = []string{m.styles.Dim.Render(ansi.Truncate("No messages yet. Say hello!", w, "…"))}
+		rev = []string{m.Styles.Dim.Render(ansi.Truncate("No messages yet. Say hello!", w, "…"))}
 	}
 	b, hidden := m.bottomAnchor()
 	for i := b; i >= 0 && len(rev) < h; i-- {
@@ -456,38 +438,22 @@ func (m *messagesModel) View() string {
 		if k := h - 1 - i; k < len(rev) {
 			line = rev[k]
 		}
-		out[i] = padRight(line, w)
+		out[i] = common.PadRight(line, w)
 	}
 	if m.unread > 0 && !m.follow {
-		banner := fmt.Sprintf(" ↓ %d new message%s (end) ", m.unread, plural(m.unread))
-		out[h-1] = padRight(m.styles.NewBanner.Render(ansi.Truncate(banner, w, "…")), w)
+		banner := fmt.Sprintf(" ↓ %d new message%s (end) ", m.unread, common.Plural(m.unread))
+		out[h-1] = common.PadRight(m.Styles.NewBanner.Render(ansi.Truncate(banner, w, "…")), w)
 	}
 	return strings.Join(out, "\n")
 }
 
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
-// padRight pads (or cuts) a rendered line to exactly w cells.
-func padRight(s string, w int) string {
-	n := ansi.StringWidth(s)
-	if n > w {
-		return ansi.Truncate(s, w, "")
-	}
-	return s + strings.Repeat(" ", w-n)
-}
-
 // SetFocus marks the pane focused.
-func (m *messagesModel) SetFocus(f bool) { m.focused = f }
+func (m *Model) SetFocus(f bool) { m.focused = f }
 
 // ShortHelp lists the pane's keys.
-func (m *messagesModel) ShortHelp() []key.Binding {
-	return []key.Binding{m.keys.LineUp, m.keys.LineDown, m.keys.PageUp, m.keys.PageDown, m.keys.Top, m.keys.Bottom}
+func (m *Model) ShortHelp() []key.Binding {
+	return []key.Binding{m.Keys.LineUp, m.Keys.LineDown, m.Keys.PageUp, m.Keys.PageDown, m.Keys.Top, m.Keys.Bottom}
 }
 
 // FullHelp lists the pane's keys.
-func (m *messagesModel) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }
+func (m *Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }

@@ -1,4 +1,4 @@
-package ui
+package common
 
 import "charm.land/bubbles/v2/key"
 
@@ -63,13 +63,15 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	}
 }
 
-// loginKeys is the login screen's view of the KeyMap.
-type loginKeys struct{ KeyMap }
+// LoginKeys is the login screen's view of the KeyMap.
+type LoginKeys struct{ KeyMap }
 
-func (k loginKeys) ShortHelp() []key.Binding {
+// ShortHelp is the login screen's key hint line.
+func (k LoginKeys) ShortHelp() []key.Binding {
 	return []key.Binding{k.Login, k.NextField, k.Help, k.Quit}
 }
 
-func (k loginKeys) FullHelp() [][]key.Binding {
+// FullHelp is the login screen's help overlay.
+func (k LoginKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Login, k.NextField, k.PrevField}, {k.Help, k.Close, k.Redraw, k.Quit}}
 }

@@ -1,0 +1,123 @@
+package chat
+
+import (
+	"strings"
+	"time"
+
+	"github.com/webaas-chat/webaas-chat/pb"
+)
+
+// Kind says what a message is.
+type Kind int
+
+// The kinds of message. Their numbers are the wire's (pb.Kind).
+const (
+	Text   Kind = iota // what someone said
+	Action             // "/me waves": * alice waves
+	Join               // alice joined
+	Leave              // alice left
+	Rename             // alice is now known as Text
+)
+
+// String is the kind's name in text and JSON output.
+func (k Kind) String() string {
+	switch k {
+	case Text:
+		return "text"
+	case Action:
+		return "action"
+	case Join:
+		return "join"
+	case Leave:
+		return "leave"
+	case Rename:
+		return "nick"
+	}
+	return "unknown"
+}
+
+// System reports a line the chat writes (joins, leaves, renames), as
+// opposed to what someone said.
+func (k Kind) System() bool { return k == Join || k == Leave || k == Rename }
+
+// Message is one line of a room, as the chat shows it.
+type Message struct {
+	Seq  int64 // its place in the room's one order, from 1; 0 while sending
+	Kind Kind
+	Nick string // who sent it, as the wire says (see DisplayNick)
+	Text string // for Rename, the new nickname
+	Sent time.Time
+	// ClientID and ClientSeq name the send: a session's own lines are
+	// its own under any nickname, and a send is one message however many
+	// times it was tried.
+	ClientID  string
+	ClientSeq uint64
+}
+
+// messageOf is a wire message as the chat shows it.
+func messageOf(m *pb.Message) Message {
+	return Message{
+		Seq: m.Seq, Kind: Kind(m.Kind), Nick: m.Nick, Text: m.Text,
+		Sent: time.UnixMilli(m.SentUnixMs), ClientID: m.ClientId, ClientSeq: m.ClientSeq,
+	}
+}
+
+func messagesOf(ms []*pb.Message) []Message {
+	out := make([]Message, len(ms))
+	for i, m := range ms {
+		out[i] = messageOf(m)
+	}
+	return out
+}
+
+// Parts is how a message reads, through the display filter: a lead (who,
+// marked by kind) and the rest, to be shown with a space between. With
+// oneLine, newlines in the text show as ↵, so the whole is one line.
+func (m Message) Parts(oneLine bool) (lead, text string) {
+	nick := DisplayNick(m.Nick)
+	show := DisplayText
+	if oneLine {
+		show = DisplayLine
+	}
+	switch m.Kind {
+	case Action:
+		return "* " + nick, show(m.Text)
+	case Join:
+		return "→", nick + " joined"
+	case Leave:
+		return "←", nick + " left"
+	case Rename:
+		return "~", nick + " is now known as " + DisplayNick(m.Text)
+	}
+	return nick + ":", show(m.Text)
+}
+
+// Mentions reports whether someone else's line names nick as a word,
+// whatever the case ("@" optional): what rings the bell.
+func (m Message) Mentions(nick string) bool {
+	if nick == "" || m.Nick == nick || m.Kind != Text && m.Kind != Action {
+		return false
+	}
+	text := strings.ToLower(m.Text)
+	nick = strings.ToLower(nick)
+	for i := strings.Index(text, nick); i >= 0; {
+		end := i + len(nick)
+		before := i == 0 || !isWordByte(text[i-1])
+		after := end == len(text) || !isWordByte(text[end])
+		if before && after {
+			return true
+		}
+		j := strings.Index(text[i+1:], nick)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// isWordByte tells what may not touch a mention: letters (bytes of UTF-8
+// letters included), digits and '_'. Punctuation may ("alice, look").
+func isWordByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_' || b >= 0x80
+}

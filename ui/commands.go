@@ -1,0 +1,100 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/webaas-chat/webaas-chat/chat"
+)
+
+// command is one slash command: typed in the input, run on the room on
+// screen. The table below is the one list: /help and the help overlay
+// are drawn from it.
+type command struct {
+	name string // "/nick"
+	args string // "NAME", shown in help
+	help string
+	run  func(m *Model, r *roomView, arg string) tea.Cmd
+}
+
+// commands in the order help lists them.
+var commands = []command{
+	{"/help", "", "this help", func(m *Model, _ *roomView, _ string) tea.Cmd {
+		m.showHelp = true
+		return nil
+	}},
+	{"/users", "", "focus the member list", func(m *Model, r *roomView, _ string) tea.Cmd {
+		m.setFocus(focusMembers)
+		return m.setStatus(fmt.Sprintf("%d members, %d online (tab: back to the input)", len(r.members.Members()), r.members.Online()), false)
+	}},
+	{"/history", "", "load older messages", func(m *Model, r *roomView, _ string) tea.Cmd {
+		if r.noOlder {
+			return m.setStatus("No older messages.", false)
+		}
+		return m.loadOlder(r)
+	}},
+	{"/nick", "NAME", "change your nickname", func(m *Model, r *roomView, arg string) tea.Cmd {
+		if arg == "" {
+			return m.setStatus("Usage: /nick NAME", true)
+		}
+		id, session, ctx := r.id, r.session, m.c.Ctx
+		return func() tea.Msg {
+			ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			return renamedMsg{room: id, nick: arg, err: session.Rename(ctx, arg)}
+		}
+	}},
+	{"/me", "ACTION", "say what you do: * alice waves", func(m *Model, r *roomView, arg string) tea.Cmd {
+		if arg == "" {
+			return m.setStatus("Usage: /me ACTION", true)
+		}
+		return m.send(r, chat.Action, arg)
+	}},
+	{"/logout", "", "back to the login screen", func(m *Model, _ *roomView, _ string) tea.Cmd { return m.logout() }},
+	{"/quit", "", "leave the chat", func(m *Model, _ *roomView, _ string) tea.Cmd { return m.quit() }},
+}
+
+// commandHelp lists the slash commands, for the help overlay.
+func commandHelp() [][2]string {
+	out := make([][2]string, 0, len(commands)+1)
+	for _, c := range commands {
+		out = append(out, [2]string{strings.TrimSpace(c.name + " " + c.args), c.help})
+	}
+	return append(out, [2]string{"//text", "send text that starts with /"})
+}
+
+// submit sends what is in the input, or runs it as a slash command.
+func (m *Model) submit(r *roomView) tea.Cmd {
+	text := strings.TrimRight(r.input.Value(), "\n")
+	if strings.TrimSpace(text) == "" {
+		return nil
+	}
+	if strings.HasPrefix(text, "/") && !strings.HasPrefix(text, "//") {
+		r.input.Reset()
+		return m.command(r, text)
+	}
+	text = strings.TrimPrefix(text, "/") // "//etc" sends "/etc"
+	return m.send(r, chat.Text, text)
+}
+
+func (m *Model) command(r *roomView, line string) tea.Cmd {
+	name, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+	for _, c := range commands {
+		if c.name == name {
+			return c.run(m, r, strings.TrimSpace(arg))
+		}
+	}
+	return m.setStatus(fmt.Sprintf("Unknown command %s; /help lists them.", name), true)
+}
+
+func (m *Model) onRenamed(r *roomView, msg renamedMsg) tea.Cmd {
+	if msg.err != nil {
+		return m.setStatus("Nickname not changed: "+chat.Explain(msg.err), true)
+	}
+	// The panes ask the session, which holds the new nickname now.
+	return m.setStatus("You are now "+msg.nick, false)
+}

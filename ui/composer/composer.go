@@ -1,0 +1,92 @@
+// Package composer is the chat's message editor: enter sends (the root
+// handles it), alt+enter or ctrl+j inserts a newline, a paste arrives
+// whole.
+package composer
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textarea"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/webaas-chat/webaas-chat/ui/common"
+)
+
+// Height is the number of text lines the editor shows.
+const Height = 3
+
+// Model is the editor.
+type Model struct {
+	*common.Common
+	width, height int
+	ta            textarea.Model
+}
+
+// New returns an empty, focused editor.
+func New(c *common.Common) *Model {
+	ta := textarea.New()
+	ta.Prompt = ""
+	ta.Placeholder = "Write a message, or /help"
+	ta.ShowLineNumbers = false
+	ta.CharLimit = 0 // no silent truncation: an overlong message is refused on send, text kept
+	ta.MaxHeight = 0 // likewise for long pastes
+	ta.KeyMap.InsertNewline = c.Keys.Newline
+	ta.SetHeight(Height)
+	ta.Focus()
+	return &Model{Common: c, ta: ta}
+}
+
+// SetSize sets the editor's outer size (borders included).
+func (m *Model) SetSize(w, h int) {
+	m.width, m.height = w, h
+	m.ta.SetWidth(max(w-2, 1))
+	m.ta.SetHeight(max(h-2, 1))
+}
+
+// SetFocus focuses the editor, or not.
+func (m *Model) SetFocus(f bool) {
+	if f {
+		m.ta.Focus()
+	} else {
+		m.ta.Blur()
+	}
+}
+
+// Update edits.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	m.ta, cmd = m.ta.Update(msg)
+	return cmd
+}
+
+// Value is the text typed so far.
+func (m *Model) Value() string { return m.ta.Value() }
+
+// Reset clears the editor after a send.
+func (m *Model) Reset() { m.ta.Reset() }
+
+// SetValue puts text back (a refused send keeps what was typed).
+func (m *Model) SetValue(s string) { m.ta.SetValue(s) }
+
+// View draws the editor inside its border.
+func (m *Model) View() string {
+	lines := strings.Split(m.ta.View(), "\n")
+	w, h := max(m.width-2, 1), max(m.height-2, 1)
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	lines = lines[:h]
+	for i := range lines {
+		lines[i] = common.PadRight(lines[i], w)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// ShortHelp lists the editor's keys.
+func (m *Model) ShortHelp() []key.Binding {
+	return []key.Binding{m.Keys.Send, m.Keys.Newline}
+}
+
+// FullHelp lists the editor's keys.
+func (m *Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }

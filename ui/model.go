@@ -1,0 +1,161 @@
+// Package ui is the terminal chat: Bubble Tea models only, talking to the
+// server through package chat. The root model (this file) holds the
+// screens and routes messages; each joined room is a roomView (room.go)
+// holding that room's session, feed and panes; the panes are packages of
+// their own (ui/messages, ui/members, ui/composer, ui/login) sharing
+// ui/common. Every call to the server runs in a tea.Cmd, and a room's
+// feed is a command that turns each event into a message and is re-armed
+// after each one, so no goroutine touches model state.
+package ui
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/ui/common"
+	"github.com/webaas-chat/webaas-chat/ui/login"
+)
+
+// Smallest usable terminal.
+const (
+	MinWidth  = 60
+	MinHeight = 15
+)
+
+// Options configure the chat.
+type Options struct {
+	Client *chat.Client
+	Server string // the server's address, as the login screen shows it
+	Nick   string // pre-filled nickname
+	Room   string // pre-filled room code
+	// AutoLogin logs in with Nick and Room at start (both came from flags).
+	AutoLogin bool
+	// Remember is called after each successful login, to pre-fill the next
+	// launch; it may be nil.
+	Remember func(nick, room string) error
+	// Bell rings the terminal bell when a line mentions you.
+	Bell     bool
+	Logger   *slog.Logger
+	Location *time.Location // timestamps are shown in it (default: local)
+	Session  chat.SessionOptions
+	Follow   chat.FollowOptions
+	// HostNote, if set, says while the chat cannot reach its server why
+	// ("the host of this room left; waiting for it"), or "" when it knows
+	// no reason; the header shows it.
+	HostNote func() string
+}
+
+type screen int
+
+const (
+	loginScreen screen = iota
+	chatScreen
+)
+
+// Focus order on the chat screen.
+const (
+	focusInput = iota
+	focusMessages
+	focusMembers
+	focusCount
+)
+
+// Model is the root model.
+type Model struct {
+	c             *common.Common
+	opts          Options
+	width, height int
+	screen        screen
+	help          help.Model
+	showHelp      bool
+	login         *login.Model
+
+	// rooms are the joined rooms, cur the one on screen. The chat holds
+	// one room at a time so far; the screen is drawn from rooms[cur].
+	rooms  []*roomView
+	cur    int
+	nextID int // ids tell apart answers for rooms (and logins) gone since
+	focus  int
+
+	status     status
+	quitting   bool
+	dropUnsent bool // ctrl+c was told about unsent messages once
+}
+
+// status is the one-line note shown in place of the key hints for a while.
+type status struct {
+	text string
+	err  bool
+	gen  int
+}
+
+// New returns the root model. Its I/O (commands) ends with ctx.
+func New(ctx context.Context, opts Options) *Model {
+	keys := common.DefaultKeyMap()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Location == nil {
+		opts.Location = time.Local
+	}
+	c := &common.Common{Ctx: ctx, Styles: common.DefaultStyles(), Keys: &keys, Log: opts.Logger, Loc: opts.Location}
+	m := &Model{c: c, opts: opts, help: help.New()}
+	m.login = login.New(c, opts.Nick, opts.Room, opts.Server)
+	return m
+}
+
+// Init implements tea.Model.
+func (m *Model) Init() tea.Cmd {
+	if m.opts.AutoLogin && m.opts.Nick != "" {
+		return m.login.Submit()
+	}
+	return nil
+}
+
+// room is the room on screen, or nil.
+func (m *Model) room() *roomView {
+	if m.cur < len(m.rooms) {
+		return m.rooms[m.cur]
+	}
+	return nil
+}
+
+// byID finds a joined room by id, or nil (it was left since).
+func (m *Model) byID(id int) *roomView {
+	for _, r := range m.rooms {
+		if r.id == id {
+			return r
+		}
+	}
+	return nil
+}
+
+// setStatus shows a one-line note in place of the key hints for a while.
+func (m *Model) setStatus(text string, isErr bool) tea.Cmd {
+	m.status.gen++
+	m.status.text, m.status.err = chat.DisplayLine(text), isErr
+	gen := m.status.gen
+	return tea.Tick(6*time.Second, func(time.Time) tea.Msg { return clearStatusMsg{gen} })
+}
+
+// setFocus focuses pane i of the room on screen.
+func (m *Model) setFocus(i int) {
+	m.focus = i
+	if r := m.room(); r != nil {
+		r.setFocus(i)
+	}
+}
+
+// layout sizes the screens for the terminal.
+func (m *Model) layout() {
+	m.login.SetSize(m.width, max(m.height-1, 1))
+	m.help.SetWidth(m.width)
+	for _, r := range m.rooms {
+		r.setSize(m.width, m.height)
+	}
+}

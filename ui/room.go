@@ -1,0 +1,304 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/ui/common"
+	"github.com/webaas-chat/webaas-chat/ui/composer"
+	"github.com/webaas-chat/webaas-chat/ui/members"
+	"github.com/webaas-chat/webaas-chat/ui/messages"
+)
+
+// pageSize is how many messages a history load brings.
+const pageSize = 100
+
+// Connection states shown in the header.
+const (
+	connConnecting   = "connecting"
+	connConnected    = "connected"
+	connReconnecting = "reconnecting"
+	connOffline      = "offline"
+)
+
+// pane is what a room's panes have in common: they draw at a size, react
+// to messages when focused, and say which keys they take.
+type pane interface {
+	SetSize(width, height int)
+	Update(msg tea.Msg) tea.Cmd
+	View() string
+	SetFocus(bool)
+}
+
+// roomView is one joined room on the screen: its session and feed, its
+// panes, and all that a room keeps while another is shown (the draft in
+// its input, its scroll position and "new messages" marker). The session
+// is the one source of the nickname: the panes ask it.
+type roomView struct {
+	*common.Common
+	id      int
+	room    *chat.Room
+	session *chat.Session
+	feed    <-chan chat.Event
+	stop    context.CancelFunc // ends the feed
+
+	conn     string
+	connNote string // the retry countdown while reconnecting
+	hostWhy  string // why the server is unreachable, from Options.HostNote
+
+	msgs    *messages.Model
+	members *members.Model
+	input   *composer.Model
+	panes   [focusCount]pane
+
+	olderGen     int // a history page for an older request is dropped
+	loadingOlder bool
+	noOlder      bool
+
+	nextLocal int // ids of our messages being sent
+}
+
+func newRoomView(c *common.Common, id int, j joined) *roomView {
+	r := &roomView{
+		Common: c, id: id, room: j.room, session: j.session, feed: j.feed, stop: j.stop,
+		conn: connConnecting,
+	}
+	r.msgs = messages.New(c, j.session)
+	r.members = members.New(c, j.session.Nick)
+	r.input = composer.New(c)
+	r.panes = [focusCount]pane{r.input, r.msgs, r.members}
+	r.msgs.Add(j.latest)
+	r.noOlder = len(j.latest) == 0 || j.latest[0].Seq <= 1
+	return r
+}
+
+// name is the room's name as shown: through the display filter, and cut
+// to the longest name the chat lets anyone give (a raw write may store
+// 64 KB, and the header and title are drawn every frame).
+func (r *roomView) name() string {
+	name := r.room.Name()
+	if utf8.RuneCountInString(name) > chat.MaxRoomName {
+		name = string([]rune(name)[:chat.MaxRoomName]) + "…"
+	}
+	return chat.DisplayLine(name)
+}
+
+func (r *roomView) setFocus(i int) {
+	for j, p := range r.panes {
+		p.SetFocus(j == i)
+	}
+}
+
+// setSize lays the room's panes out for a terminal of w × h.
+func (r *roomView) setSize(w, h int) {
+	membersW := min(max(w/4, 16), 28)
+	bodyH := max(h-2-(composer.Height+2), 3)
+	r.msgs.SetSize(w-membersW, bodyH)
+	r.members.SetSize(membersW, bodyH)
+	r.input.SetSize(w, composer.Height+2)
+}
+
+// close ends the feed; the session is the caller's to end.
+func (r *roomView) close() {
+	if r.stop != nil {
+		r.stop()
+		r.stop = nil
+	}
+}
+
+// Messages of a room's commands. Each names its room, so an answer for a
+// room left since is dropped.
+type (
+	feedMsg struct {
+		room int
+		ev   chat.Event
+		ok   bool
+	}
+	sentMsg struct {
+		room  int
+		local int
+		text  string
+		msg   chat.Message
+		err   error
+	}
+	olderMsg struct {
+		room int
+		gen  int
+		msgs []chat.Message
+		err  error
+	}
+	renamedMsg struct {
+		room int
+		nick string
+		err  error
+	}
+	// hostCheckMsg asks, while reconnecting, whether HostNote changed.
+	hostCheckMsg struct{ room int }
+)
+
+// waitFeed is the listener: one feed event becomes one message, and the
+// handler calls waitFeed again for the next.
+func (r *roomView) waitFeed() tea.Cmd {
+	id, feed := r.id, r.feed
+	return func() tea.Msg {
+		ev, ok := <-feed
+		return feedMsg{room: id, ev: ev, ok: ok}
+	}
+}
+
+// onFeed handles one feed event of this room.
+func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
+	if !msg.ok {
+		return nil // the feed ended (a logout)
+	}
+	var cmds []tea.Cmd
+	switch msg.ev.Kind {
+	case chat.Connected:
+		r.conn, r.connNote, r.hostWhy = connConnected, "", ""
+	case chat.Reconnecting:
+		checking := r.conn == connReconnecting
+		r.conn = connReconnecting
+		r.connNote = fmt.Sprintf("retry in %.1fs", msg.ev.Retry.Seconds())
+		r.hostWhy = m.hostNote()
+		r.Log.Info("feed reconnecting", "err", msg.ev.Err, "retry", msg.ev.Retry)
+		if !checking {
+			cmds = append(cmds, hostCheck(r.id))
+		}
+	case chat.Messages:
+		if mentions := r.msgs.Add(msg.ev.Messages); mentions > 0 && m.opts.Bell {
+			cmds = append(cmds, tea.Raw("\a"))
+		}
+	case chat.Members:
+		r.members.SetMembers(msg.ev.Members)
+	case chat.Gap:
+		what := fmt.Sprintf("Message %d is", msg.ev.From)
+		if msg.ev.To > msg.ev.From {
+			what = fmt.Sprintf("Messages %d to %d are", msg.ev.From, msg.ev.To)
+		}
+		cmds = append(cmds, m.setStatus(what+" missing from this room (written around the chat); skipped.", true))
+	}
+	cmds = append(cmds, r.waitFeed())
+	return tea.Batch(cmds...)
+}
+
+// hostNote asks why the server is unreachable, if a reason is known.
+func (m *Model) hostNote() string {
+	if m.opts.HostNote == nil {
+		return ""
+	}
+	return m.opts.HostNote()
+}
+
+// hostCheck asks again in a second: the host may leave (or come back)
+// between two reconnect attempts, which are up to seconds apart.
+func hostCheck(room int) tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return hostCheckMsg{room} })
+}
+
+func (m *Model) checkHost(r *roomView) tea.Cmd {
+	if r.conn != connReconnecting {
+		return nil // connected again: stop asking
+	}
+	r.hostWhy = m.hostNote()
+	return hostCheck(r.id)
+}
+
+// send posts text (a message or an action) in the room.
+func (m *Model) send(r *roomView, kind chat.Kind, text string) tea.Cmd {
+	if err := chat.CheckText(text); err != nil {
+		return m.setStatus("Not sent: "+chat.Explain(err), true)
+	}
+	if r.conn == connReconnecting {
+		// Nothing could take it now; queued, it would be lost if the chat
+		// closed before the server came back. It stays in the input.
+		why := "the server is unreachable"
+		if r.hostWhy != "" {
+			why = r.hostWhy
+		}
+		return m.setStatus("Not sent: "+why+". Your text stays in the input; send it once connected.", true)
+	}
+	r.input.Reset()
+	r.nextLocal++
+	local, id, session := r.nextLocal, r.id, r.session
+	r.msgs.AddPending(local, chat.Message{Nick: session.Nick(), Text: text, Kind: kind, Sent: time.Now(), ClientID: session.ClientID()})
+	r.msgs.Bottom()
+	ctx := m.c.Ctx
+	return func() tea.Msg {
+		// No timeout: the session retries until the server takes the
+		// message or the session ends (logout, quit).
+		var msg chat.Message
+		var err error
+		if kind == chat.Action {
+			msg, err = session.Act(ctx, text)
+		} else {
+			msg, err = session.Send(ctx, text)
+		}
+		return sentMsg{room: id, local: local, text: text, msg: msg, err: err}
+	}
+}
+
+func (m *Model) onSent(r *roomView, msg sentMsg) tea.Cmd {
+	r.msgs.RemovePending(msg.local)
+	if msg.err != nil {
+		if errors.Is(msg.err, chat.ErrClosed) {
+			return nil // logged out meanwhile
+		}
+		if r.input.Value() == "" {
+			r.input.SetValue(msg.text) // keep what was typed
+		}
+		return m.setStatus("Not sent: "+chat.Explain(msg.err), true)
+	}
+	r.msgs.Add([]chat.Message{msg.msg})
+	return nil
+}
+
+// maybeLoadOlder asks for the previous page when the oldest held message
+// has scrolled into view.
+func (m *Model) maybeLoadOlder(r *roomView) tea.Cmd {
+	if r == nil || r.noOlder || r.loadingOlder || !r.msgs.AtTop() {
+		return nil
+	}
+	return m.loadOlder(r)
+}
+
+func (m *Model) loadOlder(r *roomView) tea.Cmd {
+	if r.loadingOlder {
+		return nil
+	}
+	r.olderGen++
+	r.loadingOlder = true
+	id, gen, room, before := r.id, r.olderGen, r.room, r.msgs.OldestSeq()
+	if before == 0 {
+		before = 1 << 62 // nothing held yet: the newest page
+	}
+	ctx := m.c.Ctx
+	return tea.Batch(m.setStatus("Loading older messages…", false), func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		msgs, err := room.Before(ctx, before, pageSize)
+		return olderMsg{room: id, gen: gen, msgs: msgs, err: err}
+	})
+}
+
+func (m *Model) onOlder(r *roomView, msg olderMsg) tea.Cmd {
+	if msg.gen != r.olderGen {
+		return nil // an answer for a request we no longer care about
+	}
+	r.loadingOlder = false
+	if msg.err != nil {
+		return m.setStatus("Could not load older messages: "+chat.Explain(msg.err), true)
+	}
+	r.msgs.Add(msg.msgs)
+	r.noOlder = len(msg.msgs) == 0 || msg.msgs[0].Seq <= 1
+	text := fmt.Sprintf("Loaded %d older message%s.", len(msg.msgs), common.Plural(len(msg.msgs)))
+	if r.noOlder {
+		text += " That is the beginning of the room."
+	}
+	return m.setStatus(text, false)
+}

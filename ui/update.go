@@ -1,0 +1,134 @@
+package ui
+
+import (
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/webaas-chat/webaas-chat/ui/login"
+)
+
+// Update implements tea.Model: it routes each message to the screen, or
+// to the room it names.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+		return m, nil
+	case login.Request:
+		return m, m.loginCmd(msg.Nick, msg.Room)
+	case loginDoneMsg:
+		return m, m.loggedIn(msg)
+	case loggedOutMsg:
+		return m, m.onLoggedOut(msg)
+	case clearStatusMsg:
+		if msg.gen == m.status.gen {
+			m.status.text = ""
+		}
+		return m, nil
+	case feedMsg:
+		return m, forRoom(m, msg.room, func(r *roomView) tea.Cmd { return m.onFeed(r, msg) })
+	case sentMsg:
+		return m, forRoom(m, msg.room, func(r *roomView) tea.Cmd { return m.onSent(r, msg) })
+	case olderMsg:
+		return m, forRoom(m, msg.room, func(r *roomView) tea.Cmd { return m.onOlder(r, msg) })
+	case renamedMsg:
+		return m, forRoom(m, msg.room, func(r *roomView) tea.Cmd { return m.onRenamed(r, msg) })
+	case hostCheckMsg:
+		return m, forRoom(m, msg.room, m.checkHost)
+	case tea.KeyPressMsg:
+		return m, m.onKey(msg)
+	case tea.MouseWheelMsg:
+		if r := m.room(); r != nil && m.screen == chatScreen && !m.showHelp {
+			r.msgs.Update(msg)
+			return m, m.maybeLoadOlder(r)
+		}
+		return m, nil
+	case tea.PasteMsg, tea.PasteStartMsg, tea.PasteEndMsg:
+		if m.screen == loginScreen {
+			return m, m.login.Update(msg)
+		}
+		m.setFocus(focusInput)
+		if r := m.room(); r != nil {
+			return m, r.input.Update(msg)
+		}
+		return m, nil
+	}
+	// Anything else (cursor blinks, ...) goes to whoever may want it.
+	if m.screen == loginScreen {
+		return m, m.login.Update(msg)
+	}
+	if r := m.room(); r != nil {
+		return m, r.input.Update(msg)
+	}
+	return m, nil
+}
+
+// forRoom runs fn on the room with that id, unless it was left since (an
+// answer for it is then dropped).
+func forRoom(m *Model, id int, fn func(*roomView) tea.Cmd) tea.Cmd {
+	if r := m.byID(id); r != nil {
+		return fn(r)
+	}
+	return nil
+}
+
+func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.c.Keys
+	if key.Matches(msg, k.Quit) {
+		return m.quit()
+	}
+	if key.Matches(msg, k.Redraw) {
+		// Whatever a terminal made of what it was sent, the next frame is
+		// drawn afresh onto a cleared screen.
+		return tea.ClearScreen
+	}
+	if m.quitting {
+		return nil
+	}
+	if m.showHelp {
+		if key.Matches(msg, k.Close, k.Help) {
+			m.showHelp = false
+		}
+		return nil
+	}
+	// "?" is a character in the input; F1 opens help from anywhere.
+	typing := m.screen == loginScreen || m.focus == focusInput
+	if key.Matches(msg, k.Help) && !(typing && msg.String() == "?") {
+		m.showHelp = true
+		return nil
+	}
+	r := m.room()
+	if m.screen == loginScreen || r == nil {
+		return m.login.Update(msg)
+	}
+	switch {
+	case key.Matches(msg, k.Logout):
+		return m.logout()
+	case key.Matches(msg, k.NextFocus):
+		m.setFocus((m.focus + 1) % focusCount)
+		return nil
+	case key.Matches(msg, k.PrevFocus):
+		m.setFocus((m.focus + focusCount - 1) % focusCount)
+		return nil
+	case key.Matches(msg, k.PageUp):
+		r.msgs.ScrollUp(max(r.msgs.InnerHeight()-1, 1))
+		return m.maybeLoadOlder(r)
+	case key.Matches(msg, k.PageDown):
+		r.msgs.ScrollDown(max(r.msgs.InnerHeight()-1, 1))
+		return nil
+	case key.Matches(msg, k.Top):
+		r.msgs.Top()
+		return m.maybeLoadOlder(r)
+	case key.Matches(msg, k.Bottom):
+		r.msgs.Bottom()
+		return nil
+	case m.focus == focusInput && key.Matches(msg, k.Send):
+		return m.submit(r)
+	}
+	cmd := r.panes[m.focus].Update(msg)
+	if m.focus == focusMessages {
+		return tea.Batch(cmd, m.maybeLoadOlder(r))
+	}
+	return cmd
+}

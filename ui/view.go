@@ -1,0 +1,183 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/ui/common"
+)
+
+// View implements tea.Model.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "webaas-chat"
+	if r := m.room(); r != nil {
+		v.WindowTitle += " · " + r.name()
+	}
+	return v
+}
+
+// render draws the whole screen: exactly width × height cells.
+func (m *Model) render() string {
+	w, h := m.width, m.height
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	if w < MinWidth || h < MinHeight {
+		note := fmt.Sprintf("Terminal too small: %d×%d.\nwebaas-chat needs at least %d×%d.\nEnlarge the window, or ctrl+c to quit.", w, h, MinWidth, MinHeight)
+		return common.Fill(lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, ansi.Wrap(note, w, "")), w, h)
+	}
+	var screen string
+	if r := m.room(); m.screen == loginScreen || r == nil {
+		screen = m.login.View() + "\n" + m.hintLine(m.login)
+	} else {
+		screen = strings.Join([]string{
+			m.header(r),
+			lipgloss.JoinHorizontal(lipgloss.Top, m.frame(r.msgs, m.focus == focusMessages), m.frame(r.members, m.focus == focusMembers)),
+			m.frame(r.input, m.focus == focusInput),
+			m.hintLine(*m.c.Keys),
+		}, "\n")
+	}
+	screen = common.Fill(screen, w, h)
+	if m.showHelp {
+		screen = m.overlay(screen, m.helpBox())
+	}
+	return screen
+}
+
+// frame draws a pane inside its border; the focused pane's is heavier
+// and coloured, so focus shows even without colour.
+func (m *Model) frame(p interface{ View() string }, focused bool) string {
+	st := m.c.Styles.Pane
+	if focused {
+		st = m.c.Styles.FocusedPane
+	}
+	return st.Render(p.View())
+}
+
+// header is the top line: room, nickname, room code (when it fits) and
+// the connection's state.
+func (m *Model) header(r *roomView) string {
+	st := m.c.Styles
+	var state string
+	switch r.conn {
+	case connConnected:
+		state = st.Connected.Render("● connected")
+	case connReconnecting:
+		if r.hostWhy != "" {
+			state = st.Reconnecting.Render("◌ " + chat.DisplayLine(r.hostWhy))
+		} else {
+			state = st.Reconnecting.Render("◌ reconnecting " + r.connNote)
+		}
+	case connConnecting:
+		state = st.Reconnecting.Render("◌ connecting")
+	default:
+		state = st.Offline.Render("○ offline")
+	}
+	name, nick := "webaas-chat", ""
+	var code string
+	if !m.quitting { // while leaving, the header no longer names the room
+		name, nick = r.name(), chat.DisplayNick(r.session.Nick())
+		code = st.HeaderCode.Render("room " + r.room.Code() + " ")
+	}
+	left := st.HeaderRoom.Render(" "+name) + st.Header.Render(" · ") + st.HeaderNick.Render(nick+" ")
+	right := state + st.Header.Render(" ")
+	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(right)
+	if code != "" && gap >= ansi.StringWidth(code)+1 {
+		right = code + right
+		gap -= ansi.StringWidth(code)
+	}
+	if gap < 0 {
+		return common.PadRight(left+right, m.width)
+	}
+	return left + st.Header.Render(strings.Repeat(" ", gap)) + right
+}
+
+func (m *Model) hintLine(keys help.KeyMap) string {
+	if m.status.text != "" {
+		st := m.c.Styles.Hint
+		if m.status.err {
+			st = m.c.Styles.Error
+		}
+		return common.PadRight(st.Render(ansi.Truncate(m.status.text, m.width, "…")), m.width)
+	}
+	return common.PadRight(m.help.ShortHelpView(keys.ShortHelp()), m.width)
+}
+
+// helpBox is the full help: keys, slash commands and the room code. It
+// keeps to the terminal: key groups sit side by side when they fit, and
+// sections that do not fit in the height are left out, the room code last.
+func (m *Model) helpBox() string {
+	st := m.c.Styles
+	var keys help.KeyMap = *m.c.Keys
+	r := m.room()
+	if m.screen == loginScreen || r == nil {
+		keys = m.login
+	}
+	maxW, maxH := m.width-4, m.height-2 // inside the box's border and padding
+	var groups []string
+	for _, g := range keys.FullHelp() {
+		groups = append(groups, m.help.FullHelpView([][]key.Binding{g}))
+	}
+	keyBlock := lipgloss.JoinHorizontal(lipgloss.Top, intersperse(groups, "   ")...)
+	if lipgloss.Width(keyBlock) > maxW {
+		keyBlock = lipgloss.JoinVertical(lipgloss.Left, groups...)
+	}
+	sections := [][]string{{st.Title.Render("webaas-chat help")}}
+	if m.screen == chatScreen && r != nil {
+		sections = append(sections, []string{st.Label.Render("Room code") + st.Dim.Render(" (share it to invite; it is the key to the room)"), r.room.Code()})
+	}
+	sections = append(sections, strings.Split(keyBlock, "\n"))
+	if m.screen == chatScreen {
+		cmds := []string{st.Label.Render("Commands")}
+		for _, c := range commandHelp() {
+			cmds = append(cmds, common.PadRight(c[0], 12)+st.Dim.Render(c[1]))
+		}
+		sections = append(sections, cmds)
+	}
+	footer := st.Hint.Render("esc closes this help")
+	var lines []string
+	for _, sec := range sections {
+		if len(lines)+1+len(sec)+2 > maxH && len(lines) > 0 {
+			footer = st.Hint.Render("esc closes · enlarge the terminal for more")
+			break
+		}
+		if len(lines) > 0 {
+			lines = append(lines, "")
+		}
+		lines = append(lines, sec...)
+	}
+	lines = append(lines, "", footer)
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, maxW, "…")
+	}
+	return st.HelpBox.Render(strings.Join(lines, "\n"))
+}
+
+func intersperse(items []string, sep string) []string {
+	var out []string
+	for i, it := range items {
+		if i > 0 {
+			out = append(out, sep)
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+// overlay draws box centred over screen.
+func (m *Model) overlay(screen, box string) string {
+	bw, bh := lipgloss.Width(box), lipgloss.Height(box)
+	x, y := max((m.width-bw)/2, 0), max((m.height-bh)/2, 0)
+	c := lipgloss.NewCompositor(lipgloss.NewLayer(screen), lipgloss.NewLayer(box).X(x).Y(y).Z(1))
+	return common.Fill(c.Render(), m.width, m.height)
+}
