@@ -1,5 +1,5 @@
 // Package webaas is a thin client for the WeBaaS API (see
-// ../shared/webaas-api.md): one method per call, context first, errors as
+// docs/webaas-api.md): one method per call, context first, errors as
 // *Error matched with errors.Is (ErrNotFound, ErrConflict, ...).
 //
 // Records travel as the binary protobuf encoding of one message. The

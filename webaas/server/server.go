@@ -1,6 +1,6 @@
 // Package server is a WeBaaS-compatible HTTP and websocket server: apps,
 // protobuf schemas, records by primary key, key-range queries, optimistic
-// transactions and websocket notifications, as ../shared/webaas-api.md
+// transactions and websocket notifications, as docs/webaas-api.md
 // specifies. Storage is behind store.Store.
 package server
 
