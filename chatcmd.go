@@ -123,16 +123,13 @@ Flags:
 	bell := fs.Bool("bell", true, "ring the terminal bell when a line mentions you")
 	defData, _ := dataDir()
 	data := fs.String("data", defData, "data directory of the embedded server")
-	logLevel := fs.String("log-level", "info", "log level of the log file: debug, info, warn or error")
+	var level slog.Level
+	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level of the log file: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected arguments %q (see webaas-chat --help)", fs.Args())}
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", *logLevel)}
 	}
 	log, logFile, logPath, err := openLog(level)
 	if err != nil {

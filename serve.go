@@ -107,17 +107,14 @@ Flags:
 	fs.DurationVar(&pg.StatementTimeout, "pg-statement-timeout", 5*time.Second, "bound on every PostgreSQL statement and call")
 	fs.StringVar(&pg.Channel, "pg-channel", "webaas_changes", "LISTEN/NOTIFY channel the nodes tell each other about changes on")
 	fs.StringVar(&pg.Schema, "pg-schema", "", "PostgreSQL schema holding the tables (default: the connection's search_path)")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	var level slog.Level
+	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	cfg := serverFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", *logLevel)}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	// Bind first: a second process on the port fails fast, instead of

@@ -114,7 +114,7 @@ func (f *feed) run(ctx context.Context) {
 	defer refresh.Stop()
 	retry := time.NewTimer(0)
 	<-retry.C
-	failures := 0
+	failing := backoff.Backoff{Min: 200 * time.Millisecond, Max: 5 * time.Second}
 	for {
 		select {
 		case ev, ok := <-f.watch:
@@ -147,13 +147,12 @@ func (f *feed) run(ctx context.Context) {
 			}
 			// The socket may be fine while HTTP failed: try again later
 			// even if no notification comes.
-			failures++
-			wait := min(time.Duration(failures)*200*time.Millisecond, 5*time.Second)
+			wait := failing.Next()
 			f.opts.Logger.Warn("fetch failed", "err", err, "retry", wait)
 			retry.Reset(wait)
 			continue
 		}
-		failures = 0
+		failing.Reset()
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/webaas-chat/webaas-chat/backoff"
 	"github.com/webaas-chat/webaas-chat/pb"
 )
 
@@ -117,14 +117,14 @@ func (w *watch) run(ctx context.Context) {
 		defer cancel()
 		_ = w.c.DeleteNotification(cctx, w.appID, w.id)
 	}()
-	attempt := 0
+	wait := backoff.Backoff{Min: w.cfg.minBackoff, Max: w.cfg.maxBackoff}
 	for ctx.Err() == nil {
 		err := w.session(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		if errors.Is(err, errConnected) {
-			attempt = 0 // it worked for a while: start the backoff afresh
+			wait.Reset() // it worked for a while: start the backoff afresh
 			err = errors.Unwrap(err)
 		}
 		if errors.Is(err, ErrUnknownNotify) {
@@ -133,12 +133,11 @@ func (w *watch) run(ctx context.Context) {
 				w.id = id
 			}
 		}
-		wait := backoff(w.cfg.minBackoff, w.cfg.maxBackoff, attempt)
-		attempt++
-		if !w.send(ctx, Event{Kind: Disconnected, Err: err, Retry: wait}) {
+		d := wait.Next()
+		if !w.send(ctx, Event{Kind: Disconnected, Err: err, Retry: d}) {
 			return
 		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -233,19 +232,4 @@ func (c *Client) dialNotification(ctx context.Context, appID, id string) (*webso
 		return nil, fmt.Errorf("webaas: listen: %w", err)
 	}
 	return conn, nil
-}
-
-// backoff is min*2^attempt capped at max, jittered to [d/2, d].
-func backoff(min, max time.Duration, attempt int) time.Duration {
-	d := min
-	for i := 0; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	if d <= 1 {
-		return d
-	}
-	return d/2 + rand.N(d/2+1)
 }

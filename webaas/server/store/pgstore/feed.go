@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/webaas-chat/webaas-chat/backoff"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
 )
 
@@ -24,7 +25,7 @@ const (
 	// noticed.
 	listenKeepalive = 30 * time.Second
 	// retryDelay is the first wait before reconnecting or rereading after
-	// a failure; it doubles up to maxRetryDelay.
+	// a failure; it grows up to maxRetryDelay (see retrying).
 	retryDelay    = 100 * time.Millisecond
 	maxRetryDelay = 5 * time.Second
 )
@@ -97,7 +98,7 @@ func (f *feed) dispatch(ctx context.Context) {
 	defer poll.Stop()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
-	delay := retryDelay
+	delay := retrying()
 	for {
 		select {
 		case <-ctx.Done():
@@ -114,15 +115,15 @@ func (f *feed) dispatch(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			f.s.log.Warn("pgstore: reading the change log failed; will retry", "err", err, "in", delay)
+			wait := delay.Next()
+			f.s.log.Warn("pgstore: reading the change log failed; will retry", "err", err, "in", wait)
 			f.mu.Lock()
 			f.catchUp = true
 			f.mu.Unlock()
-			retry.Reset(delay)
-			delay = min(2*delay, maxRetryDelay)
+			retry.Reset(wait)
 			continue
 		}
-		delay = retryDelay
+		delay.Reset()
 	}
 }
 
@@ -272,20 +273,27 @@ func decodeKeys(b []byte) ([]string, error) {
 // after failures; each connection starts with a catch-up read of the log,
 // which covers whatever was committed while nobody listened.
 func (f *feed) listen(ctx context.Context) {
-	delay := retryDelay
+	delay := retrying()
 	for {
-		err := f.listenOnce(ctx, func() { delay = retryDelay })
+		err := f.listenOnce(ctx, delay.Reset)
 		if ctx.Err() != nil {
 			return
 		}
-		f.s.log.Warn("pgstore: LISTEN connection lost; reconnecting", "err", err, "in", delay)
+		wait := delay.Next()
+		f.s.log.Warn("pgstore: LISTEN connection lost; reconnecting", "err", err, "in", wait)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(delay):
+		case <-time.After(wait):
 		}
-		delay = min(2*delay, maxRetryDelay)
 	}
+}
+
+// retrying is the backoff after a failure of the feed's reads or its
+// LISTEN connection, jittered so that nodes cut off together do not come
+// back together.
+func retrying() backoff.Backoff {
+	return backoff.Backoff{Min: retryDelay, Max: maxRetryDelay}
 }
 
 // listenOnce connects, listens and forwards notifications until the

@@ -1,0 +1,154 @@
+package chat
+
+// Presence: who holds which nickname, who is online (a heartbeat keeps a
+// member's record fresh), and the transactions that change them.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/webaas-chat/webaas-chat/backoff"
+	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/webaas"
+)
+
+// DefaultPresenceTimeout is how long after its last heartbeat a member
+// whose client stopped (crashed, lost its network) still counts as online.
+const DefaultPresenceTimeout = 30 * time.Second
+
+// retry runs fn until it returns nil or an error other than a transaction
+// conflict, waiting a short jittered, growing time between attempts.
+func retry(ctx context.Context, fn func() error) error {
+	b := backoff.Backoff{Min: time.Millisecond, Max: 100 * time.Millisecond}
+	return backoff.Retry(ctx, &b, fn, func(err error) bool { return errors.Is(err, webaas.ErrConflict) }, nil)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// inTxn runs fn in a transaction and commits it, retrying the whole
+// transaction on conflicts; it aborts what it does not commit.
+func (s *Session) inTxn(ctx context.Context, fn func(tx *webaas.Txn) error) error {
+	return retry(ctx, func() error {
+		tx, err := s.room.c.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil {
+			_ = tx.Abort(context.WithoutCancel(ctx))
+			return err
+		}
+		return tx.Commit(ctx)
+	})
+}
+
+// claim takes nickname to (releasing from, if not empty) in one
+// transaction that also bumps the roster.
+func (s *Session) claim(ctx context.Context, from, to string) error {
+	now := time.Now().UnixMilli()
+	return s.inTxn(ctx, func(tx *webaas.Txn) error {
+		m, err := webaas.TxnGetMessage[pb.Member](ctx, tx, s.room.code, to)
+		switch {
+		case errors.Is(err, webaas.ErrNotFound):
+			m = &pb.Member{Nick: to}
+		case err != nil:
+			return err
+		case m.ClientId != s.owner && s.room.online(m, time.Now()):
+			return fmt.Errorf("%w: %s", ErrNickTaken, to)
+		}
+		if !s.room.online(m, time.Now()) {
+			m.JoinedUnixMs = now // a new stay in the room starts now
+		}
+		m.ClientId, m.Online, m.LastSeenUnixMs = s.owner, true, now
+		if err := tx.PutMessage(ctx, s.room.code, m); err != nil {
+			return err
+		}
+		if from != "" {
+			if err := s.setOffline(ctx, tx, from); err != nil {
+				return err
+			}
+		}
+		return bumpRoster(ctx, tx, s.room.code)
+	})
+}
+
+// setOffline marks nick offline inside tx, if this session still holds it.
+func (s *Session) setOffline(ctx context.Context, tx *webaas.Txn, nick string) error {
+	m, err := webaas.TxnGetMessage[pb.Member](ctx, tx, s.room.code, nick)
+	if errors.Is(err, webaas.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if m.ClientId != s.owner {
+		return nil // someone else has it now; leave them be
+	}
+	m.Online = false
+	m.LastSeenUnixMs = time.Now().UnixMilli()
+	return tx.PutMessage(ctx, s.room.code, m)
+}
+
+func bumpRoster(ctx context.Context, tx *webaas.Txn, code string) error {
+	c, err := webaas.TxnGetMessage[pb.Counter](ctx, tx, code, rosterKey)
+	if errors.Is(err, webaas.ErrNotFound) {
+		c, err = &pb.Counter{Name: rosterKey}, nil
+	}
+	if err != nil {
+		return err
+	}
+	c.Value++
+	return tx.PutMessage(ctx, code, c)
+}
+
+// heartbeat keeps the member record fresh while the session lives.
+func (s *Session) heartbeat() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.hb)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, s.hb)
+		err := s.beat(ctx)
+		cancel()
+		if err != nil && s.ctx.Err() == nil {
+			s.log.Warn("heartbeat failed", "err", err)
+		}
+	}
+}
+
+func (s *Session) beat(ctx context.Context) error {
+	nick := s.Nick()
+	return s.inTxn(ctx, func(tx *webaas.Txn) error {
+		m, err := webaas.TxnGetMessage[pb.Member](ctx, tx, s.room.code, nick)
+		if err != nil {
+			return err
+		}
+		if m.ClientId != s.owner {
+			return fmt.Errorf("%w: %s was taken over while this session was silent", ErrNickTaken, nick)
+		}
+		wasOffline := !m.Online
+		m.Online, m.LastSeenUnixMs = true, time.Now().UnixMilli()
+		if err := tx.PutMessage(ctx, s.room.code, m); err != nil {
+			return err
+		}
+		if wasOffline {
+			return bumpRoster(ctx, tx, s.room.code)
+		}
+		return nil
+	})
+}

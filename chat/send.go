@@ -1,0 +1,262 @@
+package chat
+
+// Sending: a session's messages queue, and one goroutine commits what is
+// waiting in one transaction on the room's head counter, retrying on
+// conflicts and failures without ever posting a message twice.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/webaas-chat/webaas-chat/backoff"
+	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/webaas"
+)
+
+// maxBatch caps how many queued messages one transaction carries.
+const maxBatch = 100
+
+type sendReq struct {
+	msg  *pb.Message
+	done chan error
+}
+
+// Send posts a message and returns it, with its sequence number, once it
+// is committed (durable). Concurrent sends are batched into one
+// transaction. If ctx ends first the message may still be sent.
+func (s *Session) Send(ctx context.Context, text string) (Message, error) {
+	if err := CheckText(text); err != nil {
+		return Message{}, err
+	}
+	return s.post(ctx, pb.Kind_KIND_TEXT, text)
+}
+
+// Act posts an action line: "/me waves" is Act("waves").
+func (s *Session) Act(ctx context.Context, text string) (Message, error) {
+	if err := CheckText(text); err != nil {
+		return Message{}, err
+	}
+	return s.post(ctx, pb.Kind_KIND_ACTION, text)
+}
+
+func (s *Session) post(ctx context.Context, kind pb.Kind, text string) (Message, error) {
+	req := &sendReq{
+		msg: &pb.Message{
+			Nick: s.Nick(), Text: text, Kind: kind, SentUnixMs: time.Now().UnixMilli(),
+			ClientId: s.clientID, ClientSeq: s.clientSeq.Add(1),
+		},
+		done: make(chan error, 1),
+	}
+	select {
+	case s.sendq <- req:
+	case <-s.ctx.Done():
+		return Message{}, ErrClosed
+	case <-ctx.Done():
+		return Message{}, ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		if err != nil {
+			return Message{}, err
+		}
+		return messageOf(req.msg), nil
+	case <-ctx.Done():
+		return Message{}, fmt.Errorf("gave up waiting; the message may still be sent: %w", ctx.Err())
+	}
+}
+
+// sender commits queued messages, as many per transaction as are waiting.
+func (s *Session) sender() {
+	defer s.wg.Done()
+	for {
+		var batch []*sendReq
+		select {
+		case req := <-s.sendq:
+			batch = append(batch, req)
+		case <-s.ctx.Done():
+			return
+		}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case req := <-s.sendq:
+				batch = append(batch, req)
+			default:
+				break gather
+			}
+		}
+		err := s.commitBatch(s.ctx, batch)
+		for _, req := range batch {
+			req.done <- err
+		}
+	}
+}
+
+// commitBatch gives the batch the next sequence numbers and commits it,
+// retrying on conflicts and on failures. After a commit whose outcome is
+// unknown (the answer was lost), it first looks for the batch among the
+// messages committed since, so a retry never posts it twice.
+func (s *Session) commitBatch(ctx context.Context, batch []*sendReq) error {
+	ambiguousFrom := int64(-1) // head read by the earliest attempt whose commit outcome is unknown
+	failing := backoff.Backoff{Min: 2 * time.Millisecond, Max: 2 * time.Second}
+	var cannotStore time.Time // the first of an unbroken run of "cannot store now" answers
+	var lastErr error
+	for {
+		// After GiveUp of such answers, one last attempt only looks for
+		// the batch (an earlier commit may have landed) before failing.
+		lookOnly := !cannotStore.IsZero() && time.Since(cannotStore) >= s.giveUp
+		head, err := s.tryCommit(ctx, batch, &ambiguousFrom, lookOnly)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ErrClosed
+		}
+		if errors.Is(err, errLookedOnly) {
+			return lastErr
+		}
+		var wait time.Duration
+		switch {
+		case errors.Is(err, webaas.ErrConflict), errors.Is(err, webaas.ErrUnknownTransaction):
+			// Someone else took the sequence number, or the server lost
+			// the transaction in a restart: go again at once, after a
+			// random wait under a millisecond that spreads the racers out.
+			// (A window that grows with each loss gave more throughput to
+			// many greedy senders but a worse tail to everyone; measured
+			// in BENCHMARKS.md.)
+			wait = rand.N(time.Millisecond)
+		case refused(err):
+			return err // the server refused the messages; retrying will not help
+		default:
+			// The server is unreachable or failing: back off, up to 2 s.
+			if errors.Is(err, webaas.ErrUnavailable) {
+				if cannotStore.IsZero() {
+					cannotStore = time.Now()
+				}
+				lastErr = err
+			} else {
+				cannotStore = time.Time{}
+			}
+			wait = failing.Next()
+			s.log.Warn("send failed; retrying", "err", err, "head", head, "retry", wait)
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return ErrClosed
+		}
+	}
+}
+
+// errLookedOnly ends an attempt that only looked for an earlier one.
+var errLookedOnly = errors.New("looked for the batch only")
+
+// refused reports a definite "no" from the server (a 4xx answer) that a
+// retry cannot change. Faults (5xx, from the server or a proxy in front
+// of it) and missing answers are worth retrying.
+func refused(err error) bool {
+	var e *webaas.Error
+	if !errors.As(err, &e) || e.Status >= 500 {
+		return false
+	}
+	return !errors.Is(err, webaas.ErrConflict) && !errors.Is(err, webaas.ErrUnknownTransaction)
+}
+
+// errCommitUnknown marks a commit whose answer never came.
+var errCommitUnknown = errors.New("commit outcome unknown")
+
+func (s *Session) tryCommit(ctx context.Context, batch []*sendReq, ambiguousFrom *int64, lookOnly bool) (int64, error) {
+	tx, err := s.room.c.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tx.Abort(context.WithoutCancel(ctx))
+		}
+	}()
+	cn, err := webaas.TxnGetMessage[pb.Counter](ctx, tx, s.room.code, headKey)
+	if errors.Is(err, webaas.ErrNotFound) {
+		cn, err = &pb.Counter{Name: headKey}, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	head := cn.Value
+	if *ambiguousFrom >= 0 {
+		found, err := s.landed(ctx, batch, *ambiguousFrom, head)
+		if err != nil {
+			return head, err
+		}
+		if found {
+			return head, nil
+		}
+	}
+	if lookOnly {
+		return head, errLookedOnly
+	}
+	for i, req := range batch {
+		req.msg.Seq = head + 1 + int64(i)
+	}
+	cn.Value = head + int64(len(batch))
+	if err := s.putAll(ctx, tx, batch, cn); err != nil {
+		return head, err
+	}
+	err = tx.Commit(ctx)
+	if err != nil && !errors.Is(err, webaas.ErrConflict) && !refused(err) {
+		// No answer, or a fault answer from the server or a proxy: it
+		// may have landed.
+		if *ambiguousFrom < 0 || head < *ambiguousFrom {
+			*ambiguousFrom = head
+		}
+		return head, fmt.Errorf("%w: %w", errCommitUnknown, err)
+	}
+	committed = err == nil
+	return head, err
+}
+
+// landed reports whether the batch was committed with a sequence number in
+// (from, head]; if so it fills in the sequence numbers it got.
+func (s *Session) landed(ctx context.Context, batch []*sendReq, from, head int64) (bool, error) {
+	msgs, err := s.room.messages(ctx, from+1, head+1)
+	if err != nil {
+		return false, err
+	}
+	first := batch[0].msg
+	for i, m := range msgs {
+		if m.ClientId == first.ClientId && m.ClientSeq == first.ClientSeq {
+			// A batch commits whole, in order.
+			for j, req := range batch {
+				if i+j < len(msgs) {
+					req.msg.Seq = msgs[i+j].Seq
+				}
+			}
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// putAll buffers the batch's records in tx, in parallel: the round trips
+// overlap, which keeps the window in which another sender can conflict
+// short.
+func (s *Session) putAll(ctx context.Context, tx *webaas.Txn, batch []*sendReq, head *pb.Counter) error {
+	errs := make(chan error, len(batch)+1)
+	var wg sync.WaitGroup
+	wg.Add(len(batch) + 1)
+	go func() { defer wg.Done(); errs <- tx.PutMessage(ctx, s.room.code, head) }()
+	for _, req := range batch {
+		go func() { defer wg.Done(); errs <- tx.PutMessage(ctx, s.room.code, req.msg) }()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
