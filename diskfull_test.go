@@ -16,7 +16,7 @@ import (
 // startOnTinyDisk runs `webaas-chat serve` with its data on a 1 MiB
 // tmpfs of its own (a private mount namespace, so nothing outside the
 // process sees it), or skips where the machine does not allow that.
-func startOnTinyDisk(t *testing.T, addr string) *process {
+func startOnTinyDisk(t *testing.T, p port) *process {
 	t.Helper()
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
@@ -31,25 +31,20 @@ func startOnTinyDisk(t *testing.T, addr string) *process {
 	}
 	dir := t.TempDir()
 	cmd := exec.Command(unshare, "-Urm", "sh", "-c", `mount -t tmpfs -o size=1m tmpfs "$1" && exec "$2"`, "sh", dir, self)
-	cmd.Env = append(os.Environ(), "WEBAAS_CHAT_TEST_RUN_MAIN="+strings.Join([]string{"serve", "--listen", addr, "--data", dir}, "\x1f"))
+	cmd.Env = append(os.Environ(), "WEBAAS_CHAT_TEST_RUN_MAIN="+strings.Join([]string{"serve", "--listen-fd", "3", "--data", dir}, "\x1f"))
+	cmd.ExtraFiles = []*os.File{p.file}
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{t: t, cmd: cmd, out: out}
+	proc := &process{t: t, cmd: cmd, out: out}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for !answers(addr) {
-		if time.Now().After(deadline) {
-			t.Fatalf("server on a tiny disk never answered:\n%s", out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return p
+	waitAnswers(t, proc, p.addr)
+	return proc
 }
 
 // TestFullDiskSaysSo fills a real, small disk under a real server. Before,
@@ -58,9 +53,9 @@ func startOnTinyDisk(t *testing.T, addr string) *process {
 // is full and logs the cause, and a chat send fails with those words
 // instead of retrying for ever.
 func TestFullDiskSaysSo(t *testing.T) {
-	addr := freeAddr(t)
-	srv := startOnTinyDisk(t, addr)
-	room := createRoom(t, "http://"+addr)
+	p := freePort(t)
+	srv := startOnTinyDisk(t, p)
+	room := createRoom(t, "http://"+p.addr)
 	sender, err := room.Sender("alice", chat.SessionOptions{GiveUp: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

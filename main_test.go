@@ -62,12 +62,20 @@ func (b *syncBuffer) String() string {
 
 func startProcess(t *testing.T, args ...string) *process {
 	t.Helper()
+	return startWithFiles(t, nil, args...)
+}
+
+// startWithFiles starts webaas-chat with files inherited as descriptors
+// 3, 4, ...
+func startWithFiles(t *testing.T, files []*os.File, args ...string) *process {
+	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), "WEBAAS_CHAT_TEST_RUN_MAIN="+strings.Join(args, "\x1f"))
+	cmd.ExtraFiles = files
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -105,20 +113,42 @@ func (p *process) wait(timeout time.Duration) int {
 	}
 }
 
-func freeAddr(t *testing.T) string {
+// port is a listening socket on a free loopback port, held for the whole
+// test and handed to each server process started on it, so no other
+// process can take the port between two of them (a server killed and
+// started again gets the same socket).
+type port struct {
+	addr string
+	file *os.File
+}
+
+func freePort(t *testing.T) port {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	f, err := ln.(*net.TCPListener).File()
+	ln.Close() // f holds the socket open
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return port{addr: ln.Addr().String(), file: f}
 }
 
-// startServer runs `webaas-chat serve` and waits until it answers.
-func startServer(t *testing.T, addr, dir string) *process {
+// startServer runs `webaas-chat serve` on the port and waits until it
+// answers.
+func startServer(t *testing.T, p port, dir string, args ...string) *process {
 	t.Helper()
-	p := startProcess(t, "serve", "--listen", addr, "--data", dir)
+	proc := startWithFiles(t, []*os.File{p.file}, append([]string{"serve", "--listen-fd", "3", "--data", dir}, args...)...)
+	waitAnswers(t, proc, p.addr)
+	return proc
+}
+
+// waitAnswers waits until the server process answers on addr.
+func waitAnswers(t *testing.T, p *process, addr string) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !answers(addr) {
 		if time.Now().After(deadline) || p.cmd.ProcessState != nil {
@@ -126,7 +156,6 @@ func startServer(t *testing.T, addr, dir string) *process {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return p
 }
 
 func createRoom(t *testing.T, url string) *chat.Room {
@@ -151,9 +180,9 @@ func TestCrashLosesNothing(t *testing.T) {
 	if testing.Short() {
 		clients, each = 4, 25
 	}
-	addr, dir := freeAddr(t), t.TempDir()
-	url := "http://" + addr
-	srv := startServer(t, addr, dir)
+	port, dir := freePort(t), t.TempDir()
+	url := "http://" + port.addr
+	srv := startServer(t, port, dir)
 	room := createRoom(t, url)
 
 	ctx := context.Background()
@@ -184,8 +213,8 @@ func TestCrashLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.wait(10 * time.Second)
-	time.Sleep(300 * time.Millisecond) // clients fail and back off meanwhile
-	startServer(t, addr, dir)
+	time.Sleep(300 * time.Millisecond) // down a while: requests wait, those in flight were cut
+	startServer(t, port, dir)
 
 	var o outcome
 	select {
@@ -206,16 +235,16 @@ func TestCrashLosesNothing(t *testing.T) {
 // to websockets, finishes what is in flight, flushes the store and exits
 // 0; everything acknowledged is there when it starts again.
 func TestSigtermShutsDownGracefully(t *testing.T) {
-	addr, dir := freeAddr(t), t.TempDir()
-	url := "http://" + addr
-	srv := startServer(t, addr, dir)
+	port, dir := freePort(t), t.TempDir()
+	url := "http://" + port.addr
+	srv := startServer(t, port, dir)
 	room := createRoom(t, url)
 	c, _ := webaas.New(url)
 	id, err := c.RegisterNotification(context.Background(), room.Code(), "chatroom.Counter", []string{"head"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, _, err := websocket.Dial(context.Background(), "ws://"+addr+"/notification?appID="+room.Code()+"&notificationID="+id, nil)
+	conn, _, err := websocket.Dial(context.Background(), "ws://"+port.addr+"/notification?appID="+room.Code()+"&notificationID="+id, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +304,7 @@ func TestSigtermShutsDownGracefully(t *testing.T) {
 		t.Fatalf("no clean stop in the log:\n%s", srv.out)
 	}
 
-	startServer(t, addr, dir)
+	startServer(t, port, dir)
 	msgs, err := room.After(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)

@@ -186,20 +186,17 @@ func sendN(t *testing.T, url, code, nick string, n int) {
 func TestTwoNodesOneDatabase(t *testing.T) {
 	db := pgURL(t)
 	schema := pgSchema(t, db)
-	addrA, addrB := freeAddr(t), freeAddr(t)
-	node := func(addr string) *process {
-		p := startProcess(t, "serve", "--listen", addr, "--store", db, "--pg-schema", schema, "--pg-channel", schema)
-		deadline := time.Now().Add(30 * time.Second)
-		for !answers(addr) {
-			if time.Now().After(deadline) {
-				t.Fatalf("node %s never answered:\n%s", addr, p.out)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		return p
+	portA, portB := freePort(t), freePort(t)
+	addrA, addrB := portA.addr, portB.addr
+	node := func(p port) *process {
+		proc := startServer(t, p, t.TempDir(), "--store", db, "--pg-schema", schema, "--pg-channel", schema)
+		// Only the node holds its socket now: killed, it refuses
+		// connections, which is how the balancer tells it is gone.
+		p.file.Close()
+		return proc
 	}
-	nodeA := node(addrA)
-	node(addrB)
+	nodeA := node(portA)
+	node(portB)
 	lb := newFailover(t, addrA, addrB)
 
 	room := createRoom(t, lb.URL()) // through A

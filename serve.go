@@ -93,6 +93,7 @@ Flags:
 		defData = "webaas-data"
 	}
 	listen := fs.String("listen", defaultListen, "address to listen on (host:port); keep it on loopback unless a TLS proxy fronts it")
+	listenFD := fs.Int("listen-fd", -1, "serve on an already listening socket inherited as this file descriptor (from a supervisor, or a test), instead of binding --listen")
 	data := fs.String("data", defData, "directory of the embedded store (created if missing)")
 	storeURL := fs.String("store", "", "a postgres://user:pass@host/db URL: keep the data in PostgreSQL, shared by every node on it, instead of --data")
 	pg := pgstore.Options{}
@@ -119,9 +120,9 @@ Flags:
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	// Bind first: a second process on the port fails fast, instead of
 	// waiting for the data file's lock.
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := listener(*listen, *listenFD)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *listen, err)
+		return err
 	}
 	st, where, err := openStore(ctx, *data, *storeURL, pg, log)
 	if err != nil {
@@ -137,4 +138,26 @@ Flags:
 		log.Error("server failed", "err", err)
 	}
 	return n.Stop(15 * time.Second)
+}
+
+// listener binds addr, or takes over the listening socket inherited as
+// file descriptor fd (when fd >= 0).
+func listener(addr string, fd int) (net.Listener, error) {
+	if fd < 0 {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		return ln, nil
+	}
+	f := os.NewFile(uintptr(fd), "inherited listener")
+	if f == nil {
+		return nil, usageError{fmt.Sprintf("--listen-fd %d: no such file descriptor", fd)}
+	}
+	defer f.Close() // FileListener keeps its own duplicate
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("--listen-fd %d: %w", fd, err)
+	}
+	return ln, nil
 }

@@ -22,15 +22,23 @@ type Proc struct {
 }
 
 // StartServer runs exe with args (it must be `webaas-chat serve`-like and
-// take --listen), on a free loopback port, and waits until it answers.
+// take --listen-fd), on a free loopback port, and waits until it answers.
+// The port's socket is bound here and handed over, so no other process
+// can take the port in between.
 func StartServer(ctx context.Context, exe string, args ...string) (*Proc, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	addr := ln.Addr().String()
+	f, err := ln.(*net.TCPListener).File()
 	ln.Close()
-	cmd := exec.Command(exe, append(args, "--listen", addr)...)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close() // the child holds its own copy
+	cmd := exec.Command(exe, append(args, "--listen-fd", "3")...)
+	cmd.ExtraFiles = []*os.File{f}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err

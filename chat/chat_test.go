@@ -296,10 +296,23 @@ func TestCrashedMemberGoesOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Heartbeats keep alice online well past the timeout.
-	time.Sleep(time.Second)
-	if m, _ := room.Members(ctx); roster(m) != "alice=true" {
-		t.Fatalf("alive: %v", roster(m))
+	// Heartbeats keep alice online well past the timeout: wait until her
+	// record says she was seen more than two timeouts after joining.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		m, err := room.Members(ctx)
+		if err != nil || len(m) != 1 {
+			t.Fatalf("members %v, %v", m, err)
+		}
+		if !m[0].Online {
+			t.Fatalf("alive, heartbeating, yet offline %v after joining", m[0].LastSeen.Sub(m[0].Joined))
+		}
+		if m[0].LastSeen.Sub(m[0].Joined) > 800*time.Millisecond {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no heartbeat moved alice's last-seen time in 10 s")
+		}
+		time.Sleep(50 * time.Millisecond) // polling for the effect, not ordering
 	}
 	alice.Close() // no "left", no offline write: a crash
 	deadline := time.Now().Add(10 * time.Second)
