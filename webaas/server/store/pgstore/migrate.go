@@ -86,6 +86,13 @@ CREATE UNLOGGED TABLE webaas_txns (
 	state bytea NOT NULL
 ) WITH (fillfactor = 50);
 `,
+	// 3: who began each open transaction, so that one client cannot hold
+	// them all. The index serves the count of one owner's transactions
+	// at BeginTxnFor; updates never change the owner, so they stay HOT.
+	`
+ALTER TABLE webaas_txns ADD COLUMN owner text COLLATE "C" NOT NULL DEFAULT '';
+CREATE INDEX webaas_txns_owner ON webaas_txns (owner);
+`,
 }
 
 // migrationTimeout bounds start-up migrations, which may wait for another
