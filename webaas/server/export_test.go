@@ -4,5 +4,12 @@ package server
 // Tests use it to see the server drop a socket without reading from it.
 func (s *Server) OpenSockets() int { return s.hub.openSockets() }
 
+// ResponseBytesInFlight reports the bytes of large responses being
+// written, under Config.MaxResponseBytesInFlight.
+func ResponseBytesInFlight(s *Server) int64 { return s.responses.inFlight.Load() }
+
+// ResponseWaiters reports how many large responses wait for room.
+func ResponseWaiters(s *Server) int { return int(s.responses.waiting.Load()) }
+
 // OpenConns reports how many connections r holds open.
 func OpenConns(r *Running) int { return r.limiter.count() }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -188,12 +189,14 @@ type Server struct {
 	hub     *hub
 	mux     *http.ServeMux
 	unsub   func()
+	// responses bounds the bytes of large answers in flight.
+	responses *responseBudget
 }
 
 // New returns a server over st.
 func New(st store.Store, cfg Config) *Server {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, store: st, log: cfg.Logger, apps: newApps(st)}
+	s := &Server{cfg: cfg, store: st, log: cfg.Logger, apps: newApps(st), responses: newResponseBudget(cfg.MaxResponseBytesInFlight)}
 	if ts, ok := st.(store.TxnStore); ok {
 		s.txns = ts // shared by every node on the store
 	} else {
@@ -261,8 +264,10 @@ func (s *Server) routes() {
 
 // ServeHTTP implements http.Handler. It allows cross-origin calls, so that
 // browser clients (axios) work: the appID in each call is the credential,
-// not the caller's origin.
+// not the caller's origin. (Serve, on loopback, first refuses requests
+// that come from web pages.)
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = s.withDeadlines(w, r)
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	if r.Method == http.MethodOptions {
@@ -309,6 +314,8 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, what string) 
 	switch {
 	case errors.As(err, &tooBig):
 		return nil, errorf(webaas.CodeTooLarge, "%s is larger than the limit of %d bytes", what, limit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, errorf(webaas.CodeBadParameter, "%s did not arrive in time (--read-timeout)", what)
 	case err != nil:
 		return nil, errorf(webaas.CodeBadParameter, "reading %s: %v", what, err)
 	}

@@ -153,8 +153,7 @@ func (s *Server) txnQuery(w http.ResponseWriter, r *http.Request) error {
 	if !found {
 		return errorf(webaas.CodeNotFound, "record not found: %s %s", t.typ.desc.FullName(), r.URL.Query().Get("recordKey"))
 	}
-	writeRecord(w, value)
-	return nil
+	return s.writeValue(w, r, value)
 }
 
 // POST /record/transactional?appID&schemaName&transactionID, body: record
