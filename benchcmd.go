@@ -63,6 +63,11 @@ Flags:
 	attackTime := fs.Duration("attack-duration", 10*time.Second, "attacks: how long each one runs")
 	slowBodies := fs.Int("slow-bodies", 19000, "attacks: connections the slow-bodies attacker tries to hold")
 	attackDir := fs.String("attack-dir", "", "attacks: where the servers keep their data (default: the temporary directory); a tmpfs such as /dev/shm takes the disk's fsync latency out of the honest client's numbers")
+	var serveFlags []string
+	fs.Func("serve-flag", "attacks: a flag for the attacked servers, e.g. --serve-flag=--max-txn-reads=40000 (repeat for more)", func(v string) error {
+		serveFlags = append(serveFlags, v)
+		return nil
+	})
 	serverExe := fs.String("server-exe", "", "attacks: the webaas-chat binary whose server to attack (default: this one), e.g. an older build to compare")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
@@ -204,7 +209,7 @@ Flags:
 				return err
 			}
 		}
-		cfg := bench.AttackConfig{Start: attackServer(exe, *attackDir), Only: strings.Split(*attackList, ","), Duration: *attackTime, SlowBodies: *slowBodies}
+		cfg := bench.AttackConfig{Start: attackServer(exe, *attackDir, serveFlags), Only: strings.Split(*attackList, ","), Duration: *attackTime, SlowBodies: *slowBodies}
 		err := bench.RunAttacks(ctx, cfg, func(r bench.AttackResult) {
 			progress("%s", r)
 			rep.Attacks = append(rep.Attacks, r)
@@ -228,15 +233,15 @@ Flags:
 
 func onlyAttacks(run map[string]bool) bool { return len(run) == 1 && run["attacks"] }
 
-// attackServer starts exe's server at its default limits, on a data dir
-// of its own under parent, for one attack.
-func attackServer(exe, parent string) func(context.Context) (*bench.Proc, error) {
+// attackServer starts exe's server at its default limits (but for flags),
+// on a data dir of its own under parent, for one attack.
+func attackServer(exe, parent string, flags []string) func(context.Context) (*bench.Proc, error) {
 	return func(ctx context.Context) (*bench.Proc, error) {
 		dir, err := os.MkdirTemp(parent, "webaas-attack-")
 		if err != nil {
 			return nil, err
 		}
-		p, err := bench.StartServer(ctx, exe, "serve", "--data", dir, "--log-level", "error")
+		p, err := bench.StartServer(ctx, exe, append([]string{"serve", "--data", dir, "--log-level", "error"}, flags...)...)
 		if err != nil {
 			os.RemoveAll(dir)
 			return nil, err
