@@ -90,8 +90,8 @@ CREATE UNLOGGED TABLE webaas_txns (
 	// them all. The index serves the count of one owner's transactions
 	// at BeginTxnFor; updates never change the owner, so they stay HOT.
 	`
-ALTER TABLE webaas_txns ADD COLUMN owner text COLLATE "C" NOT NULL DEFAULT '';
-CREATE INDEX webaas_txns_owner ON webaas_txns (owner);
+ALTER TABLE webaas_txns ADD COLUMN IF NOT EXISTS owner text COLLATE "C" NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS webaas_txns_owner ON webaas_txns (owner);
 `,
 }
 
