@@ -55,7 +55,7 @@ Flags:
 	inFlight := fs.Int("in-flight", 32, "throughput: sends each client keeps outstanding (a client batches them into one transaction)")
 	historyList := fs.String("history", "0,1000,10000,100000", "history: room sizes to measure at")
 	samples := fs.Int("samples", 50, "history: sends measured at each size")
-	fanout := fs.Int("fanout", 1000, "fanout: watching sockets")
+	fanout := fs.Int("fanout", 1000, "fanout: watching sockets, all from one address (a --server of your own must allow them: serve --max-conns-per-client)")
 	fanoutMsgs := fs.Int("fanout-messages", 30, "fanout: messages sent to them")
 	senders := fs.Int("senders", 20, "senders: clients sending at once")
 	each := fs.Int("each", 200, "senders: messages each of them sends")
