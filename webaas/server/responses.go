@@ -30,20 +30,59 @@ const largeResponse = 1 << 20
 // connection itself, so that a client that trickles or stops reading
 // holds nothing for long. They are set per request, not in http.Server,
 // so that the read deadline covers only a body and is lifted once it is
-// read, and a large answer's write deadline can count from when it
-// starts. A websocket upgrade loses both: net/http clears a connection's
-// deadlines when it is hijacked, and the socket has its own timeouts.
-func (s *Server) withDeadlines(w http.ResponseWriter, r *http.Request) *http.Request {
-	rc := http.NewResponseController(w) // errors: not a real connection (tests' recorders)
-	now := time.Now()
-	_ = rc.SetWriteDeadline(now.Add(s.cfg.WriteTimeout))
+// read, and the write deadline counts from when the answer starts: a
+// commit waiting for the disk, or a large answer for room, is the
+// server's time, not the client's. A websocket upgrade loses both:
+// net/http clears a connection's deadlines when it is hijacked, and the
+// socket has its own timeouts.
+func (s *Server) withDeadlines(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request) {
+	w = &deadlineWriter{ResponseWriter: w, timeout: s.cfg.WriteTimeout}
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-		return r
+		return w, r
 	}
-	_ = rc.SetReadDeadline(now.Add(s.cfg.ReadTimeout))
+	rc := http.NewResponseController(w) // errors: not a real connection (tests' recorders)
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
 	r = r.WithContext(r.Context()) // a copy, so the server still sees its own body
 	r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
-	return r
+	return w, r
+}
+
+// deadlineWriter sets the write deadline when the answer starts. Unwrap
+// lets http.ResponseController and websocket.Accept reach the
+// connection's own writer.
+type deadlineWriter struct {
+	http.ResponseWriter
+	timeout time.Duration
+	started bool
+}
+
+func (w *deadlineWriter) start() {
+	if !w.started {
+		w.started = true
+		_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+}
+
+func (w *deadlineWriter) WriteHeader(code int) {
+	w.start()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	w.start()
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// rawWriter is the connection's own writer under a deadlineWriter:
+// http.MaxBytesReader tells only that one to close the connection after
+// an oversize body, through an interface no other type can implement.
+func rawWriter(w http.ResponseWriter) http.ResponseWriter {
+	if d, ok := w.(*deadlineWriter); ok {
+		return d.ResponseWriter
+	}
+	return w
 }
 
 // deadlineBody lifts the read deadline once the body has been read: the
@@ -141,17 +180,16 @@ func (s *Server) writeLarge(w http.ResponseWriter, r *http.Request, size int64, 
 			}
 		}
 		budget.inFlight.Add(n)
-		s.writeBody(w, *b)
+		writeBody(w, *b)
 		budget.inFlight.Add(-n)
 		budget.sem.Release(n)
 		return nil
 	}
 }
 
-// writeBody writes b as a 200 record body. The write deadline restarts
-// here: the wait for room was the server's doing, not the client's.
-func (s *Server) writeBody(w http.ResponseWriter, b body) {
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+// writeBody writes b as a 200 record body (the write deadline starts
+// now).
+func writeBody(w http.ResponseWriter, b body) {
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.FormatInt(b.size, 10))

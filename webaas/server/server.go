@@ -267,7 +267,7 @@ func (s *Server) routes() {
 // not the caller's origin. (Serve, on loopback, first refuses requests
 // that come from web pages.)
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r = s.withDeadlines(w, r)
+	w, r = s.withDeadlines(w, r)
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	if r.Method == http.MethodOptions {
@@ -309,7 +309,7 @@ func param(r *http.Request, name string) (string, error) {
 
 // readBody reads the whole body, refusing more than limit bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64, what string) ([]byte, error) {
-	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
+	body, err := readAll(http.MaxBytesReader(rawWriter(w), r.Body, limit), r.ContentLength, limit)
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
