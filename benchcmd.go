@@ -25,6 +25,7 @@ type benchReport struct {
 	Throughput []bench.LoadResult   `json:"throughput,omitempty"`
 	History    []bench.HistoryPoint `json:"history,omitempty"`
 	Fanout     *bench.FanoutResult  `json:"fanout,omitempty"`
+	Attacks    []bench.AttackResult `json:"attacks,omitempty"`
 	ServerCPU  time.Duration        `json:"server_cpu_ns,omitempty"`
 	ServerPeak int64                `json:"server_peak_rss_bytes,omitempty"`
 }
@@ -45,7 +46,7 @@ Flags:
 		fs.PrintDefaults()
 	}
 	serverURL := fs.String("server", "", "an already running server (default: start one as a child process)")
-	runList := fs.String("run", "latency,throughput,history,fanout", "sections to run: senders, latency, throughput, history, fanout")
+	runList := fs.String("run", "latency,throughput,history,fanout", "sections to run: senders, latency, throughput, history, fanout, attacks (not by default: each attack starts its own server)")
 	models := fs.String("model", "both", "ours, original or both")
 	clients := fs.Int("clients", 50, "latency: clients in the room")
 	rate := fs.Float64("rate", 200, "latency: total messages per second, spread over the clients")
@@ -54,10 +55,20 @@ Flags:
 	inFlight := fs.Int("in-flight", 32, "throughput: sends each client keeps outstanding (a client batches them into one transaction)")
 	historyList := fs.String("history", "0,1000,10000,100000", "history: room sizes to measure at")
 	samples := fs.Int("samples", 50, "history: sends measured at each size")
-	fanout := fs.Int("fanout", 1000, "fanout: watching sockets")
+	fanout := fs.Int("fanout", 1000, "fanout: watching sockets, all from one address (a --server of your own must allow them: serve --max-conns-per-client)")
 	fanoutMsgs := fs.Int("fanout-messages", 30, "fanout: messages sent to them")
 	senders := fs.Int("senders", 20, "senders: clients sending at once")
 	each := fs.Int("each", 200, "senders: messages each of them sends")
+	attackList := fs.String("attack", strings.Join(bench.Attacks, ","), "attacks: which ones")
+	attackTime := fs.Duration("attack-duration", 10*time.Second, "attacks: how long each one runs")
+	slowBodies := fs.Int("slow-bodies", 19000, "attacks: connections the slow-bodies attacker tries to hold")
+	attackDir := fs.String("attack-dir", "", "attacks: where the servers keep their data (default: the temporary directory); a tmpfs such as /dev/shm takes the disk's fsync latency out of the honest client's numbers")
+	var serveFlags []string
+	fs.Func("serve-flag", "attacks: a flag for the attacked servers, e.g. --serve-flag=--max-txn-reads=40000 (repeat for more)", func(v string) error {
+		serveFlags = append(serveFlags, v)
+		return nil
+	})
+	serverExe := fs.String("server-exe", "", "attacks: the webaas-chat binary whose server to attack (default: this one), e.g. an older build to compare")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -65,7 +76,7 @@ Flags:
 	run := map[string]bool{}
 	for _, s := range strings.Split(*runList, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case "senders", "latency", "throughput", "history", "fanout":
+		case "senders", "latency", "throughput", "history", "fanout", "attacks":
 			run[s] = true
 		default:
 			return usageError{fmt.Sprintf("--run: unknown section %q", s)}
@@ -89,10 +100,16 @@ Flags:
 		sizes = append(sizes, n)
 	}
 
+	if run["attacks"] && *serverURL != "" {
+		return usageError{"--run attacks starts a server of its own for each attack; it takes no --server"}
+	}
 	rep := benchReport{Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())}
 	var proc *bench.Proc
 	url := *serverURL
-	if url == "" {
+	switch {
+	case url == "" && onlyAttacks(run):
+		rep.Server = "a child process per attack"
+	case url == "":
 		exe, err := os.Executable()
 		if err != nil {
 			return err
@@ -103,15 +120,17 @@ Flags:
 		}
 		defer os.RemoveAll(dir)
 		// Large records, so that the original design can hold 100k
-		// messages in one record at all.
-		proc, err = bench.StartServer(ctx, exe, "serve", "--data", dir, "--log-level", "warn", "--max-record-bytes", strconv.Itoa(64<<20))
+		// messages in one record at all; and room for the fan-out's
+		// sockets, all from one address.
+		proc, err = bench.StartServer(ctx, exe, "serve", "--data", dir, "--log-level", "warn", "--max-record-bytes", strconv.Itoa(64<<20),
+			"--max-conns-per-client", strconv.Itoa(max(4*(*fanout), 20000)))
 		if err != nil {
 			return err
 		}
 		defer proc.Stop()
 		url = proc.URL
 		rep.Server = "child process, embedded bbolt store in " + dir
-	} else {
+	default:
 		rep.Server = url
 	}
 	progress := func(format string, a ...any) {
@@ -182,6 +201,23 @@ Flags:
 		}
 		rep.Fanout = &res
 	}
+	if run["attacks"] {
+		exe := *serverExe
+		if exe == "" {
+			var err error
+			if exe, err = os.Executable(); err != nil {
+				return err
+			}
+		}
+		cfg := bench.AttackConfig{Start: attackServer(exe, *attackDir, serveFlags), Only: strings.Split(*attackList, ","), Duration: *attackTime, SlowBodies: *slowBodies}
+		err := bench.RunAttacks(ctx, cfg, func(r bench.AttackResult) {
+			progress("%s", r)
+			rep.Attacks = append(rep.Attacks, r)
+		})
+		if err != nil {
+			return err
+		}
+	}
 	if proc != nil {
 		rep.ServerCPU, _ = proc.CPU()
 		_, rep.ServerPeak, _ = proc.Memory()
@@ -193,6 +229,26 @@ Flags:
 	}
 	printReport(stdout, rep)
 	return nil
+}
+
+func onlyAttacks(run map[string]bool) bool { return len(run) == 1 && run["attacks"] }
+
+// attackServer starts exe's server at its default limits (but for flags),
+// on a data dir of its own under parent, for one attack.
+func attackServer(exe, parent string, flags []string) func(context.Context) (*bench.Proc, error) {
+	return func(ctx context.Context) (*bench.Proc, error) {
+		dir, err := os.MkdirTemp(parent, "webaas-attack-")
+		if err != nil {
+			return nil, err
+		}
+		p, err := bench.StartServer(ctx, exe, append([]string{"serve", "--data", dir, "--log-level", "error"}, flags...)...)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		p.OnStop(func() { os.RemoveAll(dir) })
+		return p, nil
+	}
 }
 
 func printReport(w io.Writer, r benchReport) {
@@ -238,6 +294,12 @@ func printReport(w io.Writer, r benchReport) {
 			f.Sockets, f.Messages, msStr(f.Last.P50), msStr(f.Last.P99), msStr(f.Last.Max), msStr(f.All.P50), msStr(f.All.P99), f.Missing)
 		if f.BytesPerSocket > 0 {
 			fmt.Fprintf(w, "server memory per idle socket: %.1f KiB\n", float64(f.BytesPerSocket)/1024)
+		}
+	}
+	if len(r.Attacks) > 0 {
+		fmt.Fprintf(w, "\nattacks (each on a fresh server at its default limits; the honest client sends from another address)\n")
+		for _, a := range r.Attacks {
+			fmt.Fprintf(w, "%s\n  %s\n", a.What, a)
 		}
 	}
 	if r.ServerCPU > 0 {

@@ -71,7 +71,28 @@ func serverFlags(fs *flag.FlagSet) *server.Config {
 	fs.DurationVar(&cfg.WSWriteTimeout, "ws-write-timeout", cfg.WSWriteTimeout, "a websocket that takes longer to accept a frame or answer a ping is closed as a slow consumer")
 	fs.DurationVar(&cfg.PingInterval, "ping-interval", cfg.PingInterval, "how often idle websockets are pinged")
 	fs.DurationVar(&cfg.NotificationTTL, "notification-ttl", cfg.NotificationTTL, "a notification registration nobody has listened on for this long is deleted")
+	clientFlags(fs, &cfg)
 	return &cfg
+}
+
+// clientFlags declares the limits on what one client may cost the
+// server: time, bytes in flight, transactions, connections.
+func clientFlags(fs *flag.FlagSet, cfg *server.Config) {
+	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "an HTTP answer (not a websocket) must be written within this; a client reading slower is cut off")
+	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", cfg.ReadTimeout, "a request body must arrive within this (websockets are not affected)")
+	fs.Int64Var(&cfg.MaxResponseBytesInFlight, "max-response-bytes-in-flight", cfg.MaxResponseBytesInFlight, "bytes of large answers (1 MiB or more) being written at once, server-wide; others wait for room")
+	fs.DurationVar(&cfg.BusyWait, "busy-wait", cfg.BusyWait, "how long a large answer waits for room under --max-response-bytes-in-flight before a 503 \"server busy\"")
+	fs.Int64Var(&cfg.MaxTxnBytes, "max-txn-bytes", cfg.MaxTxnBytes, "bytes one transaction may buffer (records, keys and bookkeeping)")
+	fs.Int64Var(&cfg.MaxTxnBytesTotal, "max-txn-bytes-total", cfg.MaxTxnBytesTotal, "bytes all open transactions may buffer in this process (when they live in server memory, not PostgreSQL)")
+	fs.IntVar(&cfg.MaxTxnReads, "max-txn-reads", cfg.MaxTxnReads, "distinct records one transaction may read")
+	fs.IntVar(&cfg.MaxOpenTxnsPerClient, "max-open-txns-per-client", cfg.MaxOpenTxnsPerClient, "transactions one client address may hold open at once")
+	fs.StringVar(&cfg.ClientIPHeader, "client-ip-header", cfg.ClientIPHeader, "behind a reverse proxy: the header it sets to the client's address (e.g. X-Real-IP; of X-Forwarded-For the last address counts); only set it if the proxy always sets it")
+	fs.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns, "connections open at once (keep it under ulimit -n); more are closed at once")
+	fs.IntVar(&cfg.MaxConnsPerClient, "max-conns-per-client", cfg.MaxConnsPerClient, "connections open at once from one client address (not applied with --client-ip-header: they all come from the proxy)")
+	fs.Func("allow-host", "on loopback, a host name (or origin's host) to serve besides loopback ones; repeat or separate with commas; '*' allows any", func(v string) error {
+		cfg.AllowHosts = append(cfg.AllowHosts, v)
+		return nil
+	})
 }
 
 func cmdServe(ctx context.Context, args []string) error {

@@ -17,9 +17,13 @@ import (
 // Proc is a server running as a child process, so its CPU time and memory
 // can be read apart from the clients'.
 type Proc struct {
-	URL string
-	cmd *exec.Cmd
+	URL    string
+	cmd    *exec.Cmd
+	onStop []func()
 }
+
+// OnStop adds fn to what Stop does once the server has ended.
+func (p *Proc) OnStop(fn func()) { p.onStop = append(p.onStop, fn) }
 
 // StartServer runs exe with args (it must be `webaas-chat serve`-like and
 // take --listen-fd), on a free loopback port, and waits until it answers.
@@ -64,6 +68,12 @@ func (p *Proc) Stop() error {
 	if p.cmd.ProcessState != nil {
 		return nil
 	}
+	defer func() {
+		for _, fn := range p.onStop {
+			fn()
+		}
+		p.onStop = nil
+	}()
 	p.cmd.Process.Signal(os.Interrupt)
 	done := make(chan error, 1)
 	go func() { done <- p.cmd.Wait() }()

@@ -49,14 +49,18 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.As(err, &ae) {
 		ae = &apiError{code: webaas.CodeInternal, message: "internal error", err: err}
 	}
-	if ae.code == webaas.CodeInternal || ae.code == webaas.CodeUnavailable {
+	switch {
+	case errors.Is(err, errBusy):
+		// Under load, one line per busy answer would flood the log.
+		s.log.Debug("request refused: server busy", "method", r.Method, "path", r.URL.Path, "code", int(ae.code))
+	case ae.code == webaas.CodeInternal || ae.code == webaas.CodeUnavailable:
 		// The cause, which the client is not shown, is what the log is for.
 		cause := err
 		if ae.err != nil {
 			cause = ae.err
 		}
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", int(ae.code), "msg", ae.message, "err", cause)
-	} else {
+	default:
 		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "code", int(ae.code), "msg", ae.message)
 	}
 	writeJSON(w, httpStatus(ae.code), errorBody{Code: ae.code, Message: ae.message})

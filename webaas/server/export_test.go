@@ -11,3 +11,13 @@ func (s *Server) CachedSchemas() (apps int, bytes int64) {
 	defer s.apps.mu.Unlock()
 	return len(s.apps.items), s.apps.used
 }
+
+// ResponseBytesInFlight reports the bytes of large responses being
+// written, under Config.MaxResponseBytesInFlight.
+func ResponseBytesInFlight(s *Server) int64 { return s.responses.inFlight.Load() }
+
+// ResponseWaiters reports how many large responses wait for room.
+func ResponseWaiters(s *Server) int { return int(s.responses.waiting.Load()) }
+
+// OpenConns reports how many connections r holds open.
+func OpenConns(r *Running) int { return r.limiter.count() }

@@ -12,25 +12,39 @@ import (
 
 // Running is the API served on a listener, with a graceful stop.
 type Running struct {
-	api   *Server
-	http  *http.Server
-	conns connStates
-	done  chan error
-	log   *slog.Logger
+	api     *Server
+	http    *http.Server
+	conns   connStates
+	limiter *connLimiter
+	done    chan error
+	log     *slog.Logger
 }
 
-// Serve serves api on ln until Stop.
+// Serve serves api on ln until Stop. Connections over api's limits
+// (Config.MaxConns, MaxConnsPerClient) are closed as they come. On a
+// loopback address it serves only requests a web page could not have
+// sent (see localGuard); on any other, it allows every origin, so that
+// browser clients work.
 func Serve(ln net.Listener, api *Server) *Running {
 	r := &Running{api: api, done: make(chan error, 1), log: api.log}
+	perClient := api.cfg.MaxConnsPerClient
+	if api.cfg.ClientIPHeader != "" {
+		perClient = 0 // every connection comes from the proxy
+	}
+	r.limiter = newConnLimiter(ln, api.cfg.MaxConns, perClient, api.log)
+	var handler http.Handler = api
+	if onLoopback(ln.Addr()) {
+		handler = newLocalGuard(api, api.cfg.AllowHosts)
+	}
 	r.http = &http.Server{
-		Handler:           api,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(api.log.Handler(), slog.LevelWarn),
 		ConnState:         r.conns.track,
 	}
 	go func() {
-		err := r.http.Serve(ln)
+		err := r.http.Serve(r.limiter)
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}

@@ -67,13 +67,13 @@ func pgQuery(t testing.TB, db string, count bool, sql string, args ...any) int64
 	return n
 }
 
-// node is one server on a pgstore, on loopback.
-type node struct {
+// pgNode is one server on a pgstore, on loopback.
+type pgNode struct {
 	URL   string
 	Store *pgstore.Store
 }
 
-func startNode(t testing.TB, db string, opts pgstore.Options, cfg server.Config) *node {
+func startNode(t testing.TB, db string, opts pgstore.Options, cfg server.Config) *pgNode {
 	t.Helper()
 	st, err := pgstore.Open(context.Background(), db, opts)
 	if err != nil {
@@ -91,19 +91,19 @@ func startNode(t testing.TB, db string, opts pgstore.Options, cfg server.Config)
 		}
 		st.Close()
 	})
-	return &node{URL: "http://" + ln.Addr().String(), Store: st}
+	return &pgNode{URL: "http://" + ln.Addr().String(), Store: st}
 }
 
 // twoNodes starts node A and the lagging node B on a fresh schema, which
 // is dropped when the test ends.
-func twoNodes(t testing.TB, cfg server.Config) (a, b *node) {
+func twoNodes(t testing.TB, cfg server.Config) (a, b *pgNode) {
 	t.Helper()
 	return startPair(t, cfg, true)
 }
 
 // startPair starts two nodes on a fresh schema; with lag, the second is
 // held behind as described above.
-func startPair(t testing.TB, cfg server.Config, lag bool) (a, b *node) {
+func startPair(t testing.TB, cfg server.Config, lag bool) (a, b *pgNode) {
 	t.Helper()
 	db := pgURL(t)
 	var r [6]byte
@@ -140,7 +140,7 @@ func startPair(t testing.TB, cfg server.Config, lag bool) (a, b *node) {
 
 // roundRobin is a reverse proxy that sends request i to backend i mod n,
 // each on a new connection, as a plain round-robin balancer does.
-func roundRobin(t *testing.T, backends ...*node) string {
+func roundRobin(t *testing.T, backends ...*pgNode) string {
 	t.Helper()
 	var next atomic.Uint64
 	targets := make([]*url.URL, len(backends))

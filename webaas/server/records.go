@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"strings"
 
@@ -254,14 +255,34 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rec, err := s.store.Get(r.Context(), key)
-	if errors.Is(err, store.ErrNotFound) {
-		return errorf(webaas.CodeNotFound, "record not found: %s %s", t.typ.desc.FullName(), r.URL.Query().Get("recordKey"))
+	get := func() (body, error) {
+		rec, err := s.store.Get(r.Context(), key)
+		if errors.Is(err, store.ErrNotFound) {
+			return body{}, errorf(webaas.CodeNotFound, "record not found: %s %s", t.typ.desc.FullName(), r.URL.Query().Get("recordKey"))
+		}
+		if err != nil {
+			return body{}, storeFault(err)
+		}
+		return body{parts: net.Buffers{rec.Value}, size: int64(len(rec.Value))}, nil
 	}
+	b, err := get()
 	if err != nil {
-		return storeFault(err)
+		return err
 	}
-	writeRecord(w, rec.Value)
+	if b.size >= largeResponse {
+		return s.writeLarge(w, r, b.size, &b, get)
+	}
+	writeRecord(w, b.parts[0])
+	return nil
+}
+
+// writeValue writes a record's bytes as the answer; a large one within
+// the response budget, kept while it waits (it is held anyway).
+func (s *Server) writeValue(w http.ResponseWriter, r *http.Request, value []byte) error {
+	if len(value) >= largeResponse {
+		return s.writeLarge(w, r, int64(len(value)), &body{parts: net.Buffers{value}, size: int64(len(value))}, nil)
+	}
+	writeRecord(w, value)
 	return nil
 }
 
@@ -296,16 +317,48 @@ func (s *Server) rangeQuery(w http.ResponseWriter, r *http.Request, t target) er
 	if page < 1 || page > math.MaxInt32/s.cfg.PageSize {
 		return errorf(webaas.CodeBadParameter, "parameter iteration=%d: pages are numbered from 1", page)
 	}
-	recs, more, err := s.store.Range(r.Context(), begin.App, begin.Schema, begin.Key, end.Key, (page-1)*s.cfg.PageSize, s.cfg.PageSize)
-	if err != nil {
-		return storeFault(err)
+	skip, limit := (page-1)*s.cfg.PageSize, s.cfg.PageSize
+	readPage := func() ([]store.Record, bool, int64, error) {
+		recs, more, err := s.store.Range(r.Context(), begin.App, begin.Schema, begin.Key, end.Key, skip, limit)
+		if err != nil {
+			return nil, false, 0, storeFault(err)
+		}
+		size, err := pageSize(recs)
+		return recs, more, size, err
 	}
-	body, err := encodePage(recs, more)
+	reload := func() (body, error) {
+		recs, more, size, err := readPage()
+		if err != nil {
+			return body{}, err
+		}
+		return pageBody(recs, more, size), nil
+	}
+	// Short of room for large answers, size the page first: a large one
+	// then waits for room without having read its records.
+	if sizer, ok := s.store.(store.RangeSizer); ok && s.responses.short(s.maxPageBytes()) {
+		n, bytes, err := sizer.RangeSize(r.Context(), begin.App, begin.Schema, begin.Key, end.Key, skip, limit)
+		if err != nil {
+			return storeFault(err)
+		}
+		if size := 1 + 2*int64(n) + bytes; size >= largeResponse {
+			return s.writeLarge(w, r, size, nil, reload)
+		}
+	}
+	recs, more, size, err := readPage()
 	if err != nil {
 		return err
 	}
-	writeRecord(w, body)
-	return nil
+	if size < largeResponse {
+		writeRecord(w, encodePage(recs, more, size))
+		return nil
+	}
+	b := pageBody(recs, more, size)
+	return s.writeLarge(w, r, size, &b, reload)
+}
+
+// maxPageBytes is the largest range page the limits allow.
+func (s *Server) maxPageBytes() int64 {
+	return 1 + int64(s.cfg.PageSize)*(2+min(s.cfg.MaxRecordBytes, maxFramedRecord))
 }
 
 // truthy reads a flag the way old clients spell it: True, true, 1, yes, on…
@@ -319,17 +372,24 @@ func truthy(v string) (bool, error) {
 	return false, errorf(webaas.CodeBadParameter, "parameter range=%q is not true or false", v)
 }
 
-// encodePage frames a range page: one byte "a later page exists", then
-// each record as a 2-byte big-endian length and its bytes.
-func encodePage(recs []store.Record, more bool) ([]byte, error) {
-	n := 1
+// pageSize is the size of the range page of recs, or an error if one of
+// them is too large to frame.
+func pageSize(recs []store.Record) (int64, error) {
+	n := int64(1)
 	for _, rec := range recs {
 		if len(rec.Value) > maxFramedRecord {
-			return nil, errorf(webaas.CodeTooLarge, "a record in this range is %d bytes, more than the %d a range page can frame; read it with recordKey", len(rec.Value), maxFramedRecord)
+			return 0, errorf(webaas.CodeTooLarge, "a record in this range is %d bytes, more than the %d a range page can frame; read it with recordKey", len(rec.Value), maxFramedRecord)
 		}
-		n += 2 + len(rec.Value)
+		n += 2 + int64(len(rec.Value))
 	}
-	out := make([]byte, 1, n)
+	return n, nil
+}
+
+// encodePage frames a range page of size bytes (see pageSize): one byte
+// "a later page exists", then each record as a 2-byte big-endian length
+// and its bytes.
+func encodePage(recs []store.Record, more bool, size int64) []byte {
+	out := make([]byte, 1, size)
 	if more {
 		out[0] = 1
 	}
@@ -337,5 +397,22 @@ func encodePage(recs []store.Record, more bool) ([]byte, error) {
 		out = binary.BigEndian.AppendUint16(out, uint16(len(rec.Value)))
 		out = append(out, rec.Value...)
 	}
-	return out, nil
+	return out
+}
+
+// pageBody is the page encodePage makes, as parts: the records' own bytes
+// between the frame bytes, which share one small buffer.
+func pageBody(recs []store.Record, more bool, size int64) body {
+	frames := make([]byte, 1, 1+2*len(recs))
+	if more {
+		frames[0] = 1
+	}
+	parts := make(net.Buffers, 0, 1+2*len(recs))
+	parts = append(parts, frames[:1])
+	for _, rec := range recs {
+		at := len(frames)
+		frames = binary.BigEndian.AppendUint16(frames, uint16(len(rec.Value)))
+		parts = append(parts, frames[at:at+2:at+2], rec.Value)
+	}
+	return body{parts: parts, size: size}
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -44,7 +45,29 @@ type Config struct {
 	// listens on is kept.
 	NotificationTTL time.Duration
 	// Now is the clock expiry is judged by (tests set it).
-	Now    func() time.Time
+	Now func() time.Time
+
+	// What one client may cost the server (issue 9): time, bytes in
+	// flight, transactions and connections.
+	WriteTimeout             time.Duration // an HTTP response (not a websocket) must be written by then
+	ReadTimeout              time.Duration // a request body must have arrived by then
+	MaxResponseBytesInFlight int64         // bytes of large responses being written at once, server-wide
+	BusyWait                 time.Duration // how long a large response waits for room before "server busy"
+	MaxTxnBytes              int64         // bytes one transaction may buffer
+	MaxTxnBytesTotal         int64         // bytes all open transactions may buffer in this process
+	MaxTxnReads              int           // records one transaction may read
+	MaxOpenTxnsPerClient     int           // transactions one client may hold open
+	// ClientIPHeader names a request header that a trusted reverse proxy
+	// sets to the client's address (X-Real-IP, X-Forwarded-For); empty:
+	// the client is the connection's remote address.
+	ClientIPHeader    string
+	MaxConns          int // connections open at once, server-wide
+	MaxConnsPerClient int // connections open at once from one client address
+	// AllowHosts are host names (and origins' host names) accepted
+	// besides loopback ones when the server listens on loopback; "*"
+	// accepts any.
+	AllowHosts []string
+
 	Logger *slog.Logger
 }
 
@@ -71,6 +94,17 @@ func DefaultConfig() Config {
 		PingInterval:   30 * time.Second,
 
 		NotificationTTL: 7 * 24 * time.Hour,
+
+		WriteTimeout:             30 * time.Second,
+		ReadTimeout:              30 * time.Second,
+		MaxResponseBytesInFlight: 32 << 20,
+		BusyWait:                 5 * time.Second,
+		MaxTxnBytes:              8 << 20,
+		MaxTxnBytesTotal:         64 << 20,
+		MaxTxnReads:              10000,
+		MaxOpenTxnsPerClient:     1000,
+		MaxConns:                 10000,
+		MaxConnsPerClient:        512,
 	}
 }
 
@@ -130,8 +164,44 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	c = c.limitDefaults(d)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// limitDefaults fills the limits on what one client may cost.
+func (c Config) limitDefaults(d Config) Config {
+	def := func(v *time.Duration, dv time.Duration) {
+		if *v <= 0 {
+			*v = dv
+		}
+	}
+	def(&c.WriteTimeout, d.WriteTimeout)
+	def(&c.ReadTimeout, d.ReadTimeout)
+	def(&c.BusyWait, d.BusyWait)
+	if c.MaxResponseBytesInFlight <= 0 {
+		c.MaxResponseBytesInFlight = d.MaxResponseBytesInFlight
+	}
+	if c.MaxTxnBytes <= 0 {
+		c.MaxTxnBytes = d.MaxTxnBytes
+	}
+	if c.MaxTxnBytesTotal <= 0 {
+		c.MaxTxnBytesTotal = d.MaxTxnBytesTotal
+	}
+	for _, n := range []struct {
+		v *int
+		d int
+	}{
+		{&c.MaxTxnReads, d.MaxTxnReads},
+		{&c.MaxOpenTxnsPerClient, d.MaxOpenTxnsPerClient},
+		{&c.MaxConns, d.MaxConns},
+		{&c.MaxConnsPerClient, d.MaxConnsPerClient},
+	} {
+		if *n.v <= 0 {
+			*n.v = n.d
+		}
 	}
 	return c
 }
@@ -153,16 +223,18 @@ type Server struct {
 
 	stopSweep context.CancelFunc
 	swept     chan struct{}
+	// responses bounds the bytes of large answers in flight.
+	responses *responseBudget
 }
 
 // New returns a server over st.
 func New(st store.Store, cfg Config) *Server {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, store: st, log: cfg.Logger, apps: newApps(st, newCompiler(), cfg.SchemaCacheBytes)}
+	s := &Server{cfg: cfg, store: st, log: cfg.Logger, apps: newApps(st, newCompiler(), cfg.SchemaCacheBytes), responses: newResponseBudget(cfg.MaxResponseBytesInFlight)}
 	if ts, ok := st.(store.TxnStore); ok {
 		s.txns = ts // shared by every node on the store
 	} else {
-		s.ownTxns = store.NewMemTxns(cfg.MaxOpenTxns)
+		s.ownTxns = store.NewMemTxnsLimits(store.MemTxnsLimits{Open: cfg.MaxOpenTxns, Bytes: cfg.MaxTxnBytesTotal})
 		s.txns = s.ownTxns
 	}
 	s.hub = newHub(cfg, s.log)
@@ -232,8 +304,10 @@ func (s *Server) routes() {
 
 // ServeHTTP implements http.Handler. It allows cross-origin calls, so that
 // browser clients (axios) work: the appID in each call is the credential,
-// not the caller's origin.
+// not the caller's origin. (Serve, on loopback, first refuses requests
+// that come from web pages.)
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w, r = s.withDeadlines(w, r)
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	if r.Method == http.MethodOptions {
@@ -275,15 +349,31 @@ func param(r *http.Request, name string) (string, error) {
 
 // readBody reads the whole body, refusing more than limit bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64, what string) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := readAll(http.MaxBytesReader(rawWriter(w), r.Body, limit), r.ContentLength, limit)
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	switch {
+	case errors.As(err, &tooBig):
 		return nil, errorf(webaas.CodeTooLarge, "%s is larger than the limit of %d bytes", what, limit)
-	}
-	if err != nil {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, errorf(webaas.CodeBadParameter, "%s did not arrive in time (--read-timeout)", what)
+	case err != nil:
 		return nil, errorf(webaas.CodeBadParameter, "reading %s: %v", what, err)
 	}
 	return body, nil
+}
+
+// readAll reads r to the end. With the length known and within limit it
+// reads into a buffer of exactly that size: a body kept in an open
+// transaction then holds no spare capacity of a growing buffer.
+func readAll(r io.Reader, length, limit int64) ([]byte, error) {
+	if length <= 0 || length > limit {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, length)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
 }
 
 // readJSON decodes a JSON body, whatever its Content-Type says.

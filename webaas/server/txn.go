@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
 	"time"
@@ -20,10 +19,6 @@ import (
 // commit must fail, and no record ever has this version.
 const staleRead = ^uint64(0)
 
-func sameKey(a, b store.RecordKey) bool {
-	return a.App == b.App && a.Schema == b.Schema && bytes.Equal(a.Key, b.Key)
-}
-
 func unknownTxn(id string, timeout time.Duration) error {
 	return errorf(webaas.CodeUnknownTransaction, "unknown transaction %q: it never existed, or it was committed, aborted or expired after %v idle", id, timeout)
 }
@@ -35,14 +30,32 @@ func (s *Server) txnErr(id string, err error) error {
 		return nil
 	case errors.Is(err, store.ErrNotFound):
 		return unknownTxn(id, s.cfg.TxnTimeout)
+	case errors.Is(err, store.ErrTooManyOwnerTxns):
+		return errorf(webaas.CodeLimit, "this client already holds %d open transactions, the limit per client (--max-open-txns-per-client); commit or abort some first", s.cfg.MaxOpenTxnsPerClient)
 	case errors.Is(err, store.ErrTooManyTxns):
-		return errorf(webaas.CodeLimit, "%d transactions are open, the limit; commit or abort some first", s.cfg.MaxOpenTxns)
+		return errorf(webaas.CodeLimit, "%d transactions are open, the server's limit (--max-open-txns); commit or abort some first", s.cfg.MaxOpenTxns)
 	}
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return err
 	}
 	return storeFault(err)
+}
+
+// growTxn checks that st may hold n more bytes: under MaxTxnBytes, and
+// under MaxTxnBytesTotal for all open transactions of this server.
+func (s *Server) growTxn(st *store.TxnState, n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	if held := st.Bytes(); held+n > s.cfg.MaxTxnBytes {
+		return errorf(webaas.CodeTooLarge, "transaction would buffer %d bytes, more than the limit of %d (--max-txn-bytes); commit it and go on in another", held+n, s.cfg.MaxTxnBytes)
+	}
+	err := st.Grow(n)
+	if errors.Is(err, store.ErrTxnBytes) {
+		return errorf(webaas.CodeTooLarge, "the open transactions of this server already buffer its limit of %d bytes (--max-txn-bytes-total); commit or abort, or retry later", s.cfg.MaxTxnBytesTotal)
+	}
+	return err
 }
 
 func (s *Server) txnExpiry() time.Time { return time.Now().Add(s.cfg.TxnTimeout) }
@@ -56,7 +69,8 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request) error {
 	switch action {
 	case "begin":
 		id := newID()
-		if err := s.txns.BeginTxn(r.Context(), id, s.txnExpiry()); err != nil {
+		owner := store.TxnOwner{ID: s.clientOf(r), Limit: s.cfg.MaxOpenTxnsPerClient}
+		if err := s.txns.BeginTxnFor(r.Context(), id, owner, s.txnExpiry()); err != nil {
 			return s.txnErr(id, err)
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"transactionID": id})
@@ -101,11 +115,15 @@ func (s *Server) txnQuery(w http.ResponseWriter, r *http.Request) error {
 	var value []byte
 	found := false
 	err = s.txns.UpdateTxn(r.Context(), id, s.txnExpiry(), func(st *store.TxnState) error {
-		for _, wr := range st.Writes { // a transaction sees its own writes
-			if sameKey(wr.Key, key) {
-				value, found = wr.Value, !wr.Delete
-				return nil
-			}
+		// Every check comes before any change: a failing fn must leave
+		// the state as it was (see store.TxnStore).
+		if i, ok := st.FindWrite(key); ok { // a transaction sees its own writes
+			value, found = st.Writes[i].Value, !st.Writes[i].Delete
+			return nil
+		}
+		i, seen := st.FindRead(key)
+		if !seen && len(st.Reads) >= s.cfg.MaxTxnReads {
+			return errorf(webaas.CodeLimit, "transaction already read %d records, the limit (--max-txn-reads); commit it and read on in another", len(st.Reads))
 		}
 		rec, err := s.store.Get(r.Context(), key)
 		switch {
@@ -115,16 +133,18 @@ func (s *Server) txnQuery(w http.ResponseWriter, r *http.Request) error {
 			return storeFault(err)
 		}
 		value, found = rec.Value, rec.Version != 0
-		for i, rd := range st.Reads {
-			if sameKey(rd.Key, key) {
-				if rd.Version != rec.Version {
-					// Read twice, saw two versions: commit must fail.
-					st.Reads[i].Version = staleRead
-				}
-				return nil
+		if seen {
+			if st.Reads[i].Version != rec.Version {
+				// Read twice, saw two versions: commit must fail.
+				st.Reads[i].Version = staleRead
 			}
+			return nil
 		}
-		st.Reads = append(st.Reads, store.Read{Key: key, Version: rec.Version})
+		rd := store.Read{Key: key, Version: rec.Version}
+		if err := s.growTxn(st, store.ReadSize(rd)); err != nil {
+			return err
+		}
+		st.AddRead(rd)
 		return nil
 	})
 	if err != nil {
@@ -133,8 +153,7 @@ func (s *Server) txnQuery(w http.ResponseWriter, r *http.Request) error {
 	if !found {
 		return errorf(webaas.CodeNotFound, "record not found: %s %s", t.typ.desc.FullName(), r.URL.Query().Get("recordKey"))
 	}
-	writeRecord(w, value)
-	return nil
+	return s.writeValue(w, r, value)
 }
 
 // POST /record/transactional?appID&schemaName&transactionID, body: record
@@ -152,16 +171,22 @@ func (s *Server) txnUpsert(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = s.txns.UpdateTxn(r.Context(), id, s.txnExpiry(), func(st *store.TxnState) error {
-		for i := range st.Writes { // the last write of a key wins
-			if sameKey(st.Writes[i].Key, wr.Key) {
-				st.Writes[i] = wr
-				return nil
-			}
+		// Every check comes before any change, as in txnQuery.
+		i, replace := st.FindWrite(wr.Key) // the last write of a key wins
+		grow := store.WriteSize(wr)
+		if replace {
+			grow -= store.WriteSize(st.Writes[i])
+		} else if len(st.Writes) >= s.cfg.MaxTxnWrites {
+			return errorf(webaas.CodeLimit, "transaction already buffers %d records, the limit (--max-txn-writes)", s.cfg.MaxTxnWrites)
 		}
-		if len(st.Writes) >= s.cfg.MaxTxnWrites {
-			return errorf(webaas.CodeLimit, "transaction already buffers %d records, the limit", s.cfg.MaxTxnWrites)
+		if err := s.growTxn(st, grow); err != nil {
+			return err
 		}
-		st.Writes = append(st.Writes, wr)
+		if replace {
+			st.SetWrite(i, wr)
+		} else {
+			st.AddWrite(wr)
+		}
 		return nil
 	})
 	if err != nil {

@@ -183,3 +183,111 @@ func BenchmarkMemTxnsSend(b *testing.B) {
 		}
 	}
 }
+
+// TestMemTxnsBytesLimit fills the bound on bytes of all transactions:
+// Grow beyond it is refused, a refused or failing fn takes nothing, and
+// the bytes come back when a transaction ends or expires.
+func TestMemTxnsBytesLimit(t *testing.T) {
+	ctx := context.Background()
+	m := store.NewMemTxnsLimits(store.MemTxnsLimits{Bytes: 100 << 10})
+	t.Cleanup(func() { m.Close() })
+	later := time.Now().Add(time.Hour)
+	// put adds one write of n bytes of value to id, asking Grow first.
+	put := func(id string, key, n int) error {
+		return m.UpdateTxn(ctx, id, later, func(st *store.TxnState) error {
+			w := store.Write{Key: store.RecordKey{App: "a", Schema: "T", Key: []byte(fmt.Sprint(key))}, Value: make([]byte, n)}
+			if err := st.Grow(store.WriteSize(w)); err != nil {
+				return err
+			}
+			st.AddWrite(w)
+			return nil
+		})
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		if err := m.BeginTxn(ctx, id, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := put("a", 1, 60<<10); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("b", 1, 60<<10); !errors.Is(err, store.ErrTxnBytes) {
+		t.Fatalf("a write past the bound: %v, want ErrTxnBytes", err)
+	}
+	// A fn that fails after Grow gives the grant back.
+	err := m.UpdateTxn(ctx, "b", later, func(st *store.TxnState) error {
+		if err := st.Grow(30 << 10); err != nil {
+			return err
+		}
+		return errors.New("changed its mind")
+	})
+	if err == nil || errors.Is(err, store.ErrTxnBytes) {
+		t.Fatalf("failing fn: %v", err)
+	}
+	if err := put("b", 1, 30<<10); err != nil {
+		t.Fatalf("a write that fits after a failing fn: %v", err)
+	}
+	if got, want := m.Bytes(), int64(90<<10)+2*(2+160); got != want {
+		t.Fatalf("Bytes() = %d, want %d", got, want)
+	}
+	if _, err := m.EndTxn(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("c", 1, 60<<10); err != nil {
+		t.Fatalf("a write after a transaction ended freed its bytes: %v", err)
+	}
+	// An expired transaction gives its bytes back once purged; the
+	// janitor does that within a second or so.
+	if err := m.UpdateTxn(ctx, "c", time.Now(), func(*store.TxnState) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(waitLimit)
+	for m.Bytes() > 40<<10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("an expired transaction still counts: %d bytes held after %v", m.Bytes(), waitLimit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// BenchmarkMemTxnsRead is one transactional read, as the server makes it
+// (look the key up among the writes and the reads, then add the read), in
+// a transaction that already read b.N keys: with an index and no copy of
+// the state per call, the cost does not grow with the reads made so far.
+func BenchmarkMemTxnsRead(b *testing.B) {
+	for _, before := range []int{0, 10000, 40000} {
+		b.Run(fmt.Sprint("after ", before, " reads"), func(b *testing.B) {
+			ctx := context.Background()
+			m := store.NewMemTxns(0)
+			defer m.Close()
+			if err := m.BeginTxn(ctx, "t", time.Now().Add(time.Hour)); err != nil {
+				b.Fatal(err)
+			}
+			key := func(i int) store.RecordKey {
+				return store.RecordKey{App: "chat", Schema: "chat.Message", Key: fmt.Appendf(nil, "k%09d", i)}
+			}
+			read := func(i int) {
+				err := m.UpdateTxn(ctx, "t", time.Now().Add(time.Hour), func(st *store.TxnState) error {
+					k := key(i)
+					if _, ok := st.FindWrite(k); ok {
+						return nil
+					}
+					if _, ok := st.FindRead(k); !ok {
+						st.AddRead(store.Read{Key: k, Version: 1})
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			for i := range before {
+				read(i)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				read(before + i)
+			}
+		})
+	}
+}

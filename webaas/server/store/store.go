@@ -130,6 +130,15 @@ type Change struct {
 	NotificationID string   // ChangeNotification
 }
 
+// RangeSizer is a Store that can size a range page without reading it
+// out: the server asks first, when answers are large and it is short of
+// room to send them, so that it need not hold a page it cannot send yet.
+type RangeSizer interface {
+	// RangeSize returns how many records Range with the same arguments
+	// would return and the sum of their values' lengths.
+	RangeSize(ctx context.Context, app, schema string, begin, end []byte, skip, limit int) (count int, bytes int64, err error)
+}
+
 // Store is durable storage for the WeBaaS server. All methods are safe for
 // concurrent use.
 type Store interface {

@@ -424,6 +424,29 @@ func (s *Store) Range(ctx context.Context, app, schema string, begin, end []byte
 	return recs, more, err
 }
 
+// RangeSize implements store.RangeSizer: it walks the range as Range
+// does, copying nothing.
+func (s *Store) RangeSize(ctx context.Context, app, schema string, begin, end []byte, skip, limit int) (int, int64, error) {
+	n, size := 0, int64(0)
+	err := s.view(func(tx *bolt.Tx) error {
+		b := schemaBucket(tx, app, schema)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Seek(begin); k != nil && bytes.Compare(k, end) < 0 && n < limit; k, v = c.Next() {
+			if skip > 0 {
+				skip--
+				continue
+			}
+			n++
+			size += int64(len(v) - 8) // after the version
+		}
+		return nil
+	})
+	return n, size, err
+}
+
 // Commit implements store.Store.
 func (s *Store) Commit(ctx context.Context, b store.Batch) (uint64, error) {
 	for _, w := range b.Writes {

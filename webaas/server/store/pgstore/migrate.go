@@ -102,6 +102,13 @@ ALTER TABLE webaas_apps ADD COLUMN IF NOT EXISTS schema_rev bigint NOT NULL DEFA
 	`
 ALTER TABLE webaas_notifications ADD COLUMN IF NOT EXISTS last_active timestamptz NOT NULL DEFAULT now();
 `,
+	// 5: who began each open transaction, so that one client cannot hold
+	// them all. The index serves the count of one owner's transactions
+	// at BeginTxnFor; updates never change the owner, so they stay HOT.
+	`
+ALTER TABLE webaas_txns ADD COLUMN IF NOT EXISTS owner text COLLATE "C" NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS webaas_txns_owner ON webaas_txns (owner);
+`,
 }
 
 // migrationTimeout bounds start-up migrations, which may wait for another

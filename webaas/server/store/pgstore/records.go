@@ -29,6 +29,21 @@ func (s *Store) Get(ctx context.Context, key store.RecordKey) (store.Record, err
 	return rec, nil
 }
 
+// RangeSize implements store.RangeSizer, in one query that returns no
+// values: octet_length reads a stored value's size, not the value.
+func (s *Store) RangeSize(ctx context.Context, app, schema string, begin, end []byte, skip, limit int) (int, int64, error) {
+	var n, size int64
+	err := s.do(ctx, "range size", func(ctx context.Context) error {
+		return s.pool.QueryRow(ctx,
+			`SELECT count(*), coalesce(sum(octet_length(value)), 0)::bigint FROM (
+				SELECT value FROM webaas_records
+				WHERE app = $1 AND schema = $2 AND key >= $3 AND key < $4
+				ORDER BY key OFFSET $5 LIMIT $6) page`,
+			app, schema, nonNil(begin), nonNil(end), max(skip, 0), max(limit, 0)).Scan(&n, &size)
+	})
+	return int(n), size, err
+}
+
 // Range implements store.Store.
 func (s *Store) Range(ctx context.Context, app, schema string, begin, end []byte, skip, limit int) ([]store.Record, bool, error) {
 	var recs []store.Record

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -24,6 +25,28 @@ const (
 INSERT INTO webaas_txns AS t (id, expires, state) VALUES ($1, $2, $3)
 ON CONFLICT (id) DO UPDATE SET expires = excluded.expires, state = excluded.state
 WHERE t.expires <= now()`
+
+	// beginOwnedTxnSQL is beginTxnSQL for owner $4, unless $4 already
+	// holds $5 open transactions; it answers how many it held and whether
+	// the row went in. It runs after lockOwnerSQL, in the same database
+	// transaction: under READ COMMITTED it then counts every transaction
+	// of the owner that committed before it got the lock.
+	beginOwnedTxnSQL = `
+WITH held AS (
+	SELECT count(*) AS n FROM webaas_txns WHERE owner = $4 AND expires > now()
+), ins AS (
+	INSERT INTO webaas_txns AS t (id, expires, state, owner)
+	SELECT $1, $2, $3, $4 FROM held WHERE held.n < $5
+	ON CONFLICT (id) DO UPDATE SET expires = excluded.expires, state = excluded.state, owner = excluded.owner
+	WHERE t.expires <= now()
+	RETURNING 1
+)
+SELECT (SELECT n FROM held), EXISTS (SELECT 1 FROM ins)`
+
+	// lockOwnerSQL makes the BeginTxnFor calls of one owner take turns,
+	// on every node, until their database transaction ends, so that two
+	// cannot both take the owner's last place.
+	lockOwnerSQL = `SELECT pg_advisory_xact_lock($1)`
 
 	// lockTxnSQL loads an open transaction and locks it until the
 	// database transaction ends. Under READ COMMITTED a caller that waited
@@ -50,7 +73,7 @@ DELETE FROM webaas_txns WHERE id IN (
 // BeginTxn implements store.TxnStore, in one round trip. There is no limit
 // on open transactions here (counting them would cost every BeginTxn a
 // scan): the limit server nodes keep on open transactions applies only
-// when they keep them in their own memory.
+// when they keep them in their own memory. BeginTxnFor limits each owner.
 func (s *Store) BeginTxn(ctx context.Context, id string, expires time.Time) error {
 	if !storableID(id) {
 		return fmt.Errorf("pgstore: transaction id %q is not UTF-8 text without NUL", id)
@@ -63,6 +86,49 @@ func (s *Store) BeginTxn(ctx context.Context, id string, expires time.Time) erro
 		}
 		return err
 	})
+}
+
+// BeginTxnFor implements store.TxnStore, in one round trip: the owner's
+// lock, its count (through an index on owner) and the insert go in one
+// database transaction. An owner without a limit costs what BeginTxn does.
+func (s *Store) BeginTxnFor(ctx context.Context, id string, owner store.TxnOwner, expires time.Time) error {
+	if owner.ID == "" || owner.Limit < 1 {
+		return s.BeginTxn(ctx, id, expires)
+	}
+	if !storableID(id) || !storableID(owner.ID) {
+		return fmt.Errorf("pgstore: transaction id %q or owner %q is not UTF-8 text without NUL", id, owner.ID)
+	}
+	empty := encodeTxnState(store.TxnState{})
+	return s.do(ctx, "begin transaction", func(ctx context.Context) error {
+		var held int64
+		var inserted bool
+		b := &pgx.Batch{}
+		b.Queue(`BEGIN`)
+		b.Queue(lockOwnerSQL, s.ownerLockKey(owner.ID))
+		b.Queue(beginOwnedTxnSQL, id, expires, empty, owner.ID, owner.Limit).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&held, &inserted)
+		})
+		b.Queue(`COMMIT`)
+		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		switch {
+		case inserted:
+			return nil
+		case held >= int64(owner.Limit):
+			return store.ErrTooManyOwnerTxns
+		}
+		return store.ErrExists
+	})
+}
+
+// ownerLockKey is the advisory lock of one owner's BeginTxnFor calls, on
+// this store's schema (advisory locks are per database). Owners whose keys
+// collide only take turns.
+func (s *Store) ownerLockKey(owner string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("webaas-chat pgstore txn owner\x00" + s.opts.Schema + "\x00" + owner))
+	return int64(h.Sum64())
 }
 
 // UpdateTxn implements store.TxnStore in two round trips: begin, lock and

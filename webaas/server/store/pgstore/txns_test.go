@@ -51,6 +51,10 @@ func (r *roundRobin) BeginTxn(ctx context.Context, id string, expires time.Time)
 	return r.pick().BeginTxn(ctx, id, expires)
 }
 
+func (r *roundRobin) BeginTxnFor(ctx context.Context, id string, owner store.TxnOwner, expires time.Time) error {
+	return r.pick().BeginTxnFor(ctx, id, owner, expires)
+}
+
 func (r *roundRobin) UpdateTxn(ctx context.Context, id string, expires time.Time, fn func(*store.TxnState) error) error {
 	return r.pick().UpdateTxn(ctx, id, expires, fn)
 }
@@ -111,7 +115,7 @@ func TestTxnTwoNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Commit(ctx, store.Batch(st)); err != nil {
+	if _, err := b.Commit(ctx, store.Batch{Reads: st.Reads, Writes: st.Writes}); err != nil {
 		t.Fatalf("committing the transaction's batch: %v", err)
 	}
 	if rec, err := a.Get(ctx, head); err != nil || string(rec.Value) != "2" {

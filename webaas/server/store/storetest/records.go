@@ -180,6 +180,49 @@ func testRangePaging(t *testing.T, st store.Store) {
 	wantValue(t, st, rk("app", "T", signedKey(0)), recs[0].Value, recs[0].Version)
 }
 
+// testRangeSize checks, for a store that sizes ranges, that the sizes are
+// those of what Range returns, for pages within, across and past the
+// records, and for a type or app with none.
+func testRangeSize(t *testing.T, st store.Store) {
+	sizer, ok := st.(store.RangeSizer)
+	if !ok {
+		t.Skip("the store does not implement store.RangeSizer")
+	}
+	createApp(t, st, "app")
+	for i := range 12 {
+		put(t, st, rk("app", "T", signedKey(int64(i))), fmt.Sprint(i), bytes.Repeat([]byte{byte(i)}, i*100))
+	}
+	put(t, st, rk("app", "Other", signedKey(1)), "1", make([]byte, 5000))
+	begin, end := signedKey(math.MinInt64), signedKey(math.MaxInt64)
+	for _, c := range []struct {
+		schema     string
+		begin, end []byte
+		skip, n    int
+	}{
+		{"T", begin, end, 0, 100},
+		{"T", begin, end, 0, 5},
+		{"T", begin, end, 5, 5},
+		{"T", begin, end, 10, 5},
+		{"T", begin, end, 12, 5},
+		{"T", signedKey(3), signedKey(7), 1, 10},
+		{"T", signedKey(3), signedKey(7), 0, 0},
+		{"None", begin, end, 0, 10},
+	} {
+		recs, _, err := st.Range(ctxFor(t), "app", c.schema, c.begin, c.end, c.skip, c.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want int64
+		for _, r := range recs {
+			want += int64(len(r.Value))
+		}
+		n, size, err := sizer.RangeSize(ctxFor(t), "app", c.schema, c.begin, c.end, c.skip, c.n)
+		if err != nil || n != len(recs) || size != want {
+			t.Fatalf("RangeSize(%s skip %d limit %d) = %d records, %d bytes, %v; Range has %d, %d bytes", c.schema, c.skip, c.n, n, size, err, len(recs), want)
+		}
+	}
+}
+
 // testRangeScope checks that a range never crosses into another type or
 // app, even one whose name extends this one's.
 func testRangeScope(t *testing.T, st store.Store) {

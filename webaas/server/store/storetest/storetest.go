@@ -53,6 +53,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"RangeBounds", testRangeBounds},
 		{"RangePaging", testRangePaging},
 		{"RangeScope", testRangeScope},
+		{"RangeSize", testRangeSize},
 		{"Get", testGet},
 		{"LargeKeysAndValues", testLargeKeysAndValues},
 		{"CommitAtomic", testCommitAtomic},

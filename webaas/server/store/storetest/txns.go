@@ -20,7 +20,8 @@ type TxnOpenFunc func(t *testing.T) store.TxnStore
 // RunTxns checks every promise of store.TxnStore against stores from open:
 // state kept exactly, unknown, ended and expired ids refused, expiry
 // refreshed by use, nothing saved by a failing fn, calls on one id taking
-// turns and calls on different ids not, and exactly one EndTxn winning.
+// turns and calls on different ids not, exactly one EndTxn winning, keys
+// found through the state's index across calls, and each owner's limit.
 // Each subtest gets its own store.
 //
 // Expiry is checked with short expiries and polling up to a generous
@@ -42,6 +43,8 @@ func RunTxns(t *testing.T, open TxnOpenFunc) {
 		{"UpdateRefreshesExpiry", testTxnUpdateRefreshesExpiry},
 		{"FailingFn", testTxnFailingFn},
 		{"FailingFnKeepsExpiry", testTxnFailingFnKeepsExpiry},
+		{"Lookups", testTxnLookups},
+		{"OwnerLimit", testTxnOwnerLimit},
 		{"ConcurrentUpdates", testTxnConcurrentUpdates},
 		{"IndependentIDs", testTxnIndependentIDs},
 		{"EndWaitsForUpdate", testTxnEndWaitsForUpdate},
@@ -375,22 +378,16 @@ func testTxnUpdateRefreshesExpiry(t *testing.T, ts store.TxnStore) {
 	}
 }
 
-// testTxnFailingFn lets fn change everything it can reach and fail:
-// nothing is saved, and fn's error comes back.
+// testTxnFailingFn has fn fail, leaving the state as it found it (as
+// TxnStore asks of fn): nothing is saved, and fn's error comes back.
 func testTxnFailingFn(t *testing.T, ts store.TxnStore) {
 	want := sampleState()
 	beginTxn(t, ts, "t1", later())
 	updateTxn(t, ts, "t1", appendState(cloneState(want)))
 	err := ts.UpdateTxn(ctxFor(t), "t1", later(), func(st *store.TxnState) error {
-		st.Reads[0].Version = 12345
-		st.Reads[1].Key.App = "changed"
-		st.Reads[2], st.Reads[3] = st.Reads[3], st.Reads[2]
-		st.Reads = append(st.Reads, store.Read{Key: rk("app", "T", stringKey("added")), Version: 9})
-		st.Writes[0].Value = []byte("changed")
-		st.Writes[0].TextKey = "changed"
-		st.Writes[1].Delete = !st.Writes[1].Delete
-		st.Writes[2].Key.Key = stringKey("changed")
-		st.Writes = st.Writes[:3]
+		if _, ok := st.FindWrite(want.Writes[2].Key); !ok {
+			return errors.New("the failing fn did not find a write of the state")
+		}
 		return fmt.Errorf("wrapped: %w", errBoom)
 	})
 	if !errors.Is(err, errBoom) {
@@ -399,15 +396,142 @@ func testTxnFailingFn(t *testing.T, ts store.TxnStore) {
 	wantState(t, "after a failing fn, the next call saw", peekTxn(t, ts, "t1"), want)
 	// A fn that fails on a new transaction saves nothing either.
 	beginTxn(t, ts, "t2", later())
-	err = ts.UpdateTxn(ctxFor(t), "t2", later(), func(st *store.TxnState) error {
-		appendState(cloneState(want))(st)
-		return errBoom
-	})
+	err = ts.UpdateTxn(ctxFor(t), "t2", later(), func(st *store.TxnState) error { return errBoom })
 	if !errors.Is(err, errBoom) {
 		t.Fatalf("UpdateTxn with a failing fn: %v, want fn's error", err)
 	}
 	wantState(t, "after a failing fn, EndTxn returned", endTxn(t, ts, "t2"), store.TxnState{})
 	wantState(t, "after a failing fn, EndTxn returned", endTxn(t, ts, "t1"), want)
+}
+
+// testTxnLookups adds reads and writes through the TxnState methods and by
+// appending, over several calls: later calls find each by key, and the
+// state's size is the sum of its entries'.
+func testTxnLookups(t *testing.T, ts store.TxnStore) {
+	k := func(app string, i uint64) store.RecordKey { return rk(app, "chat.Message", unsignedKey(i)) }
+	beginTxn(t, ts, "t1", later())
+	updateTxn(t, ts, "t1", func(st *store.TxnState) error {
+		st.AddRead(store.Read{Key: k("app", 1), Version: 5})
+		st.AddWrite(write(k("app", 2), "2", "two"))
+		st.AddWrite(write(k("app", 3), "3", "three"))
+		return nil
+	})
+	bigger := write(k("app", 2), "2", strings.Repeat("two", 100))
+	updateTxn(t, ts, "t1", func(st *store.TxnState) error {
+		for _, c := range []struct {
+			what  string
+			found func(store.RecordKey) (int, bool)
+			key   store.RecordKey
+			at    int
+			ok    bool
+		}{
+			{"read 1", st.FindRead, k("app", 1), 0, true},
+			{"read 2 (a write)", st.FindRead, k("app", 2), 0, false},
+			{"read 1 of another app", st.FindRead, k("other", 1), 0, false},
+			{"write 2", st.FindWrite, k("app", 2), 0, true},
+			{"write 3", st.FindWrite, k("app", 3), 1, true},
+			{"write 1 (a read)", st.FindWrite, k("app", 1), 0, false},
+		} {
+			if at, ok := c.found(c.key); ok != c.ok || ok && at != c.at {
+				return fmt.Errorf("%s: at %d, found %v; want %d, %v", c.what, at, ok, c.at, c.ok)
+			}
+		}
+		if got, want := st.Bytes(), sizeOf(*st); got != want {
+			return fmt.Errorf("Bytes() = %d, the entries take %d", got, want)
+		}
+		st.SetWrite(0, bigger)
+		st.Writes = append(st.Writes, write(k("app", 4), "4", "four"))
+		return nil
+	})
+	updateTxn(t, ts, "t1", func(st *store.TxnState) error {
+		if at, ok := st.FindWrite(k("app", 4)); !ok || at != 2 {
+			return fmt.Errorf("a write appended directly: at %d, found %v; want 2", at, ok)
+		}
+		if got, want := st.Bytes(), sizeOf(*st); got != want {
+			return fmt.Errorf("Bytes() = %d after SetWrite and an append, the entries take %d", got, want)
+		}
+		return nil
+	})
+	wantState(t, "EndTxn returned", endTxn(t, ts, "t1"), store.TxnState{
+		Reads:  []store.Read{{Key: k("app", 1), Version: 5}},
+		Writes: []store.Write{bigger, write(k("app", 3), "3", "three"), write(k("app", 4), "4", "four")},
+	})
+}
+
+func sizeOf(st store.TxnState) int64 {
+	var n int64
+	for _, r := range st.Reads {
+		n += store.ReadSize(r)
+	}
+	for _, w := range st.Writes {
+		n += store.WriteSize(w)
+	}
+	return n
+}
+
+// testTxnOwnerLimit begins transactions for owners with a limit: one over
+// it is refused, other owners are not, and a place comes back when one of
+// the owner's transactions ends or expires. Concurrent begins of one
+// owner get exactly its limit.
+func testTxnOwnerLimit(t *testing.T, ts store.TxnStore) {
+	alice := store.TxnOwner{ID: "192.0.2.1", Limit: 3}
+	beginFor := func(id string, o store.TxnOwner) error {
+		return ts.BeginTxnFor(ctxFor(t), id, o, later())
+	}
+	for i := range 3 {
+		if err := beginFor(fmt.Sprint("a", i), alice); err != nil {
+			t.Fatalf("BeginTxnFor %d of 3: %v", i, err)
+		}
+	}
+	if err := beginFor("a-over", alice); !errors.Is(err, store.ErrTooManyOwnerTxns) {
+		t.Fatalf("BeginTxnFor over the owner's limit: %v, want ErrTooManyOwnerTxns", err)
+	}
+	wantTxnGone(t, ts, "a-over", "after its BeginTxnFor was refused")
+	if err := beginFor("b0", store.TxnOwner{ID: "192.0.2.2", Limit: 3}); err != nil {
+		t.Fatalf("BeginTxnFor of another owner: %v", err)
+	}
+	if err := ts.BeginTxn(ctxFor(t), "nobody", later()); err != nil {
+		t.Fatalf("BeginTxn while an owner is at its limit: %v", err)
+	}
+	endTxn(t, ts, "a0")
+	if err := beginFor("a3", alice); err != nil {
+		t.Fatalf("BeginTxnFor after one of the owner's ended: %v", err)
+	}
+	if err := ts.UpdateTxn(ctxFor(t), "a1", time.Now().Add(-time.Second), func(*store.TxnState) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := beginFor("a4", alice); err != nil {
+		t.Fatalf("BeginTxnFor after one of the owner's expired: %v", err)
+	}
+	if err := beginFor("a-over", alice); !errors.Is(err, store.ErrTooManyOwnerTxns) {
+		t.Fatalf("BeginTxnFor over the owner's limit: %v, want ErrTooManyOwnerTxns", err)
+	}
+
+	// Rounds of racers, each round a new owner: a store that counts
+	// without making one owner's begins take turns lets two take the last
+	// place in some round.
+	const rounds, racers, limit = 8, 16, 4
+	for round := range rounds {
+		bob := store.TxnOwner{ID: fmt.Sprint("198.51.100.", round), Limit: limit}
+		errs := make([]error, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() { errs[i] = beginFor(fmt.Sprint("bob", round, "-", i), bob) })
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, store.ErrTooManyOwnerTxns):
+				t.Fatalf("concurrent BeginTxnFor: %v", err)
+			}
+		}
+		if won != limit {
+			t.Fatalf("round %d: %d of %d concurrent BeginTxnFor calls of one owner succeeded, want its limit %d", round, won, racers, limit)
+		}
+	}
 }
 
 // testTxnFailingFnKeepsExpiry checks that a failing fn does not save the
