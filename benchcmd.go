@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -69,6 +70,8 @@ Flags:
 		return nil
 	})
 	serverExe := fs.String("server-exe", "", "attacks: the webaas-chat binary whose server to attack (default: this one), e.g. an older build to compare")
+	honestApp := fs.String("honest-app", "", "honest: the app (with attack.Blob) the honest client writes into")
+	honestKeepAlive := fs.Bool("honest-keepalive", true, "honest: reuse connections (false: one per request)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -76,7 +79,7 @@ Flags:
 	run := map[string]bool{}
 	for _, s := range strings.Split(*runList, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case "senders", "latency", "throughput", "history", "fanout", "attacks":
+		case "senders", "latency", "throughput", "history", "fanout", "attacks", "honest":
 			run[s] = true
 		default:
 			return usageError{fmt.Sprintf("--run: unknown section %q", s)}
@@ -100,6 +103,18 @@ Flags:
 		sizes = append(sizes, n)
 	}
 
+	if run["honest"] {
+		// The attacks' honest client, in a process of its own (see
+		// bench.AttackConfig.Honest).
+		if len(run) != 1 || *serverURL == "" || *honestApp == "" {
+			return usageError{"--run honest goes alone, with --server and --honest-app"}
+		}
+		lat, failed, err := bench.RunHonest(ctx, *serverURL, *honestApp, *duration, *honestKeepAlive)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(stdout).Encode(honestReport{Latencies: lat, Failed: failed})
+	}
 	if run["attacks"] && *serverURL != "" {
 		return usageError{"--run attacks starts a server of its own for each attack; it takes no --server"}
 	}
@@ -202,15 +217,23 @@ Flags:
 		rep.Fanout = &res
 	}
 	if run["attacks"] {
-		exe := *serverExe
+		exe, start := *serverExe, bench.StartLegacyServer // an older build may not take --listen-fd
 		if exe == "" {
 			var err error
 			if exe, err = os.Executable(); err != nil {
 				return err
 			}
+			start = bench.StartServer
 		}
-		cfg := bench.AttackConfig{Start: attackServer(exe, *attackDir, serveFlags), Only: strings.Split(*attackList, ","), Duration: *attackTime, SlowBodies: *slowBodies}
-		err := bench.RunAttacks(ctx, cfg, func(r bench.AttackResult) {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		cfg := bench.AttackConfig{
+			Start: attackServer(start, exe, *attackDir, serveFlags), Only: strings.Split(*attackList, ","),
+			Duration: *attackTime, SlowBodies: *slowBodies, Honest: honestProcess(self),
+		}
+		err = bench.RunAttacks(ctx, cfg, func(r bench.AttackResult) {
 			progress("%s", r)
 			rep.Attacks = append(rep.Attacks, r)
 		})
@@ -235,13 +258,13 @@ func onlyAttacks(run map[string]bool) bool { return len(run) == 1 && run["attack
 
 // attackServer starts exe's server at its default limits (but for flags),
 // on a data dir of its own under parent, for one attack.
-func attackServer(exe, parent string, flags []string) func(context.Context) (*bench.Proc, error) {
+func attackServer(start func(context.Context, string, ...string) (*bench.Proc, error), exe, parent string, flags []string) func(context.Context) (*bench.Proc, error) {
 	return func(ctx context.Context) (*bench.Proc, error) {
 		dir, err := os.MkdirTemp(parent, "webaas-attack-")
 		if err != nil {
 			return nil, err
 		}
-		p, err := bench.StartServer(ctx, exe, append([]string{"serve", "--data", dir, "--log-level", "error"}, flags...)...)
+		p, err := start(ctx, exe, append([]string{"serve", "--data", dir, "--log-level", "error"}, flags...)...)
 		if err != nil {
 			os.RemoveAll(dir)
 			return nil, err
@@ -314,4 +337,31 @@ func ratio(a, b time.Duration) float64 {
 		return 0
 	}
 	return float64(a) / float64(b)
+}
+
+// honestReport is what `bench --run honest` prints.
+type honestReport struct {
+	Latencies []time.Duration `json:"latencies_ns"`
+	Failed    int             `json:"failed"`
+}
+
+// honestProcess runs the attacks' honest client as `self bench --run
+// honest`, a process of its own: in the attacker's process it would
+// share the Go scheduler with a thousand attacking goroutines and
+// measure that rather than the server.
+func honestProcess(self string) func(ctx context.Context, url, app string, d time.Duration, keepAlive bool) ([]time.Duration, int, error) {
+	return func(ctx context.Context, url, app string, d time.Duration, keepAlive bool) ([]time.Duration, int, error) {
+		cmd := exec.CommandContext(ctx, self, "bench", "--run", "honest", "--server", url, "--honest-app", app,
+			"--duration", d.String(), "--honest-keepalive="+strconv.FormatBool(keepAlive))
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", cmd, err)
+		}
+		var r honestReport
+		if err := json.Unmarshal(out, &r); err != nil {
+			return nil, 0, fmt.Errorf("honest client's report: %w", err)
+		}
+		return r.Latencies, r.Failed, nil
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -24,7 +25,7 @@ import (
 )
 
 // Attacks lists the attacks RunAttacks knows, in the order it runs them.
-var Attacks = []string{"none", "slow-range", "txn-bytes", "txn-reads", "hoard", "slow-bodies"}
+var Attacks = []string{"none", "slow-range", "schemas", "txn-bytes", "txn-reads", "hoard", "big-commits", "slow-bodies"}
 
 // AttackConfig describes a run of attacks.
 type AttackConfig struct {
@@ -36,6 +37,12 @@ type AttackConfig struct {
 	// hold (default 19,000: the attacker, the honest client and the
 	// server each have ulimit -n to themselves).
 	SlowBodies int
+	// Honest runs the honest client against the app for d; nil runs it
+	// in this process. In this process it shares the Go scheduler with
+	// an attacker that may run a thousand goroutines, and measures that;
+	// a separate process (RunHonest behind a command) measures the
+	// server.
+	Honest func(ctx context.Context, url, app string, d time.Duration, keepAlive bool) (latencies []time.Duration, failed int, err error)
 }
 
 // AttackResult is what one attack measured.
@@ -108,6 +115,8 @@ var attackFuncs = map[string]attack{
 	"txn-reads":   txnReads,
 	"hoard":       hoard,
 	"slow-bodies": slowBodies,
+	"schemas":     bigSchemas,
+	"big-commits": bigCommits,
 }
 
 var attackWhat = map[string]string{
@@ -117,6 +126,8 @@ var attackWhat = map[string]string{
 	"txn-reads":   "4d: one transaction reads 37,000 records",
 	"hoard":       "5a: one client begins transactions as fast as it can and never ends them",
 	"slow-bodies": "5c: one client opens connections that send a request body one byte and stop",
+	"schemas":     "4b: 60 apps with a 0.9 MB schema each, each used in turn",
+	"big-commits": "5b: 1,000 transactions of 64 kB each, committed at the same moment, over and over",
 }
 
 // arena is a server under attack: its process, an app with a blob type,
@@ -127,7 +138,6 @@ type arena struct {
 	host     string
 	app      string
 	attacker *webaas.Client
-	honest   *webaas.Client
 }
 
 const blobSchema = `syntax = "proto3";
@@ -178,11 +188,7 @@ func runAttack(ctx context.Context, cfg AttackConfig, name string, run attack) (
 	if err := setup.ActivateSchema(ctx, a.app, "1"); err != nil {
 		return res, err
 	}
-	// New connections for the honest client where the attack is on
-	// connections; a long-lived one elsewhere, as the chat keeps.
-	if a.honest, err = clientFrom(proc.URL, honestIP, name != "slow-bodies"); err != nil {
-		return res, err
-	}
+
 	if a.attacker, err = clientFrom(proc.URL, attackerIP, true); err != nil {
 		return res, err
 	}
@@ -207,17 +213,28 @@ func runAttack(ctx context.Context, cfg AttackConfig, name string, run attack) (
 	wg.Go(func() { note, attackErr = run(actx, a) })
 	// The honest client starts once the attack had a moment to take hold.
 	var lat []time.Duration
+	var honestErr error
 	wg.Go(func() {
 		select {
 		case <-actx.Done():
 			return
 		case <-time.After(cfg.Duration / 5):
 		}
-		lat, res.HonestFailed = honestSends(actx, a)
+		// New connections for the honest client where the attack is on
+		// connections; a long-lived one elsewhere, as the chat keeps.
+		d, keepAlive := cfg.Duration-cfg.Duration/5, name != "slow-bodies"
+		honest := cfg.Honest
+		if honest == nil {
+			honest = RunHonest
+		}
+		lat, res.HonestFailed, honestErr = honest(ctx, proc.URL, a.app, d, keepAlive)
 	})
 	wg.Wait()
 	if attackErr != nil {
 		return res, attackErr
+	}
+	if honestErr != nil {
+		return res, fmt.Errorf("honest client: %w", honestErr)
 	}
 	res.Honest, res.Note = percentiles(lat), note
 	if cpu1, err := proc.CPU(); err == nil {
@@ -242,9 +259,24 @@ func sampleRSS(ctx context.Context, proc *Proc, peak *atomic.Int64) {
 	}
 }
 
+// RunHonest is the honest client: from its own loopback address, it
+// sends at 20 a second, each a chat-like transaction into app, for d,
+// and returns the latencies of the sends that succeeded and how many
+// failed. keepAlive false opens a connection per request.
+func RunHonest(ctx context.Context, url, app string, d time.Duration, keepAlive bool) ([]time.Duration, int, error) {
+	c, err := clientFrom(url, honestIP, keepAlive)
+	if err != nil {
+		return nil, 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	lat, failed := honestSends(ctx, c, app)
+	return lat, failed, nil
+}
+
 // honestSends sends at 20 a second, each a chat-like transaction, until
 // ctx ends, and returns the latencies of those that succeeded.
-func honestSends(ctx context.Context, a *arena) ([]time.Duration, int) {
+func honestSends(ctx context.Context, honest *webaas.Client, app string) ([]time.Duration, int) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	failed := 0
@@ -263,12 +295,14 @@ func honestSends(ctx context.Context, a *arena) ([]time.Duration, int) {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
 			t0 := time.Now()
-			err := chatSend(sctx, a.honest, a.app, i)
+			err := chatSend(sctx, honest, app, i)
 			d := time.Since(t0)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				failed++
+				if failed++; failed <= 3 {
+					log.Printf("honest send failed: %v", err) // on stderr: what made it fail
+				}
 				return
 			}
 			lat = append(lat, d)
@@ -487,4 +521,102 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// bigSchema is a valid schema of about 0.9 MB: many messages of many
+// fields, each storable.
+func bigSchema() []byte {
+	var b strings.Builder
+	b.WriteString("syntax = \"proto3\";\npackage big;\nimport \"record_metadata_options.proto\";\n")
+	for i := 0; b.Len() < 900<<10; i++ {
+		fmt.Fprintf(&b, "message M%d {\n  int32 id = 1 [(webaas.db.record.field).primary_key = true];\n", i)
+		for j := 2; j < 20; j++ {
+			fmt.Fprintf(&b, "  string field_number_%d = %d;\n", j, j)
+		}
+		b.WriteString("}\n")
+	}
+	return []byte(b.String())
+}
+
+// bigSchemas: 60 apps, each with a 0.9 MB schema, then a write to each in
+// turn, again and again, so the server compiles (and, if it caches
+// without bound, keeps) every one.
+func bigSchemas(ctx context.Context, a *arena) (string, error) {
+	schema := bigSchema()
+	var apps []string
+	for i := 0; i < 60 && ctx.Err() == nil; i++ {
+		app, err := a.attacker.RegisterApp(ctx, fmt.Sprint("big", i))
+		if err == nil {
+			err = a.attacker.PutSchema(ctx, app, "1", "big.proto", schema)
+		}
+		if err == nil {
+			err = a.attacker.ActivateSchema(ctx, app, "1")
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return "", err
+		}
+		apps = append(apps, app)
+	}
+	writes, busy := 0, 0
+	for ctx.Err() == nil && len(apps) > 0 {
+		for _, app := range apps {
+			rec := protowire.AppendTag(nil, 1, protowire.VarintType)
+			rec = protowire.AppendVarint(rec, uint64(writes+1))
+			err := a.attacker.Put(ctx, app, "big.M0", rec)
+			switch {
+			case err == nil:
+				writes++
+			case errors.Is(err, webaas.ErrUnavailable):
+				busy++
+			case ctx.Err() != nil:
+			default:
+				return "", err
+			}
+		}
+	}
+	return fmt.Sprintf("%d apps of %d kB schemas; %d writes, %d answered busy", len(apps), len(schema)>>10, writes, busy), nil
+}
+
+// bigCommits: 1,000 transactions each buffer a 64 kB record, then all
+// commit at the same moment, so 64 MB of commits reach the group
+// committer at once; then again, for as long as the attack runs.
+func bigCommits(ctx context.Context, a *arena) (string, error) {
+	const n = 1000
+	var committed, failed atomic.Int64
+	rounds := 0
+	for ; ctx.Err() == nil; rounds++ {
+		txns := make([]*webaas.Txn, 0, n)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for w := range int64(n) {
+			wg.Go(func() {
+				tx, err := a.attacker.Begin(ctx)
+				if err == nil {
+					err = tx.Put(ctx, a.app, "attack.Blob", blob(10_000+w, 64000)) // not key 0, which the honest client reads
+				}
+				if err != nil {
+					failed.Add(1)
+					return
+				}
+				mu.Lock()
+				txns = append(txns, tx)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		for _, tx := range txns { // all at once
+			wg.Go(func() {
+				if err := tx.Commit(ctx); err != nil {
+					failed.Add(1)
+					return
+				}
+				committed.Add(1)
+			})
+		}
+		wg.Wait()
+	}
+	return fmt.Sprintf("%d rounds: %d transactions of 64 kB committed, %d failed", rounds, committed.Load(), failed.Load()), nil
 }

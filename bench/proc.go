@@ -19,6 +19,7 @@ import (
 type Proc struct {
 	URL    string
 	cmd    *exec.Cmd
+	exited chan struct{} // closed once the process has exited (and been waited for)
 	onStop []func()
 }
 
@@ -43,21 +44,48 @@ func StartServer(ctx context.Context, exe string, args ...string) (*Proc, error)
 	defer f.Close() // the child holds its own copy
 	cmd := exec.Command(exe, append(args, "--listen-fd", "3")...)
 	cmd.ExtraFiles = []*os.File{f}
+	return start(ctx, cmd, addr)
+}
+
+// StartLegacyServer is StartServer for builds from before --listen-fd:
+// it passes --listen with a port it found free, which another process
+// could take before the server binds it. Only for comparing old builds.
+func StartLegacyServer(ctx context.Context, exe string, args ...string) (*Proc, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return start(ctx, exec.Command(exe, append(args, "--listen", addr)...), addr)
+}
+
+// start starts cmd and waits until it answers on addr, or exits.
+func start(ctx context.Context, cmd *exec.Cmd, addr string) (*Proc, error) {
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	p := &Proc{URL: "http://" + addr, cmd: cmd}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	p.exited = exited
+	hc := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(p.URL + "/")
+		resp, err := hc.Get(p.URL + "/")
 		if err == nil {
 			resp.Body.Close()
 			return p, nil
 		}
+		select {
+		case <-exited:
+			return nil, fmt.Errorf("server %s exited before answering: %v", cmd.Path, cmd.ProcessState)
+		default:
+		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			p.Stop()
-			return nil, fmt.Errorf("server %s did not answer: %w", exe, err)
+			return nil, fmt.Errorf("server %s did not answer: %w", cmd.Path, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -65,23 +93,27 @@ func StartServer(ctx context.Context, exe string, args ...string) (*Proc, error)
 
 // Stop terminates the server gracefully and waits for it.
 func (p *Proc) Stop() error {
-	if p.cmd.ProcessState != nil {
-		return nil
-	}
 	defer func() {
 		for _, fn := range p.onStop {
 			fn()
 		}
 		p.onStop = nil
 	}()
-	p.cmd.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
 	select {
-	case err := <-done:
-		return err
+	case <-p.exited:
+		return nil
+	default:
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.exited:
+		if !p.cmd.ProcessState.Success() {
+			return fmt.Errorf("server: %v", p.cmd.ProcessState)
+		}
+		return nil
 	case <-time.After(20 * time.Second):
 		p.cmd.Process.Kill()
+		<-p.exited
 		return errors.New("server did not stop within 20 s; killed")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Committer is the group-commit machinery the stores share. Commit calls
@@ -26,12 +27,31 @@ type Committer struct {
 	closed  bool
 	reqs    chan *CommitReq
 	stopped chan struct{}
+
+	commits, groups atomic.Uint64
+}
+
+// CommitStats counts the commits a store applied and the groups (durable
+// writes: fsyncs, database transactions) that carried them; their ratio
+// is what group commit saves.
+type CommitStats struct {
+	Commits, Groups uint64
+}
+
+// GroupCommitter is a store that commits in groups and counts them.
+type GroupCommitter interface {
+	CommitStats() CommitStats
+}
+
+// Stats returns the counts so far.
+func (c *Committer) Stats() CommitStats {
+	return CommitStats{Commits: c.commits.Load(), Groups: c.groups.Load()}
 }
 
 // CommitterOptions bound the groups a Committer forms.
 type CommitterOptions struct {
 	MaxCount int // commits per group (default 512)
-	MaxBytes int // bytes of keys and values per group (default 4 MiB); a larger commit goes alone
+	MaxBytes int // bytes of keys and values per group (default 1 MiB); a larger commit goes alone
 }
 
 // CommitReq is one queued Commit. The apply function sets Seq or Err on
@@ -77,7 +97,7 @@ func NewCommitter(apply func(group []*CommitReq), opts CommitterOptions) *Commit
 		opts.MaxCount = 512
 	}
 	if opts.MaxBytes <= 0 {
-		opts.MaxBytes = 4 << 20
+		opts.MaxBytes = 1 << 20
 	}
 	c := &Committer{
 		apply: apply, maxCount: opts.MaxCount, maxBytes: opts.MaxBytes,
@@ -188,6 +208,8 @@ func (c *Committer) run(group []*CommitReq) {
 	}
 	if len(live) > 0 {
 		c.apply(live)
+		c.groups.Add(1)
+		c.commits.Add(uint64(len(live)))
 	}
 	for _, r := range live {
 		r.Answer()

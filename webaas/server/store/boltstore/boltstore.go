@@ -15,8 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,15 +42,12 @@ type Store struct {
 	store.Subscribers
 	committer *store.Committer
 
-	mu     sync.RWMutex // guards closed
-	closed bool
+	gate store.Gate
 	// writing is a lock (a token in a channel of one) held from the start
 	// of each write transaction until its changes are published, so
 	// subscribers hear changes in commit order whichever path (group
 	// commit, schema, app or notification call) made them.
 	writing chan struct{}
-
-	commits, groups atomic.Uint64
 }
 
 // Options tune Open.
@@ -61,21 +56,14 @@ type Options struct {
 	// the file; 0 waits forever.
 	LockTimeout time.Duration
 	// Group bounds the commits that share one bbolt transaction (default:
-	// 512 commits, 4 MiB), so one huge group cannot hold the writer lock
+	// 512 commits, 1 MiB), so one huge group cannot hold the writer lock
 	// for long nor make a small commit wait behind megabytes.
 	Group store.CommitterOptions
 }
 
-// Stats counts record commits and the bbolt transactions (fsync pairs)
-// that carried them; commits/groups is the group-commit factor.
-type Stats struct {
-	Commits, Groups uint64
-}
-
-// Stats returns the counts so far.
-func (s *Store) Stats() Stats {
-	return Stats{Commits: s.commits.Load(), Groups: s.groups.Load()}
-}
+// CommitStats implements store.GroupCommitter: a group is one bbolt
+// transaction (one pair of fsyncs).
+func (s *Store) CommitStats() store.CommitStats { return s.committer.Stats() }
 
 type appRecord struct {
 	Name          string    `json:"name"`
@@ -133,13 +121,9 @@ func Open(path string, opts Options) (*Store, error) {
 
 // Close applies the commits already queued, then closes the file.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.gate.Close() {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
 	s.committer.Close()
 	return s.db.Close()
 }
@@ -175,11 +159,10 @@ func diskErr(err error) error {
 // update is write for the calls outside the committer, unless the store
 // is closed.
 func (s *Store) update(fn func(*bolt.Tx) ([]store.Change, error)) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return store.ErrClosed
+	if err := s.gate.Enter(); err != nil {
+		return err
 	}
+	defer s.gate.Leave()
 	return s.write(fn)
 }
 
@@ -195,11 +178,10 @@ func change(c store.Change, err error) ([]store.Change, error) {
 func quiet(err error) ([]store.Change, error) { return nil, err }
 
 func (s *Store) view(fn func(*bolt.Tx) error) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return store.ErrClosed
+	if err := s.gate.Enter(); err != nil {
+		return err
 	}
+	defer s.gate.Leave()
 	return s.db.View(fn)
 }
 
@@ -493,8 +475,6 @@ func (s *Store) applyGroup(group []*store.CommitReq) {
 		binary.BigEndian.PutUint64(buf[:], p.End)
 		return p.Changes, meta.Put(keySeq, buf[:])
 	})
-	s.groups.Add(1)
-	s.commits.Add(uint64(len(group)))
 	if err != nil {
 		for _, r := range group {
 			if r.Err == nil {

@@ -70,7 +70,7 @@ func benchSends(b *testing.B, workers int, room func(worker int) string) {
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "sends/s")
 	b.ReportMetric(float64(conflicts.Load())/float64(b.N), "conflicts/send")
-	stats := st.Stats()
+	stats := st.CommitStats()
 	b.ReportMetric(float64(stats.Commits)/float64(max(stats.Groups, 1)), "commits/txn")
 }
 

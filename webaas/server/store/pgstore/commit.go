@@ -73,8 +73,6 @@ func (s *Store) applyGroup(group []*store.CommitReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.StatementTimeout)
 	p, err := s.runGroup(ctx, live)
 	cancel()
-	s.groups.Add(1)
-	s.commits.Add(uint64(len(live)))
 	if err != nil {
 		err = classify(context.Background(), "commit", err)
 		for _, r := range live {

@@ -301,30 +301,6 @@ func TestMigrateConcurrently(t *testing.T) {
 	}
 }
 
-// TestGroupCommit shows that concurrent commits share transactions.
-func TestGroupCommit(t *testing.T) {
-	st := openStore(t, options(newSchema(t)))
-	createApps(t, st, "app")
-	const writers, each = 32, 10
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Go(func() {
-			for i := range each {
-				commit(t, st, "app", fmt.Sprint(w, "-", i))
-			}
-		})
-	}
-	wg.Wait()
-	stats := st.Stats()
-	if stats.Commits != writers*each {
-		t.Fatalf("%d commits counted, want %d", stats.Commits, writers*each)
-	}
-	if stats.Groups >= stats.Commits {
-		t.Fatalf("%d commits took %d transactions: no grouping", stats.Commits, stats.Groups)
-	}
-	t.Logf("%d commits in %d transactions (%.1f per transaction)", stats.Commits, stats.Groups, float64(stats.Commits)/float64(stats.Groups))
-}
-
 // TestPrune checks that pruning keeps recent entries, deletes old ones,
 // and that a node whose position was pruned away says so.
 func TestPrune(t *testing.T) {
@@ -368,14 +344,14 @@ func TestPrune(t *testing.T) {
 	if err != nil || n < 3 {
 		t.Fatalf("pruning with a tiny retention: %d deleted, %v", n, err)
 	}
-	if deaf.Stats().Lost != 0 {
+	if deaf.Lost() != 0 {
 		t.Fatal("lost changes counted before catching up")
 	}
 	close(hold)
 	after := commit(t, keep, "app", "4")
 	ld.waitSeq(t, after)
-	if deaf.Stats().Lost != 1 {
-		t.Fatalf("Stats.Lost = %d after catching up past a pruned entry, want 1", deaf.Stats().Lost)
+	if deaf.Lost() != 1 {
+		t.Fatalf("Lost() = %d after catching up past a pruned entry, want 1", deaf.Lost())
 	}
 	// Entries after the pruned ones still arrive, in order.
 	got := ld.snapshot()

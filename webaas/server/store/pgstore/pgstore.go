@@ -126,7 +126,7 @@ type Options struct {
 	// minutes): a node cut off from the database for longer misses changes.
 	ChangeRetention time.Duration
 	// Group bounds the commits that share one database transaction
-	// (default: 256 commits, 4 MiB), so one group cannot hold the counter
+	// (default: 256 commits, 1 MiB), so one group cannot hold the counter
 	// lock for long nor make a small commit wait behind megabytes.
 	Group store.CommitterOptions
 	// Logger hears about background trouble: a lost LISTEN connection, a
@@ -170,8 +170,7 @@ type Store struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
 
-	mu        sync.RWMutex // guards closed
-	closed    bool
+	gate      store.Gate
 	committer *store.Committer
 	written   map[keyID]uint64 // the committer's: versions this node wrote
 
@@ -183,20 +182,16 @@ type Store struct {
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup
 
-	commits, groups, lost atomic.Uint64
+	lost atomic.Uint64
 }
 
-// Stats counts what the store did.
-type Stats struct {
-	Commits uint64 // Commit calls that reached the database
-	Groups  uint64 // transactions that carried them
-	Lost    uint64 // times the change log was pruned past this node's position
-}
+// CommitStats implements store.GroupCommitter: a group is one database
+// transaction.
+func (s *Store) CommitStats() store.CommitStats { return s.committer.Stats() }
 
-// Stats returns the counts so far.
-func (s *Store) Stats() Stats {
-	return Stats{Commits: s.commits.Load(), Groups: s.groups.Load(), Lost: s.lost.Load()}
-}
+// Lost counts the times the change log was pruned past this node's
+// position, so that its subscribers missed changes.
+func (s *Store) Lost() uint64 { return s.lost.Load() }
 
 // Open connects to the database at connURL, applies migrations and starts
 // the committer and the change feed.
@@ -299,13 +294,9 @@ func (s *Store) ID() string { return s.id }
 // Close waits for queued commits, stops the change feed and closes the
 // connections. Later calls return store.ErrClosed.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.gate.Close() {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
 	s.committer.Close()
 	s.bgCancel()
 	s.bg.Wait()
@@ -316,11 +307,10 @@ func (s *Store) Close() error {
 // do runs fn with a context bounded by the statement timeout, unless the
 // store is closed; Close waits for it. Errors come back classified.
 func (s *Store) do(ctx context.Context, op string, fn func(ctx context.Context) error) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return store.ErrClosed
+	if err := s.gate.Enter(); err != nil {
+		return err
 	}
+	defer s.gate.Leave()
 	callCtx, cancel := context.WithTimeout(ctx, s.opts.StatementTimeout)
 	defer cancel()
 	return classify(ctx, op, fn(callCtx))

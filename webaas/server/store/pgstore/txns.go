@@ -252,11 +252,10 @@ func (s *Store) releaseForTxn(conn *pgxpool.Conn) {
 // against a Close waiting for the lock. Close still waits for the
 // connection, since closing the pool waits for every acquired one.
 func (s *Store) acquire(ctx context.Context) (*pgxpool.Conn, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, store.ErrClosed
+	if err := s.gate.Enter(); err != nil {
+		return nil, err
 	}
+	defer s.gate.Leave()
 	return s.pool.Acquire(ctx)
 }
 

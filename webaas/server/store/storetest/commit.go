@@ -444,3 +444,41 @@ func readCounter(ctx context.Context, st store.Store, k store.RecordKey) (n, ver
 	}
 	return binary.BigEndian.Uint64(rec.Value), rec.Version, nil
 }
+
+// testGroupCommit: concurrent commits share durable writes instead of
+// taking one each (for stores that commit in groups and count them).
+func testGroupCommit(t *testing.T, st store.Store) {
+	gc, ok := st.(store.GroupCommitter)
+	if !ok {
+		t.Skip("the store does not count its groups")
+	}
+	ctx := ctxFor(t)
+	createApp(t, st, "app")
+	before := gc.CommitStats()
+	const writers, each = 32, 10
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				key := fmt.Sprint(w, "-", i)
+				if _, err := st.Commit(ctx, store.Batch{Writes: []store.Write{write(rk("app", "T", stringKey(key)), key, "v")}}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	after := gc.CommitStats()
+	commits, groups := after.Commits-before.Commits, after.Groups-before.Groups
+	if commits != writers*each {
+		t.Fatalf("%d commits counted, want %d", commits, writers*each)
+	}
+	if groups >= commits {
+		t.Fatalf("%d commits took %d groups: no grouping", commits, groups)
+	}
+	t.Logf("%d commits in %d groups (%.1f per durable write)", commits, groups, float64(commits)/float64(groups))
+	if got := rangeAll(t, st, "app", "T", []byte{0}, []byte{0xff}); len(got) != writers*each {
+		t.Fatalf("%d records stored, want %d", len(got), writers*each)
+	}
+}

@@ -64,6 +64,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"WriteSkew", testWriteSkew},
 		{"OneWinnerPerVersion", testOneWinnerPerVersion},
 		{"ConcurrentCounter", testConcurrentCounter},
+		{"GroupCommit", testGroupCommit},
 		{"LastSeq", testLastSeq},
 		{"SubscribeRecords", testSubscribeRecords},
 		{"SubscribeOrder", testSubscribeOrder},
