@@ -11,6 +11,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/webaas"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // startOnTinyDisk runs `webaas-chat serve` with its data on a 1 MiB
@@ -72,7 +73,7 @@ func TestFullDiskSaysSo(t *testing.T) {
 		_, sendErr = sender.Send(ctx, text)
 	}
 	var we *webaas.Error
-	if !errors.As(sendErr, &we) || we.Status != 503 || we.Code != webaas.CodeUnavailable || !strings.Contains(we.Message, "out of disk space") {
+	if !errors.As(sendErr, &we) || we.Status != 503 || we.Code != wire.CodeUnavailable || !strings.Contains(we.Message, "out of disk space") {
 		t.Fatalf("the send that did not fit failed with %v; want a 503, code 1013, saying the disk is full", sendErr)
 	}
 	if log := srv.out.String(); !strings.Contains(log, "no space left on device") {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/backoff"
 	"github.com/webaas-chat/webaas-chat/chat"
-	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/chat/chatpb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
@@ -216,16 +216,16 @@ func TestTwoNodesOneDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	txB := cb.Txn(txA.ID)
-	if _, err := webaas.TxnGetMessage[pb.Counter](ctx, txB, room.Code(), "roster"); err != nil {
+	if _, err := webaas.TxnGetMessage[chatpb.Counter](ctx, txB, room.Code(), "roster"); err != nil {
 		t.Fatalf("read on B of a transaction begun on A: %v", err)
 	}
-	if err := txB.PutMessage(ctx, room.Code(), &pb.Counter{Name: "roster", Value: 100}); err != nil {
+	if err := txB.PutMessage(ctx, room.Code(), &chatpb.Counter{Name: "roster", Value: 100}); err != nil {
 		t.Fatal(err)
 	}
 	if err := txA.Commit(ctx); err != nil {
 		t.Fatalf("commit on A of writes made on B: %v", err)
 	}
-	if c, err := webaas.GetMessage[pb.Counter](ctx, cb, room.Code(), "roster"); err != nil || c.Value != 100 {
+	if c, err := webaas.GetMessage[chatpb.Counter](ctx, cb, room.Code(), "roster"); err != nil || c.Value != 100 {
 		t.Fatalf("after the cross-node transaction: %v %v", c, err)
 	}
 

@@ -16,7 +16,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/chat/chatpb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
@@ -26,14 +26,14 @@ import (
 // numbers, the head counter bumped in the same transaction) but with
 // whatever they hold: what anyone with the room code can write through
 // the raw API.
-func rawPost(t testing.TB, c *webaas.Client, code string, msgs ...*pb.Message) {
+func rawPost(t testing.TB, c *webaas.Client, code string, msgs ...*chatpb.Message) {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := c.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	head, err := webaas.TxnGetMessage[pb.Counter](ctx, tx, code, "head")
+	head, err := webaas.TxnGetMessage[chatpb.Counter](ctx, tx, code, "head")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,13 +69,13 @@ func TestHistoryShowsHostileTextOnOneLine(t *testing.T) {
 	room := createRoom(t, srv.URL())
 	c, _ := webaas.New(srv.URL())
 	forged := "mallory\n2 2026-12-01 09:00:00 alice"
-	hostile := []*pb.Message{
+	hostile := []*chatpb.Message{
 		{Nick: "alice", Text: "hello"},
 		{Nick: forged, Text: "I approve the transfer"},
-		{Nick: "\u202emallory", Text: "price: \u202e0001$", Kind: pb.Kind_KIND_ACTION},
+		{Nick: "\u202emallory", Text: "price: \u202e0001$", Kind: chatpb.Kind_KIND_ACTION},
 		{Nick: "mallory", Text: "zero\u200bwidth\u2028line\x1b]0;pwned\x07\u009b2J"},
 		{Nick: "mallory", Text: strings.Repeat("lin\n", 13000)},
-		{Nick: "mallory", Kind: pb.Kind_KIND_NICK, Text: "bob\nalice"},
+		{Nick: "mallory", Kind: chatpb.Kind_KIND_NICK, Text: "bob\nalice"},
 	}
 	rawPost(t, c, room.Code(), hostile...)
 
@@ -224,9 +224,9 @@ func TestHistoryPrintsEachPageAsItArrives(t *testing.T) {
 	srv := servertest.Start(t, func(c *server.Config) { c.PageSize = pageSize })
 	room := createRoom(t, srv.URL())
 	c, _ := webaas.New(srv.URL())
-	var msgs []*pb.Message
+	var msgs []*chatpb.Message
 	for i := 1; i <= n; i++ {
-		msgs = append(msgs, &pb.Message{Nick: "bob", Text: fmt.Sprint("m", i)})
+		msgs = append(msgs, &chatpb.Message{Nick: "bob", Text: fmt.Sprint("m", i)})
 	}
 	rawPost(t, c, room.Code(), msgs...)
 	for _, tc := range []struct {
@@ -267,11 +267,11 @@ func TestHistoryStopsAtTheHead(t *testing.T) {
 	room := createRoom(t, srv.URL())
 	c, _ := webaas.New(srv.URL())
 	ctx := context.Background()
-	rawPost(t, c, room.Code(), &pb.Message{Nick: "alice", Text: "one"}, &pb.Message{Nick: "alice", Text: "two"})
-	if err := c.PutMessage(ctx, room.Code(), &pb.Message{Seq: 1_000_000, Nick: "mallory", Text: "from the future"}); err != nil {
+	rawPost(t, c, room.Code(), &chatpb.Message{Nick: "alice", Text: "one"}, &chatpb.Message{Nick: "alice", Text: "two"})
+	if err := c.PutMessage(ctx, room.Code(), &chatpb.Message{Seq: 1_000_000, Nick: "mallory", Text: "from the future"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.PutMessage(ctx, room.Code(), &pb.Counter{Name: "head", Value: 4}); err != nil {
+	if err := c.PutMessage(ctx, room.Code(), &chatpb.Counter{Name: "head", Value: 4}); err != nil {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer

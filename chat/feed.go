@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/webaas-chat/webaas-chat/backoff"
-	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/chat/chatpb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
@@ -217,7 +217,7 @@ func (f *feed) fetchMessages(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var ready []*pb.Message
+	var ready []*chatpb.Message
 	flush := func() bool {
 		if len(ready) == 0 {
 			return true

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/webaas-chat/webaas-chat/chat"
-	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/chat/chatpb"
 )
 
 // follow follows the room from its start until the test ends.
@@ -65,7 +65,7 @@ func TestFarFutureRecordDoesNotFreezeTheRoom(t *testing.T) {
 	defer bob.Close()
 	events := follow(t, room, time.Hour) // no gap is expected: none may be waited out
 	sendN(t, bob, 1, 2)
-	hostile := &pb.Message{Seq: 1_000_000, Nick: "mallory", Text: "from the future"}
+	hostile := &chatpb.Message{Seq: 1_000_000, Nick: "mallory", Text: "from the future"}
 	if err := room.Client().PutMessage(ctx, room.Code(), hostile); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestGapIsReportedOnceAndSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := room.Client().PutMessage(ctx, room.Code(), &pb.Counter{Name: "head", Value: head + 3}); err != nil {
+	if err := room.Client().PutMessage(ctx, room.Code(), &chatpb.Counter{Name: "head", Value: head + 3}); err != nil {
 		t.Fatal(err)
 	}
 	sendN(t, bob, 3, 2)

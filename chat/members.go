@@ -5,7 +5,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/chat/chatpb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
@@ -18,7 +18,7 @@ type Member struct {
 }
 
 // online: the member said so and its heartbeat is recent.
-func (r *Room) online(m *pb.Member, now time.Time) bool {
+func (r *Room) online(m *chatpb.Member, now time.Time) bool {
 	return m.Online && now.Sub(time.UnixMilli(m.LastSeenUnixMs)) < r.presence
 }
 
@@ -42,7 +42,7 @@ func (r *Room) Members(ctx context.Context) ([]Member, error) {
 	var out []Member
 	from := ""
 	for {
-		page, more, err := webaas.RangeMessages[pb.Member](ctx, r.c, r.code, from, beyondNicks, 1)
+		page, more, err := webaas.RangeMessages[chatpb.Member](ctx, r.c, r.code, from, beyondNicks, 1)
 		if err != nil {
 			return nil, err
 		}

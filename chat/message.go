@@ -4,13 +4,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/chat/chatpb"
 )
 
 // Kind says what a message is.
 type Kind int
 
-// The kinds of message. Their numbers are the wire's (pb.Kind).
+// The kinds of message. Their numbers are the wire's (chatpb.Kind).
 const (
 	Text   Kind = iota // what someone said
 	Action             // "/me waves": * alice waves
@@ -55,14 +55,14 @@ type Message struct {
 }
 
 // messageOf is a wire message as the chat shows it.
-func messageOf(m *pb.Message) Message {
+func messageOf(m *chatpb.Message) Message {
 	return Message{
 		Seq: m.Seq, Kind: Kind(m.Kind), Nick: m.Nick, Text: m.Text,
 		Sent: time.UnixMilli(m.SentUnixMs), ClientID: m.ClientId, ClientSeq: m.ClientSeq,
 	}
 }
 
-func messagesOf(ms []*pb.Message) []Message {
+func messagesOf(ms []*chatpb.Message) []Message {
 	out := make([]Message, len(ms))
 	for i, m := range ms {
 		out[i] = messageOf(m)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/chat/chatpb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
@@ -14,13 +14,13 @@ import (
 // and Latest hold the whole range). It stops at fn's first error and
 // returns it.
 func (r *Room) EachPage(ctx context.Context, from, to int64, fn func([]Message) error) error {
-	return r.pages(ctx, from, to, func(page []*pb.Message) error { return fn(messagesOf(page)) })
+	return r.pages(ctx, from, to, func(page []*chatpb.Message) error { return fn(messagesOf(page)) })
 }
 
 // pages is EachPage in the wire's terms.
-func (r *Room) pages(ctx context.Context, from, to int64, fn func([]*pb.Message) error) error {
+func (r *Room) pages(ctx context.Context, from, to int64, fn func([]*chatpb.Message) error) error {
 	for from < to {
-		page, more, err := webaas.RangeMessages[pb.Message](ctx, r.c, r.code, strconv.FormatInt(from, 10), strconv.FormatInt(to, 10), 1)
+		page, more, err := webaas.RangeMessages[chatpb.Message](ctx, r.c, r.code, strconv.FormatInt(from, 10), strconv.FormatInt(to, 10), 1)
 		if err != nil {
 			return err
 		}

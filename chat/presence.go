@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/webaas-chat/webaas-chat/backoff"
-	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/chat/chatpb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
@@ -57,10 +57,10 @@ func (s *Session) inTxn(ctx context.Context, fn func(tx *webaas.Txn) error) erro
 func (s *Session) claim(ctx context.Context, from, to string) error {
 	now := time.Now().UnixMilli()
 	return s.inTxn(ctx, func(tx *webaas.Txn) error {
-		m, err := webaas.TxnGetMessage[pb.Member](ctx, tx, s.room.code, to)
+		m, err := webaas.TxnGetMessage[chatpb.Member](ctx, tx, s.room.code, to)
 		switch {
 		case errors.Is(err, webaas.ErrNotFound):
-			m = &pb.Member{Nick: to}
+			m = &chatpb.Member{Nick: to}
 		case err != nil:
 			return err
 		case m.ClientId != s.owner && s.room.online(m, time.Now()):
@@ -84,7 +84,7 @@ func (s *Session) claim(ctx context.Context, from, to string) error {
 
 // setOffline marks nick offline inside tx, if this session still holds it.
 func (s *Session) setOffline(ctx context.Context, tx *webaas.Txn, nick string) error {
-	m, err := webaas.TxnGetMessage[pb.Member](ctx, tx, s.room.code, nick)
+	m, err := webaas.TxnGetMessage[chatpb.Member](ctx, tx, s.room.code, nick)
 	if errors.Is(err, webaas.ErrNotFound) {
 		return nil
 	}
@@ -100,9 +100,9 @@ func (s *Session) setOffline(ctx context.Context, tx *webaas.Txn, nick string) e
 }
 
 func bumpRoster(ctx context.Context, tx *webaas.Txn, code string) error {
-	c, err := webaas.TxnGetMessage[pb.Counter](ctx, tx, code, rosterKey)
+	c, err := webaas.TxnGetMessage[chatpb.Counter](ctx, tx, code, rosterKey)
 	if errors.Is(err, webaas.ErrNotFound) {
-		c, err = &pb.Counter{Name: rosterKey}, nil
+		c, err = &chatpb.Counter{Name: rosterKey}, nil
 	}
 	if err != nil {
 		return err
@@ -134,7 +134,7 @@ func (s *Session) heartbeat() {
 func (s *Session) beat(ctx context.Context) error {
 	nick := s.Nick()
 	return s.inTxn(ctx, func(tx *webaas.Txn) error {
-		m, err := webaas.TxnGetMessage[pb.Member](ctx, tx, s.room.code, nick)
+		m, err := webaas.TxnGetMessage[chatpb.Member](ctx, tx, s.room.code, nick)
 		if err != nil {
 			return err
 		}

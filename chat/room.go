@@ -18,8 +18,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/webaas-chat/webaas-chat/pb"
-	protosrc "github.com/webaas-chat/webaas-chat/proto"
+	"github.com/webaas-chat/webaas-chat/chat/chatpb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
@@ -44,7 +43,7 @@ var codeRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 type Room struct {
 	c        *webaas.Client
 	code     string
-	info     *pb.Room
+	info     *chatpb.Room
 	presence time.Duration
 }
 
@@ -90,18 +89,18 @@ func (cl *Client) CreateRoom(ctx context.Context, name string) (*Room, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create room: %w", err)
 	}
-	if err := c.PutSchema(ctx, code, schemaVersion, schemaFile, []byte(protosrc.Chatroom)); err != nil {
+	if err := c.PutSchema(ctx, code, schemaVersion, schemaFile, []byte(chatpb.Chatroom)); err != nil {
 		return nil, fmt.Errorf("create room: upload schema: %w", err)
 	}
 	if err := c.ActivateSchema(ctx, code, schemaVersion); err != nil {
 		return nil, fmt.Errorf("create room: activate schema: %w", err)
 	}
-	info := &pb.Room{Id: roomKey, Name: name, CreatedUnixMs: time.Now().UnixMilli()}
+	info := &chatpb.Room{Id: roomKey, Name: name, CreatedUnixMs: time.Now().UnixMilli()}
 	tx, err := c.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("create room: %w", err)
 	}
-	for _, rec := range []proto.Message{info, &pb.Counter{Name: headKey}, &pb.Counter{Name: rosterKey}} {
+	for _, rec := range []proto.Message{info, &chatpb.Counter{Name: headKey}, &chatpb.Counter{Name: rosterKey}} {
 		if err := tx.PutMessage(ctx, code, rec); err != nil {
 			return nil, fmt.Errorf("create room: %w", err)
 		}
@@ -118,7 +117,7 @@ func (cl *Client) OpenRoom(ctx context.Context, code string) (*Room, error) {
 	if !codeRE.MatchString(code) {
 		return nil, ErrBadRoomCode
 	}
-	info, err := webaas.GetMessage[pb.Room](ctx, c, code, roomKey)
+	info, err := webaas.GetMessage[chatpb.Room](ctx, c, code, roomKey)
 	switch {
 	case errors.Is(err, webaas.ErrUnknownApp), errors.Is(err, webaas.ErrNotFound), errors.Is(err, webaas.ErrUnknownSchema):
 		return nil, &UnknownRoomError{Code: code}
@@ -130,7 +129,7 @@ func (cl *Client) OpenRoom(ctx context.Context, code string) (*Room, error) {
 
 // counter reads one of the room's counters.
 func (r *Room) counter(ctx context.Context, name string) (int64, error) {
-	cn, err := webaas.GetMessage[pb.Counter](ctx, r.c, r.code, name)
+	cn, err := webaas.GetMessage[chatpb.Counter](ctx, r.c, r.code, name)
 	if errors.Is(err, webaas.ErrNotFound) {
 		return 0, nil
 	}
@@ -146,9 +145,9 @@ func (r *Room) Head(ctx context.Context) (int64, error) {
 }
 
 // messages reads the messages with from <= seq < to, in order.
-func (r *Room) messages(ctx context.Context, from, to int64) ([]*pb.Message, error) {
-	var out []*pb.Message
-	err := r.pages(ctx, from, to, func(page []*pb.Message) error {
+func (r *Room) messages(ctx context.Context, from, to int64) ([]*chatpb.Message, error) {
+	var out []*chatpb.Message
+	err := r.pages(ctx, from, to, func(page []*chatpb.Message) error {
 		out = append(out, page...)
 		return nil
 	})

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/webaas-chat/webaas-chat/backoff"
-	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/chat/chatpb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
@@ -21,7 +21,7 @@ import (
 const maxBatch = 100
 
 type sendReq struct {
-	msg  *pb.Message
+	msg  *chatpb.Message
 	done chan error
 }
 
@@ -32,7 +32,7 @@ func (s *Session) Send(ctx context.Context, text string) (Message, error) {
 	if err := CheckText(text); err != nil {
 		return Message{}, err
 	}
-	return s.post(ctx, pb.Kind_KIND_TEXT, text)
+	return s.post(ctx, chatpb.Kind_KIND_TEXT, text)
 }
 
 // Act posts an action line: "/me waves" is Act("waves").
@@ -40,12 +40,12 @@ func (s *Session) Act(ctx context.Context, text string) (Message, error) {
 	if err := CheckText(text); err != nil {
 		return Message{}, err
 	}
-	return s.post(ctx, pb.Kind_KIND_ACTION, text)
+	return s.post(ctx, chatpb.Kind_KIND_ACTION, text)
 }
 
-func (s *Session) post(ctx context.Context, kind pb.Kind, text string) (Message, error) {
+func (s *Session) post(ctx context.Context, kind chatpb.Kind, text string) (Message, error) {
 	req := &sendReq{
-		msg: &pb.Message{
+		msg: &chatpb.Message{
 			Nick: s.Nick(), Text: text, Kind: kind, SentUnixMs: time.Now().UnixMilli(),
 			ClientId: s.clientID, ClientSeq: s.clientSeq.Add(1),
 		},
@@ -178,9 +178,9 @@ func (s *Session) tryCommit(ctx context.Context, batch []*sendReq, ambiguousFrom
 			tx.Abort(context.WithoutCancel(ctx))
 		}
 	}()
-	cn, err := webaas.TxnGetMessage[pb.Counter](ctx, tx, s.room.code, headKey)
+	cn, err := webaas.TxnGetMessage[chatpb.Counter](ctx, tx, s.room.code, headKey)
 	if errors.Is(err, webaas.ErrNotFound) {
-		cn, err = &pb.Counter{Name: headKey}, nil
+		cn, err = &chatpb.Counter{Name: headKey}, nil
 	}
 	if err != nil {
 		return 0, err
@@ -243,7 +243,7 @@ func (s *Session) landed(ctx context.Context, batch []*sendReq, from, head int64
 // putAll buffers the batch's records in tx, in parallel: the round trips
 // overlap, which keeps the window in which another sender can conflict
 // short.
-func (s *Session) putAll(ctx context.Context, tx *webaas.Txn, batch []*sendReq, head *pb.Counter) error {
+func (s *Session) putAll(ctx context.Context, tx *webaas.Txn, batch []*sendReq, head *chatpb.Counter) error {
 	errs := make(chan error, len(batch)+1)
 	var wg sync.WaitGroup
 	wg.Add(len(batch) + 1)

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/chat/chatpb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
@@ -76,7 +76,7 @@ func (r *Room) Join(ctx context.Context, nick string, opts SessionOptions) (*Ses
 	s.wg.Add(1)
 	go s.heartbeat()
 	if !opts.NoJoinLine {
-		if _, err := s.post(ctx, pb.Kind_KIND_JOIN, ""); err != nil {
+		if _, err := s.post(ctx, chatpb.Kind_KIND_JOIN, ""); err != nil {
 			s.log.Warn("post join line", "err", err)
 		}
 	}
@@ -141,7 +141,7 @@ func (s *Session) Rename(ctx context.Context, nick string) error {
 		return err
 	}
 	// The line is posted under the old name, saying the new one.
-	_, err := s.post(ctx, pb.Kind_KIND_NICK, nick)
+	_, err := s.post(ctx, chatpb.Kind_KIND_NICK, nick)
 	s.mu.Lock()
 	s.nick = nick
 	s.mu.Unlock()
@@ -153,7 +153,7 @@ func (s *Session) Leave(ctx context.Context) error {
 	if s.ctx.Err() != nil {
 		return ErrClosed
 	}
-	_, err := s.post(ctx, pb.Kind_KIND_LEAVE, "")
+	_, err := s.post(ctx, chatpb.Kind_KIND_LEAVE, "")
 	s.cancel()
 	s.wg.Wait()
 	nick := s.Nick()

@@ -16,7 +16,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/webaas-chat/webaas-chat/chat"
-	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/chat/chatpb"
 	"github.com/webaas-chat/webaas-chat/ui/messages"
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
@@ -30,9 +30,9 @@ const (
 	longLines       = 13000
 )
 
-func hostileMessages() []*pb.Message {
+func hostileMessages() []*chatpb.Message {
 	at := day0.UnixMilli()
-	return []*pb.Message{
+	return []*chatpb.Message{
 		{Nick: "mallory", Text: strings.Repeat("lin\n", longLines), SentUnixMs: at},
 		{Nick: "mallory", Text: "price: \u202e0001$\u202c, \u2066isolated\u2069 \u200fmark", SentUnixMs: at},
 		{Nick: "mallory", Text: "family 👨\u200d👩\u200d👧\u200d👦 flag 🏳\ufe0f\u200d🌈 thumbs 👍🏽 heart ❤\ufe0f", SentUnixMs: at},
@@ -49,14 +49,14 @@ var hostileNicks = []string{forgedNick, "\u202emallory", "zero\u200bwidth", "�
 // rawPost appends messages to a room the way a sender does (the next
 // sequence numbers, the head counter bumped in the same transaction), but
 // with whatever nicknames and text they hold.
-func rawPost(t *testing.T, c *webaas.Client, code string, msgs ...*pb.Message) {
+func rawPost(t *testing.T, c *webaas.Client, code string, msgs ...*chatpb.Message) {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := c.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	head, err := webaas.TxnGetMessage[pb.Counter](ctx, tx, code, "head")
+	head, err := webaas.TxnGetMessage[chatpb.Counter](ctx, tx, code, "head")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func hostileChat(t *testing.T) *Model {
 	}
 	for _, nick := range hostileNicks {
 		// Seen in a year: online for the test's whole run.
-		if err := tx.PutMessage(ctx, room.Code(), &pb.Member{Nick: nick, Online: true, LastSeenUnixMs: time.Now().Add(365 * 24 * time.Hour).UnixMilli()}); err != nil {
+		if err := tx.PutMessage(ctx, room.Code(), &chatpb.Member{Nick: nick, Online: true, LastSeenUnixMs: time.Now().Add(365 * 24 * time.Hour).UnixMilli()}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -20,6 +20,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // maxAnswer bounds how much of an answer the client reads: a range page
@@ -99,10 +101,7 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, bo
 // answerError turns an answer other than 200 into an *Error.
 func answerError(status int, data []byte) *Error {
 	e := &Error{Status: status}
-	var eb struct {
-		Code    Code   `json:"code"`
-		Message string `json:"message"`
-	}
+	var eb wire.ErrorBody
 	if json.Unmarshal(data, &eb) == nil && eb.Code != 0 {
 		e.Code, e.Message = eb.Code, eb.Message
 	} else {

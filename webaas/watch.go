@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/webaas-chat/webaas-chat/backoff"
-	"github.com/webaas-chat/webaas-chat/pb"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // EventKind says what a watch Event reports.
@@ -199,7 +199,7 @@ func (w *watch) session(ctx context.Context) error {
 		}
 		// Old servers send the binary protobuf in a text frame; either
 		// frame type carries the same bytes.
-		var m pb.NotificationMessage
+		var m wire.NotificationMessage
 		if err := proto.Unmarshal(data, &m); err != nil {
 			return connectedErr{fmt.Errorf("webaas: malformed notification frame: %w", err)}
 		}

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // appState is what the server keeps in memory about an app: its active,
@@ -77,7 +77,7 @@ func (a *apps) dropLocked(el *list.Element) {
 // get returns the app's state, loading and compiling it on first use.
 func (a *apps) get(ctx context.Context, id string) (*appState, error) {
 	if id == "" {
-		return nil, errorf(webaas.CodeBadParameter, "missing parameter appID")
+		return nil, errorf(wire.CodeBadParameter, "missing parameter appID")
 	}
 	a.mu.Lock()
 	el, ok := a.items[id]
@@ -148,7 +148,7 @@ func (a *apps) recordType(ctx context.Context, st *appState, schemaName string) 
 // no such type, or a type without a usable key.
 func refusedByState(err error) bool {
 	var ae *apiError
-	return errors.As(err, &ae) && (ae.code == webaas.CodeUnknownSchema || ae.code == webaas.CodeNoPrimaryKey)
+	return errors.As(err, &ae) && (ae.code == wire.CodeUnknownSchema || ae.code == wire.CodeNoPrimaryKey)
 }
 
 // load reads an app and compiles its active schema, unless the store
@@ -159,7 +159,7 @@ func (a *apps) load(ctx context.Context, id string, old *appState) (*appState, e
 		if old != nil { // deleted through another node
 			a.forget(id)
 		}
-		return nil, errorf(webaas.CodeUnknownApp, "unknown app %q", id)
+		return nil, errorf(wire.CodeUnknownApp, "unknown app %q", id)
 	}
 	if err != nil {
 		return nil, storeFault(err)
@@ -179,8 +179,8 @@ func (a *apps) load(ctx context.Context, id string, old *appState) (*appState, e
 	types, err := a.compiler.compile(ctx, files)
 	var ae *apiError
 	switch {
-	case errors.As(err, &ae) && ae.code == webaas.CodeSchemaCompile:
-		st.broken = errorf(webaas.CodeSchemaCompile, "the active schema version %q of app %s does not compile: %s; upload a fixed file into it or activate another version", app.ActiveVersion, id, ae.message)
+	case errors.As(err, &ae) && ae.code == wire.CodeSchemaCompile:
+		st.broken = errorf(wire.CodeSchemaCompile, "the active schema version %q of app %s does not compile: %s; upload a fixed file into it or activate another version", app.ActiveVersion, id, ae.message)
 	case err != nil:
 		return nil, err
 	default:
@@ -192,20 +192,20 @@ func (a *apps) load(ctx context.Context, id string, old *appState) (*appState, e
 // recordType returns the storable type named schemaName of the active schema.
 func (st *appState) recordType(schemaName string) (*recordType, error) {
 	if schemaName == "" {
-		return nil, errorf(webaas.CodeBadParameter, "missing parameter schemaName")
+		return nil, errorf(wire.CodeBadParameter, "missing parameter schemaName")
 	}
 	if st.app.ActiveVersion == "" {
-		return nil, errorf(webaas.CodeUnknownSchema, "app %s has no active schema: upload files with PUT /schema and activate a version with POST /schema", st.app.ID)
+		return nil, errorf(wire.CodeUnknownSchema, "app %s has no active schema: upload files with PUT /schema and activate a version with POST /schema", st.app.ID)
 	}
 	if st.broken != nil {
 		return nil, st.broken
 	}
 	rt, ok := st.types[schemaName]
 	if !ok {
-		return nil, errorf(webaas.CodeUnknownSchema, "no message type %q in active schema version %q (names are <package>.<Message>)", schemaName, st.app.ActiveVersion)
+		return nil, errorf(wire.CodeUnknownSchema, "no message type %q in active schema version %q (names are <package>.<Message>)", schemaName, st.app.ActiveVersion)
 	}
 	if rt.key == nil {
-		return nil, errorf(webaas.CodeNoPrimaryKey, "type %s cannot be stored: %s", schemaName, rt.why)
+		return nil, errorf(wire.CodeNoPrimaryKey, "type %s cannot be stored: %s", schemaName, rt.why)
 	}
 	return rt, nil
 }
@@ -239,7 +239,7 @@ func (c *compiler) compile(ctx context.Context, files map[string][]byte) (map[st
 		select {
 		case c.queue <- struct{}{}:
 		default:
-			return nil, &apiError{code: webaas.CodeUnavailable, message: "server busy compiling other large schemas, try again"}
+			return nil, &apiError{code: wire.CodeUnavailable, message: "server busy compiling other large schemas, try again"}
 		}
 		select {
 		case c.large <- struct{}{}:

@@ -10,8 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 const maxNameLen = 256 // app names, file names, versions
@@ -19,11 +19,11 @@ const maxNameLen = 256 // app names, file names, versions
 func checkName(what, v string) error {
 	switch {
 	case v == "":
-		return errorf(webaas.CodeBadParameter, "%s is empty", what)
+		return errorf(wire.CodeBadParameter, "%s is empty", what)
 	case len(v) > maxNameLen:
-		return errorf(webaas.CodeBadParameter, "%s is %d bytes long; the limit is %d", what, len(v), maxNameLen)
+		return errorf(wire.CodeBadParameter, "%s is %d bytes long; the limit is %d", what, len(v), maxNameLen)
 	case !utf8.ValidString(v) || strings.ContainsRune(v, 0):
-		return errorf(webaas.CodeBadParameter, "%s is not valid UTF-8 text", what)
+		return errorf(wire.CodeBadParameter, "%s is not valid UTF-8 text", what)
 	}
 	return nil
 }
@@ -59,11 +59,11 @@ func (s *Server) deleteApp(w http.ResponseWriter, r *http.Request) error {
 	// appName is a guard against deleting the wrong app: when given, it
 	// must match.
 	if q := r.URL.Query(); q.Has("appName") && q.Get("appName") != app.Name {
-		return errorf(webaas.CodeUnknownApp, "app %s is not named %q", id, q.Get("appName"))
+		return errorf(wire.CodeUnknownApp, "app %s is not named %q", id, q.Get("appName"))
 	}
 	err = s.store.DeleteApp(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(webaas.CodeUnknownApp, "unknown app %q", id)
+		return errorf(wire.CodeUnknownApp, "unknown app %q", id)
 	}
 	if err != nil {
 		return storeFault(err)
@@ -83,7 +83,7 @@ func checkFileName(name string) error {
 		return err
 	}
 	if strings.HasPrefix(name, "/") || path.Clean(name) != name || strings.HasPrefix(name, "../") || name == ".." || strings.Contains(name, "\\") {
-		return errorf(webaas.CodeBadParameter, "fileName %q must be a clean relative path such as chat.proto", name)
+		return errorf(wire.CodeBadParameter, "fileName %q must be a clean relative path such as chat.proto", name)
 	}
 	return nil
 }
@@ -116,7 +116,7 @@ func (s *Server) putSchema(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !utf8.Valid(text) {
-		return errorf(webaas.CodeSchemaCompile, "%s: file is not UTF-8 text", name)
+		return errorf(wire.CodeSchemaCompile, "%s: file is not UTF-8 text", name)
 	}
 	err = s.changeSchema(r.Context(), id, func(ctx context.Context, app store.App) error {
 		files, err := s.store.SchemaFiles(ctx, id, version)
@@ -150,7 +150,7 @@ func (s *Server) putSchema(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) checkVersionLimits(ctx context.Context, id, version string, files map[string][]byte, name string, text []byte) error {
 	_, replace := files[name]
 	if !replace && len(files) >= s.cfg.MaxSchemaFiles {
-		return errorf(webaas.CodeLimit, "version %q already has %d files, the limit (--max-schema-files)", version, len(files))
+		return errorf(wire.CodeLimit, "version %q already has %d files, the limit (--max-schema-files)", version, len(files))
 	}
 	total := int64(len(text))
 	for n, t := range files {
@@ -159,7 +159,7 @@ func (s *Server) checkVersionLimits(ctx context.Context, id, version string, fil
 		}
 	}
 	if total > s.cfg.MaxSchemaVersionBytes {
-		return errorf(webaas.CodeTooLarge, "version %q would hold %d bytes of files, more than the limit of %d (--max-schema-version-bytes)", version, total, s.cfg.MaxSchemaVersionBytes)
+		return errorf(wire.CodeTooLarge, "version %q would hold %d bytes of files, more than the limit of %d (--max-schema-version-bytes)", version, total, s.cfg.MaxSchemaVersionBytes)
 	}
 	if len(files) == 0 {
 		versions, err := s.store.SchemaVersions(ctx, id)
@@ -167,7 +167,7 @@ func (s *Server) checkVersionLimits(ctx context.Context, id, version string, fil
 			return err
 		}
 		if len(versions) >= s.cfg.MaxSchemaVersions {
-			return errorf(webaas.CodeLimit, "app %s already has %d schema versions, the limit (--max-schema-versions); upload into one of them", id, len(versions))
+			return errorf(wire.CodeLimit, "app %s already has %d schema versions, the limit (--max-schema-versions); upload into one of them", id, len(versions))
 		}
 	}
 	return nil
@@ -190,7 +190,7 @@ func (s *Server) activateSchema(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if len(files) == 0 {
-			return errorf(webaas.CodeUnknownSchema, "version %q of app %s has no files; upload them with PUT /schema first", version, id)
+			return errorf(wire.CodeUnknownSchema, "version %q of app %s has no files; upload them with PUT /schema first", version, id)
 		}
 		if _, err := s.apps.compiler.compile(ctx, files); err != nil {
 			return err
@@ -228,21 +228,21 @@ func (s *Server) changeSchema(ctx context.Context, id string, fn func(context.Co
 		case errors.Is(err, store.ErrConflict):
 			continue
 		case errors.Is(err, store.ErrNotFound):
-			return errorf(webaas.CodeUnknownApp, "unknown app %q", id)
+			return errorf(wire.CodeUnknownApp, "unknown app %q", id)
 		}
 		return storeFault(err)
 	}
-	return errorf(webaas.CodeConflict, "the schema of app %s changed %d times while this change was checked; try again", id, schemaChangeTries)
+	return errorf(wire.CodeConflict, "the schema of app %s changed %d times while this change was checked; try again", id, schemaChangeTries)
 }
 
 // app reads an app as the store has it, without compiling its schema.
 func (s *Server) app(ctx context.Context, id string) (store.App, error) {
 	if id == "" {
-		return store.App{}, errorf(webaas.CodeBadParameter, "missing parameter appID")
+		return store.App{}, errorf(wire.CodeBadParameter, "missing parameter appID")
 	}
 	app, err := s.store.App(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.App{}, errorf(webaas.CodeUnknownApp, "unknown app %q", id)
+		return store.App{}, errorf(wire.CodeUnknownApp, "unknown app %q", id)
 	}
 	if err != nil {
 		return store.App{}, storeFault(err)

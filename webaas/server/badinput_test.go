@@ -25,6 +25,7 @@ import (
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // The schema the bad requests aim at: keyed types of every kind, types
@@ -367,7 +368,7 @@ type badCase struct {
 	// req makes the request, after any setup it needs (setup may write:
 	// the store is compared from after req returns).
 	req   func(t *testing.T, f *badFixture) badReq
-	code  webaas.Code
+	code  wire.Code
 	msg   string                            // a regexp the message must match: it says what to fix
 	after func(t *testing.T, f *badFixture) // more checks that the refusal had no effect
 }
@@ -431,45 +432,45 @@ func TestBadInput(t *testing.T) {
 
 	cases := []badCase{
 		// Record bodies that do not parse.
-		{name: "record: truncated varint", req: rec("bad.Item", []byte{0x08}), code: webaas.CodeBadRecord, msg: `does not parse as bad\.Item`},
-		{name: "record: field number 0", req: rec("bad.Item", []byte{0x00, 0x01}), code: webaas.CodeBadRecord, msg: `bad\.Item`},
-		{name: "record: length past the end", req: rec("bad.Item", []byte{0x12, 0x05, 'a'}), code: webaas.CodeBadRecord, msg: `bad\.Item`},
-		{name: "record: group never ends", req: rec("bad.Item", []byte{0x33, 0x08, 0x01}), code: webaas.CodeBadRecord, msg: `bad\.Item`},
-		{name: "record: end of a group never started", req: rec("bad.Item", []byte{0x0c}), code: webaas.CodeBadRecord, msg: `bad\.Item`},
-		{name: "record: 11-byte varint", req: rec("bad.Item", append([]byte{0x08}, bytes.Repeat([]byte{0xff}, 11)...)), code: webaas.CodeBadRecord, msg: `bad\.Item`},
-		{name: "record: random bytes", req: rec("bad.Item", []byte("\xff\xfe\xfd\xfc not a record")), code: webaas.CodeBadRecord, msg: `bad\.Item`},
+		{name: "record: truncated varint", req: rec("bad.Item", []byte{0x08}), code: wire.CodeBadRecord, msg: `does not parse as bad\.Item`},
+		{name: "record: field number 0", req: rec("bad.Item", []byte{0x00, 0x01}), code: wire.CodeBadRecord, msg: `bad\.Item`},
+		{name: "record: length past the end", req: rec("bad.Item", []byte{0x12, 0x05, 'a'}), code: wire.CodeBadRecord, msg: `bad\.Item`},
+		{name: "record: group never ends", req: rec("bad.Item", []byte{0x33, 0x08, 0x01}), code: wire.CodeBadRecord, msg: `bad\.Item`},
+		{name: "record: end of a group never started", req: rec("bad.Item", []byte{0x0c}), code: wire.CodeBadRecord, msg: `bad\.Item`},
+		{name: "record: 11-byte varint", req: rec("bad.Item", append([]byte{0x08}, bytes.Repeat([]byte{0xff}, 11)...)), code: wire.CodeBadRecord, msg: `bad\.Item`},
+		{name: "record: random bytes", req: rec("bad.Item", []byte("\xff\xfe\xfd\xfc not a record")), code: wire.CodeBadRecord, msg: `bad\.Item`},
 		// Bodies of the wrong type: the wire types clash.
-		{name: "record: a string where the int key is", req: rec("bad.Item", fBytes(1, []byte("7"))), code: webaas.CodeBadRecord, msg: `bad\.Item\.id`},
-		{name: "record: a Tag sent as an Item", req: rec("bad.Item", tag("x", 3)), code: webaas.CodeBadRecord, msg: `bad\.Item\.id`},
-		{name: "record: an Item sent as a Tag", req: rec("bad.Tag", item(3, "x")), code: webaas.CodeBadRecord, msg: `bad\.Tag\.name`},
-		{name: "record: a number where a nested message is", req: rec("bad.Item", cat(fVarint(1, 8), fVarint(3, 5))), code: webaas.CodeBadRecord, msg: `bad\.Item\.at`},
-		{name: "record: fixed32 in a repeated int64", req: rec("bad.Item", cat(fVarint(1, 8), fFixed32(4, 5))), code: webaas.CodeBadRecord, msg: `bad\.Item\.nums`},
-		{name: "record: a clash inside a nested message", req: rec("bad.Item", cat(fVarint(1, 8), fBytes(3, fBytes(1, []byte("seconds"))))), code: webaas.CodeBadRecord, msg: `google\.protobuf\.Timestamp\.seconds`},
-		{name: "record: map entry whose key comes again as a varint", req: rec("bad.Item", cat(fVarint(1, 8), fBytes(5, cat(fBytes(1, []byte("k")), fVarint(1, 5))))), code: webaas.CodeBadRecord, msg: `bad\.Item`},
+		{name: "record: a string where the int key is", req: rec("bad.Item", fBytes(1, []byte("7"))), code: wire.CodeBadRecord, msg: `bad\.Item\.id`},
+		{name: "record: a Tag sent as an Item", req: rec("bad.Item", tag("x", 3)), code: wire.CodeBadRecord, msg: `bad\.Item\.id`},
+		{name: "record: an Item sent as a Tag", req: rec("bad.Tag", item(3, "x")), code: wire.CodeBadRecord, msg: `bad\.Tag\.name`},
+		{name: "record: a number where a nested message is", req: rec("bad.Item", cat(fVarint(1, 8), fVarint(3, 5))), code: wire.CodeBadRecord, msg: `bad\.Item\.at`},
+		{name: "record: fixed32 in a repeated int64", req: rec("bad.Item", cat(fVarint(1, 8), fFixed32(4, 5))), code: wire.CodeBadRecord, msg: `bad\.Item\.nums`},
+		{name: "record: a clash inside a nested message", req: rec("bad.Item", cat(fVarint(1, 8), fBytes(3, fBytes(1, []byte("seconds"))))), code: wire.CodeBadRecord, msg: `google\.protobuf\.Timestamp\.seconds`},
+		{name: "record: map entry whose key comes again as a varint", req: rec("bad.Item", cat(fVarint(1, 8), fBytes(5, cat(fBytes(1, []byte("k")), fVarint(1, 5))))), code: wire.CodeBadRecord, msg: `bad\.Item`},
 		// Invalid UTF-8 in proto3 strings.
-		{name: "record: invalid UTF-8 in a string field", req: rec("bad.Item", item(8, "\xff")), code: webaas.CodeBadRecord, msg: `UTF-8`},
-		{name: "record: invalid UTF-8 in the string key", req: rec("bad.Tag", tag("\xc3", 1)), code: webaas.CodeBadRecord, msg: `UTF-8`},
-		{name: "record: invalid UTF-8 in a map key", req: rec("bad.Item", cat(fVarint(1, 8), fBytes(5, cat(fBytes(1, []byte("\xe2\x82")), fBytes(2, []byte("v")))))), code: webaas.CodeBadRecord, msg: `UTF-8`},
-		{name: "record: proto2 required field missing", req: rec("bad2.Req", fVarint(1, 8)), code: webaas.CodeBadRecord, msg: `required`},
+		{name: "record: invalid UTF-8 in a string field", req: rec("bad.Item", item(8, "\xff")), code: wire.CodeBadRecord, msg: `UTF-8`},
+		{name: "record: invalid UTF-8 in the string key", req: rec("bad.Tag", tag("\xc3", 1)), code: wire.CodeBadRecord, msg: `UTF-8`},
+		{name: "record: invalid UTF-8 in a map key", req: rec("bad.Item", cat(fVarint(1, 8), fBytes(5, cat(fBytes(1, []byte("\xe2\x82")), fBytes(2, []byte("v")))))), code: wire.CodeBadRecord, msg: `UTF-8`},
+		{name: "record: proto2 required field missing", req: rec("bad2.Req", fVarint(1, 8)), code: wire.CodeBadRecord, msg: `required`},
 		// Sizes.
 		{name: "record: body over MaxRecordBytes", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "POST", path: "/record", query: q("appID", f.app, "schemaName", "bad.Item"), stream: hugeBody}
-		}, code: webaas.CodeTooLarge, msg: `record body is larger than the limit of 65535 bytes`},
+		}, code: wire.CodeTooLarge, msg: `record body is larger than the limit of 65535 bytes`},
 		{name: "record: body over MaxRecordBytes, chunked, in a transaction", req: func(t *testing.T, f *badFixture) badReq {
 			tx := f.begin(t)
 			return badReq{method: "POST", path: "/record/transactional", query: q("appID", f.app, "schemaName", "bad.Item", "transactionID", tx.ID), stream: hugeBody, chunked: true}
-		}, code: webaas.CodeTooLarge, msg: `limit of 65535 bytes`},
-		{name: "record: string key longer than MaxKeyBytes", req: rec("bad.Tag", tag(longKey, 1)), code: webaas.CodeTooLarge, msg: `keys are at most 64`},
+		}, code: wire.CodeTooLarge, msg: `limit of 65535 bytes`},
+		{name: "record: string key longer than MaxKeyBytes", req: rec("bad.Tag", tag(longKey, 1)), code: wire.CodeTooLarge, msg: `keys are at most 64`},
 		// Types that cannot be stored.
-		{name: "record: type with no primary key", req: rec("bad.Note", nil), code: webaas.CodeNoPrimaryKey, msg: `primary_key`},
-		{name: "record: type with two primary keys", req: rec("bad.TwoKeys", nil), code: webaas.CodeNoPrimaryKey, msg: `2 fields are marked primary_key`},
-		{name: "record: type with a double primary key", req: rec("bad.DoubleKey", nil), code: webaas.CodeNoPrimaryKey, msg: `double`},
-		{name: "query: type with no primary key", req: get("bad.Note", "1"), code: webaas.CodeNoPrimaryKey, msg: `primary_key`},
-		{name: "notification: type with two primary keys", req: notifyBody(func(f *badFixture) []byte { return notifyJSON(f.app, "bad.TwoKeys", []string{"1"}) }), code: webaas.CodeNoPrimaryKey, msg: `primary_key`},
+		{name: "record: type with no primary key", req: rec("bad.Note", nil), code: wire.CodeNoPrimaryKey, msg: `primary_key`},
+		{name: "record: type with two primary keys", req: rec("bad.TwoKeys", nil), code: wire.CodeNoPrimaryKey, msg: `2 fields are marked primary_key`},
+		{name: "record: type with a double primary key", req: rec("bad.DoubleKey", nil), code: wire.CodeNoPrimaryKey, msg: `double`},
+		{name: "query: type with no primary key", req: get("bad.Note", "1"), code: wire.CodeNoPrimaryKey, msg: `primary_key`},
+		{name: "notification: type with two primary keys", req: notifyBody(func(f *badFixture) []byte { return notifyJSON(f.app, "bad.TwoKeys", []string{"1"}) }), code: wire.CodeNoPrimaryKey, msg: `primary_key`},
 		// Unknown names.
 		{name: "record: unknown appID", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "POST", path: "/record", query: q("appID", "00000000-0000-4000-8000-000000000000", "schemaName", "bad.Item"), body: item(9, "x")}
-		}, code: webaas.CodeUnknownApp, msg: `unknown app`},
+		}, code: wire.CodeUnknownApp, msg: `unknown app`},
 		{name: "record: app that was deleted", req: func(t *testing.T, f *badFixture) badReq {
 			id, err := f.c.RegisterApp(ctx, "doomed")
 			if err != nil {
@@ -479,36 +480,36 @@ func TestBadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			return badReq{method: "POST", path: "/record", query: q("appID", id, "schemaName", "bad.Item"), body: item(9, "x")}
-		}, code: webaas.CodeUnknownApp, msg: `unknown app`},
-		{name: "record: unknown schemaName", req: rec("bad.Nope", item(9, "x")), code: webaas.CodeUnknownSchema, msg: `bad\.Nope`},
-		{name: "record: schemaName without its package", req: rec("Item", item(9, "x")), code: webaas.CodeUnknownSchema, msg: `<package>\.<Message>`},
-		{name: "record: schemaName of a map entry", req: rec("bad.Item.AttrsEntry", fBytes(1, []byte("k"))), code: webaas.CodeUnknownSchema, msg: `AttrsEntry`},
-		{name: "query: unknown schemaName", req: get("bad.Nope", "1"), code: webaas.CodeUnknownSchema, msg: `bad\.Nope`},
+		}, code: wire.CodeUnknownApp, msg: `unknown app`},
+		{name: "record: unknown schemaName", req: rec("bad.Nope", item(9, "x")), code: wire.CodeUnknownSchema, msg: `bad\.Nope`},
+		{name: "record: schemaName without its package", req: rec("Item", item(9, "x")), code: wire.CodeUnknownSchema, msg: `<package>\.<Message>`},
+		{name: "record: schemaName of a map entry", req: rec("bad.Item.AttrsEntry", fBytes(1, []byte("k"))), code: wire.CodeUnknownSchema, msg: `AttrsEntry`},
+		{name: "query: unknown schemaName", req: get("bad.Nope", "1"), code: wire.CodeUnknownSchema, msg: `bad\.Nope`},
 		// Keys that do not parse as the key type, or are too long.
-		{name: "query: recordKey not an integer", req: get("bad.Item", "abc"), code: webaas.CodeBadParameter, msg: `32-bit integer`},
-		{name: "query: recordKey over int32", req: get("bad.Item", "2147483648"), code: webaas.CodeBadParameter, msg: `32-bit integer`},
-		{name: "query: recordKey in hex", req: get("bad.Item", "0x10"), code: webaas.CodeBadParameter, msg: `32-bit integer`},
-		{name: "query: recordKey longer than MaxKeyBytes", req: get("bad.Tag", longKey), code: webaas.CodeTooLarge, msg: `keys are at most 64`},
+		{name: "query: recordKey not an integer", req: get("bad.Item", "abc"), code: wire.CodeBadParameter, msg: `32-bit integer`},
+		{name: "query: recordKey over int32", req: get("bad.Item", "2147483648"), code: wire.CodeBadParameter, msg: `32-bit integer`},
+		{name: "query: recordKey in hex", req: get("bad.Item", "0x10"), code: wire.CodeBadParameter, msg: `32-bit integer`},
+		{name: "query: recordKey longer than MaxKeyBytes", req: get("bad.Tag", longKey), code: wire.CodeTooLarge, msg: `keys are at most 64`},
 		{name: "delete: recordKey not an integer", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "DELETE", path: "/record", query: q("appID", f.app, "schemaName", "bad.Item", "recordKey", "one")}
-		}, code: webaas.CodeBadParameter, msg: `recordKey`},
+		}, code: wire.CodeBadParameter, msg: `recordKey`},
 		{name: "delete: record that does not exist", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "DELETE", path: "/record", query: q("appID", f.app, "schemaName", "bad.Item", "recordKey", "424242")}
-		}, code: webaas.CodeNotFound, msg: `not found`},
+		}, code: wire.CodeNotFound, msg: `not found`},
 		// Range queries.
-		{name: "range: iteration not an integer", req: rangeQ("bad.Item", "0", "10", "one"), code: webaas.CodeBadParameter, msg: `iteration`},
-		{name: "range: iteration empty", req: rangeQ("bad.Item", "0", "10", ""), code: webaas.CodeBadParameter, msg: `iteration`},
-		{name: "range: iteration 1.5", req: rangeQ("bad.Item", "0", "10", "1.5"), code: webaas.CodeBadParameter, msg: `iteration`},
-		{name: "range: iteration 0", req: rangeQ("bad.Item", "0", "10", "0"), code: webaas.CodeBadParameter, msg: `iteration=0.*from 1`},
-		{name: "range: iteration negative", req: rangeQ("bad.Item", "0", "10", "-1"), code: webaas.CodeBadParameter, msg: `iteration=-1`},
-		{name: "range: iteration past int64", req: rangeQ("bad.Item", "0", "10", "99999999999999999999"), code: webaas.CodeBadParameter, msg: `iteration`},
-		{name: "range: beginKey not an integer", req: rangeQ("bad.Item", "abc", "10", "1"), code: webaas.CodeBadParameter, msg: `beginKey`},
-		{name: "range: endKey not an integer", req: rangeQ("bad.Item", "0", "1e3", "1"), code: webaas.CodeBadParameter, msg: `endKey`},
-		{name: "range: beginKey longer than MaxKeyBytes", req: rangeQ("bad.Tag", longKey, "z", "1"), code: webaas.CodeTooLarge, msg: `beginKey`},
+		{name: "range: iteration not an integer", req: rangeQ("bad.Item", "0", "10", "one"), code: wire.CodeBadParameter, msg: `iteration`},
+		{name: "range: iteration empty", req: rangeQ("bad.Item", "0", "10", ""), code: wire.CodeBadParameter, msg: `iteration`},
+		{name: "range: iteration 1.5", req: rangeQ("bad.Item", "0", "10", "1.5"), code: wire.CodeBadParameter, msg: `iteration`},
+		{name: "range: iteration 0", req: rangeQ("bad.Item", "0", "10", "0"), code: wire.CodeBadParameter, msg: `iteration=0.*from 1`},
+		{name: "range: iteration negative", req: rangeQ("bad.Item", "0", "10", "-1"), code: wire.CodeBadParameter, msg: `iteration=-1`},
+		{name: "range: iteration past int64", req: rangeQ("bad.Item", "0", "10", "99999999999999999999"), code: wire.CodeBadParameter, msg: `iteration`},
+		{name: "range: beginKey not an integer", req: rangeQ("bad.Item", "abc", "10", "1"), code: wire.CodeBadParameter, msg: `beginKey`},
+		{name: "range: endKey not an integer", req: rangeQ("bad.Item", "0", "1e3", "1"), code: wire.CodeBadParameter, msg: `endKey`},
+		{name: "range: beginKey longer than MaxKeyBytes", req: rangeQ("bad.Tag", longKey, "z", "1"), code: wire.CodeTooLarge, msg: `beginKey`},
 		{name: "range: range is not true-ish", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "GET", path: "/query", query: q("appID", f.app, "schemaName", "bad.Item", "range", "maybe", "beginKey", "0", "endKey", "9")}
-		}, code: webaas.CodeBadParameter, msg: `range`},
-		{name: "range: type with no primary key", req: rangeQ("bad.Note", "0", "10", "1"), code: webaas.CodeNoPrimaryKey, msg: `primary_key`},
+		}, code: wire.CodeBadParameter, msg: `range`},
+		{name: "range: type with no primary key", req: rangeQ("bad.Note", "0", "10", "1"), code: wire.CodeNoPrimaryKey, msg: `primary_key`},
 		// Transactions.
 		{name: "txn: bad record leaves the transaction as it was", req: func(t *testing.T, f *badFixture) badReq {
 			tx := f.begin(t)
@@ -516,7 +517,7 @@ func TestBadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			return badReq{method: "POST", path: "/record/transactional", query: q("appID", f.app, "schemaName", "bad.Item", "transactionID", tx.ID), body: fBytes(1, []byte("600"))}
-		}, code: webaas.CodeBadRecord, msg: `bad\.Item`, after: func(t *testing.T, f *badFixture) {
+		}, code: wire.CodeBadRecord, msg: `bad\.Item`, after: func(t *testing.T, f *badFixture) {
 			if err := f.txns[0].Commit(ctx); err != nil {
 				t.Fatalf("commit after the refused write: %v", err)
 			}
@@ -532,16 +533,16 @@ func TestBadInput(t *testing.T) {
 		}},
 		{name: "txn: commit unknown transactionID", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "POST", path: "/transaction", query: q("action", "commit", "transactionID", "no-such-transaction")}
-		}, code: webaas.CodeUnknownTransaction, msg: `unknown transaction`},
+		}, code: wire.CodeUnknownTransaction, msg: `unknown transaction`},
 		{name: "txn: abort unknown transactionID", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "POST", path: "/transaction", query: q("action", "abort", "transactionID", "")}
-		}, code: webaas.CodeUnknownTransaction, msg: `unknown transaction`},
+		}, code: wire.CodeUnknownTransaction, msg: `unknown transaction`},
 		{name: "txn: read in unknown transaction", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "GET", path: "/query/transactional", query: q("appID", f.app, "schemaName", "bad.Item", "recordKey", "1", "transactionID", "nope")}
-		}, code: webaas.CodeUnknownTransaction, msg: `unknown transaction`},
+		}, code: wire.CodeUnknownTransaction, msg: `unknown transaction`},
 		{name: "txn: write in unknown transaction", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "POST", path: "/record/transactional", query: q("appID", f.app, "schemaName", "bad.Item", "transactionID", "nope"), body: item(9, "x")}
-		}, code: webaas.CodeUnknownTransaction, msg: `unknown transaction`},
+		}, code: wire.CodeUnknownTransaction, msg: `unknown transaction`},
 		{name: "txn: expired transaction", req: func(t *testing.T, f *badFixture) badReq {
 			tx := f.begin(t)
 			if err := tx.Put(ctx, f.app, "bad.Item", item(601, "expires")); err != nil {
@@ -550,7 +551,7 @@ func TestBadInput(t *testing.T) {
 			// Idle for three timeouts; expiry runs every quarter timeout.
 			time.Sleep(3 * badTxnTimeout)
 			return badReq{method: "POST", path: "/transaction", query: q("action", "commit", "transactionID", tx.ID)}
-		}, code: webaas.CodeUnknownTransaction, msg: `expired`},
+		}, code: wire.CodeUnknownTransaction, msg: `expired`},
 		{name: "txn: commit twice", req: txnAction("commit", func(t *testing.T, f *badFixture, tx *webaas.Txn) {
 			if err := tx.Put(ctx, f.app, "bad.Item", item(602, "once")); err != nil {
 				t.Fatal(err)
@@ -558,7 +559,7 @@ func TestBadInput(t *testing.T) {
 			if err := tx.Commit(ctx); err != nil {
 				t.Fatal(err)
 			}
-		}), code: webaas.CodeUnknownTransaction, msg: `committed`, after: func(t *testing.T, f *badFixture) {
+		}), code: wire.CodeUnknownTransaction, msg: `committed`, after: func(t *testing.T, f *badFixture) {
 			if err := f.c.Delete(ctx, f.app, "bad.Item", "602"); err != nil {
 				t.Fatal(err)
 			}
@@ -567,51 +568,51 @@ func TestBadInput(t *testing.T) {
 			if err := tx.Commit(ctx); err != nil {
 				t.Fatal(err)
 			}
-		}), code: webaas.CodeUnknownTransaction, msg: `unknown transaction`},
+		}), code: wire.CodeUnknownTransaction, msg: `unknown transaction`},
 		{name: "txn: write after abort", req: func(t *testing.T, f *badFixture) badReq {
 			tx := f.begin(t)
 			if err := tx.Abort(ctx); err != nil {
 				t.Fatal(err)
 			}
 			return badReq{method: "POST", path: "/record/transactional", query: q("appID", f.app, "schemaName", "bad.Item", "transactionID", tx.ID), body: item(603, "late")}
-		}, code: webaas.CodeUnknownTransaction, msg: `aborted`},
+		}, code: wire.CodeUnknownTransaction, msg: `aborted`},
 		{name: "txn: read after commit", req: func(t *testing.T, f *badFixture) badReq {
 			tx := f.begin(t)
 			if err := tx.Commit(ctx); err != nil {
 				t.Fatal(err)
 			}
 			return badReq{method: "GET", path: "/query/transactional", query: q("appID", f.app, "schemaName", "bad.Item", "recordKey", "1", "transactionID", tx.ID)}
-		}, code: webaas.CodeUnknownTransaction, msg: `committed`},
+		}, code: wire.CodeUnknownTransaction, msg: `committed`},
 		{name: "txn: too many open transactions", req: func(t *testing.T, f *badFixture) badReq {
 			for i := 0; i < badMaxTxns; i++ {
 				f.begin(t)
 			}
 			return badReq{method: "POST", path: "/transaction", query: q("action", "begin")}
-		}, code: webaas.CodeLimit, msg: `3 transactions are open`, after: func(t *testing.T, f *badFixture) {
+		}, code: wire.CodeLimit, msg: `3 transactions are open`, after: func(t *testing.T, f *badFixture) {
 			// The refused begin took no slot: ending one frees exactly one.
 			if err := f.txns[0].Abort(ctx); err != nil {
 				t.Fatal(err)
 			}
 			f.begin(t)
 			_, err := f.c.Begin(ctx)
-			wantCode(t, err, webaas.CodeLimit)
+			wantCode(t, err, wire.CodeLimit)
 		}},
 		{name: "txn: unknown action", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "POST", path: "/transaction", query: q("action", "rollback")}
-		}, code: webaas.CodeBadParameter, msg: `begin, commit or abort`},
+		}, code: wire.CodeBadParameter, msg: `begin, commit or abort`},
 		// Schemas.
 		{name: "schema: file over MaxSchemaBytes", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "PUT", path: "/schema", query: q("appID", f.app, "fileName", "huge.proto", "version", "2"), stream: hugeBody}
-		}, code: webaas.CodeTooLarge, msg: `schema file is larger than the limit`},
-		{name: "schema: file not UTF-8", req: putSchema("latin1.proto", "2", []byte("syntax = \"proto3\"; // caf\xe9\n")), code: webaas.CodeSchemaCompile, msg: `latin1\.proto.*UTF-8`},
-		{name: "schema: fileName escapes", req: putSchema("../x.proto", "2", []byte(badProto)), code: webaas.CodeBadParameter, msg: `clean relative path`},
-		{name: "schema: fileName absolute", req: putSchema("/x.proto", "2", []byte(badProto)), code: webaas.CodeBadParameter, msg: `clean relative path`},
-		{name: "schema: fileName with a backslash", req: putSchema(`dir\x.proto`, "2", []byte(badProto)), code: webaas.CodeBadParameter, msg: `clean relative path`},
-		{name: "schema: fileName too long", req: putSchema(strings.Repeat("x", 300)+".proto", "2", []byte(badProto)), code: webaas.CodeBadParameter, msg: `fileName is 306 bytes`},
-		{name: "schema: version empty", req: putSchema("x.proto", "", []byte(badProto)), code: webaas.CodeBadParameter, msg: `version is empty`},
+		}, code: wire.CodeTooLarge, msg: `schema file is larger than the limit`},
+		{name: "schema: file not UTF-8", req: putSchema("latin1.proto", "2", []byte("syntax = \"proto3\"; // caf\xe9\n")), code: wire.CodeSchemaCompile, msg: `latin1\.proto.*UTF-8`},
+		{name: "schema: fileName escapes", req: putSchema("../x.proto", "2", []byte(badProto)), code: wire.CodeBadParameter, msg: `clean relative path`},
+		{name: "schema: fileName absolute", req: putSchema("/x.proto", "2", []byte(badProto)), code: wire.CodeBadParameter, msg: `clean relative path`},
+		{name: "schema: fileName with a backslash", req: putSchema(`dir\x.proto`, "2", []byte(badProto)), code: wire.CodeBadParameter, msg: `clean relative path`},
+		{name: "schema: fileName too long", req: putSchema(strings.Repeat("x", 300)+".proto", "2", []byte(badProto)), code: wire.CodeBadParameter, msg: `fileName is 306 bytes`},
+		{name: "schema: version empty", req: putSchema("x.proto", "", []byte(badProto)), code: wire.CodeBadParameter, msg: `version is empty`},
 		{name: "schema: upload to unknown app", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "PUT", path: "/schema", query: q("appID", "nope", "fileName", "x.proto", "version", "2"), body: []byte(badProto)}
-		}, code: webaas.CodeUnknownApp, msg: `unknown app`},
+		}, code: wire.CodeUnknownApp, msg: `unknown app`},
 		{name: "schema: more files than MaxSchemaFiles", req: func(t *testing.T, f *badFixture) badReq {
 			for i := 0; i < badMaxFiles; i++ {
 				if err := f.c.PutSchema(ctx, f.app, "full", fmt.Sprintf("f%d.proto", i), []byte("syntax = \"proto3\";\n")); err != nil {
@@ -619,40 +620,40 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 			return badReq{method: "PUT", path: "/schema", query: q("appID", f.app, "fileName", "one-more.proto", "version", "full"), body: []byte("syntax = \"proto3\";\n")}
-		}, code: webaas.CodeLimit, msg: `already has 4 files`},
+		}, code: wire.CodeLimit, msg: `already has 4 files`},
 		{name: "schema: import of a file that does not exist", req: version("missing-import", map[string]string{
 			"a.proto": "syntax = \"proto3\";\npackage a;\nimport \"nowhere.proto\";\nmessage A { int32 id = 1; }\n",
-		}), code: webaas.CodeSchemaCompile, msg: `nowhere\.proto`},
+		}), code: wire.CodeSchemaCompile, msg: `nowhere\.proto`},
 		{name: "schema: cyclic imports", req: version("cycle", map[string]string{
 			"a.proto": "syntax = \"proto3\";\npackage a;\nimport \"b.proto\";\n",
 			"b.proto": "syntax = \"proto3\";\npackage b;\nimport \"c.proto\";\n",
 			"c.proto": "syntax = \"proto3\";\npackage c;\nimport \"a.proto\";\n",
-		}), code: webaas.CodeSchemaCompile, msg: `cycle`},
+		}), code: wire.CodeSchemaCompile, msg: `cycle`},
 		{name: "schema: file imports itself", req: version("self", map[string]string{
 			"self.proto": "syntax = \"proto3\";\npackage s;\nimport \"self.proto\";\n",
-		}), code: webaas.CodeSchemaCompile, msg: `self\.proto`},
+		}), code: wire.CodeSchemaCompile, msg: `self\.proto`},
 		{name: "schema: syntax error", req: version("syntax", map[string]string{
 			"broken.proto": "syntax = \"proto3\";\npackage x;\nmessage M {\n  int32 id = 1\n}\n",
-		}), code: webaas.CodeSchemaCompile, msg: `broken\.proto:\d+:\d+`},
+		}), code: wire.CodeSchemaCompile, msg: `broken\.proto:\d+:\d+`},
 		{name: "schema: unknown field type", req: version("types", map[string]string{
 			"types.proto": "syntax = \"proto3\";\npackage x;\nmessage M {\n  Missing m = 1;\n}\n",
-		}), code: webaas.CodeSchemaCompile, msg: `types\.proto:4:\d+.*Missing`},
+		}), code: wire.CodeSchemaCompile, msg: `types\.proto:4:\d+.*Missing`},
 		{name: "schema: one type defined twice", req: version("twice", map[string]string{
 			"one.proto": "syntax = \"proto3\";\npackage dup;\nmessage M { int32 id = 1; }\n",
 			"two.proto": "syntax = \"proto3\";\npackage dup;\nmessage M { int32 id = 1; }\n",
-		}), code: webaas.CodeSchemaCompile, msg: `dup\.M`},
+		}), code: wire.CodeSchemaCompile, msg: `dup\.M`},
 		{name: "schema: primary key option on a bad type", req: version("badopt", map[string]string{
 			"opt.proto": "syntax = \"proto3\";\npackage o;\nimport \"record_metadata_options.proto\";\nmessage M { int32 id = 1 [(webaas.db.record.field).primary_key = 7]; }\n",
-		}), code: webaas.CodeSchemaCompile, msg: `opt\.proto:\d+:\d+`},
+		}), code: wire.CodeSchemaCompile, msg: `opt\.proto:\d+:\d+`},
 		{name: "schema: option value nested 300,000 deep", req: version("deep", map[string]string{
 			"deep.proto": "syntax = \"proto3\";\npackage d;\nimport \"record_metadata_options.proto\";\nmessage M {\n  int32 id = 1 [(webaas.db.record.field) = " +
 				strings.Repeat("{a", 300000) + "{}" + strings.Repeat("}", 300000) + "];\n}\n",
-		}), code: webaas.CodeSchemaCompile, msg: `deep\.proto:5:\d+: brackets nest more than 100 deep`},
+		}), code: wire.CodeSchemaCompile, msg: `deep\.proto:5:\d+: brackets nest more than 100 deep`},
 		{name: "schema: activate a version with no files", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "POST", path: "/schema", query: q("appID", f.app, "version", "never-uploaded")}
-		}, code: webaas.CodeUnknownSchema, msg: `has no files`},
+		}, code: wire.CodeUnknownSchema, msg: `has no files`},
 		{name: "schema: a broken file over a file of the active version", req: putSchema("bad2.proto", "1", []byte("syntax = \"proto2\";\npackage bad2;\nmessage Req {\n")),
-			code: webaas.CodeSchemaCompile, msg: `bad2\.proto:\d+:\d+`, after: func(t *testing.T, f *badFixture) {
+			code: wire.CodeSchemaCompile, msg: `bad2\.proto:\d+:\d+`, after: func(t *testing.T, f *badFixture) {
 				// The active version must still compile wherever it is loaded.
 				if err := f.c.ActivateSchema(ctx, f.app, "1"); err != nil {
 					t.Fatalf("the active version no longer compiles: %v", err)
@@ -665,80 +666,80 @@ func TestBadInput(t *testing.T) {
 				}
 			}},
 		// Notifications.
-		{name: "notification: body is not JSON", req: notifyBody(func(f *badFixture) []byte { return []byte("appID=" + f.app) }), code: webaas.CodeBadParameter, msg: `JSON`},
+		{name: "notification: body is not JSON", req: notifyBody(func(f *badFixture) []byte { return []byte("appID=" + f.app) }), code: wire.CodeBadParameter, msg: `JSON`},
 		{name: "notification: JSON with trailing garbage", req: notifyBody(func(f *badFixture) []byte {
 			return append(notifyJSON(f.app, "bad.Item", []string{"1"}), "}"...)
-		}), code: webaas.CodeBadParameter, msg: `JSON`},
-		{name: "notification: JSON array", req: notifyBody(func(f *badFixture) []byte { return []byte(`["1"]`) }), code: webaas.CodeBadParameter, msg: `JSON`},
-		{name: "notification: JSON null", req: notifyBody(func(f *badFixture) []byte { return []byte(`null`) }), code: webaas.CodeBadParameter, msg: `appID`},
+		}), code: wire.CodeBadParameter, msg: `JSON`},
+		{name: "notification: JSON array", req: notifyBody(func(f *badFixture) []byte { return []byte(`["1"]`) }), code: wire.CodeBadParameter, msg: `JSON`},
+		{name: "notification: JSON null", req: notifyBody(func(f *badFixture) []byte { return []byte(`null`) }), code: wire.CodeBadParameter, msg: `appID`},
 		{name: "notification: appID is a number", req: notifyBody(func(f *badFixture) []byte {
 			return []byte(`{"appID": 7, "schemaName": "bad.Item", "recordKeys": ["1"]}`)
-		}), code: webaas.CodeBadParameter, msg: `appID`},
+		}), code: wire.CodeBadParameter, msg: `appID`},
 		{name: "notification: recordKeys is a string", req: notifyBody(func(f *badFixture) []byte {
 			return []byte(`{"appID": "` + f.app + `", "schemaName": "bad.Item", "recordKeys": "1"}`)
-		}), code: webaas.CodeBadParameter, msg: `recordKeys`},
+		}), code: wire.CodeBadParameter, msg: `recordKeys`},
 		// Numbers are accepted as keys (old clients holding integer ids send
 		// them); objects, booleans and null are not.
 		{name: "notification: recordKeys are objects", req: notifyBody(func(f *badFixture) []byte {
 			return []byte(`{"appID": "` + f.app + `", "schemaName": "bad.Item", "recordKeys": [{"id": 1}, true]}`)
-		}), code: webaas.CodeBadParameter, msg: `record key`},
+		}), code: wire.CodeBadParameter, msg: `record key`},
 		{name: "notification: a number key of the wrong type", req: notifyBody(func(f *badFixture) []byte {
 			return []byte(`{"appID": "` + f.app + `", "schemaName": "bad.Item", "recordKeys": [1.5]}`)
-		}), code: webaas.CodeBadParameter, msg: `recordKeys`},
-		{name: "notification: recordKeys empty", req: notifyBody(func(f *badFixture) []byte { return notifyJSON(f.app, "bad.Item", []string{}) }), code: webaas.CodeBadParameter, msg: `recordKeys is empty`},
+		}), code: wire.CodeBadParameter, msg: `recordKeys`},
+		{name: "notification: recordKeys empty", req: notifyBody(func(f *badFixture) []byte { return notifyJSON(f.app, "bad.Item", []string{}) }), code: wire.CodeBadParameter, msg: `recordKeys is empty`},
 		{name: "notification: recordKeys missing", req: notifyBody(func(f *badFixture) []byte {
 			return []byte(`{"appID": "` + f.app + `", "schemaName": "bad.Item"}`)
-		}), code: webaas.CodeBadParameter, msg: `recordKeys`},
-		{name: "notification: thousands of keys", req: notifyBody(func(f *badFixture) []byte { return notifyJSON(f.app, "bad.Item", manyKeys) }), code: webaas.CodeLimit, msg: fmt.Sprintf("at most %d", maxNotify)},
-		{name: "notification: key not an integer", req: notifyBody(func(f *badFixture) []byte { return notifyJSON(f.app, "bad.Item", []string{"1", "two"}) }), code: webaas.CodeBadParameter, msg: `"two"`},
-		{name: "notification: key over int32", req: notifyBody(func(f *badFixture) []byte { return notifyJSON(f.app, "bad.Item", []string{"4294967296"}) }), code: webaas.CodeBadParameter, msg: `32-bit`},
-		{name: "notification: key longer than MaxKeyBytes", req: notifyBody(func(f *badFixture) []byte { return notifyJSON(f.app, "bad.Tag", []string{"a", longKey}) }), code: webaas.CodeTooLarge, msg: `at most 64`},
+		}), code: wire.CodeBadParameter, msg: `recordKeys`},
+		{name: "notification: thousands of keys", req: notifyBody(func(f *badFixture) []byte { return notifyJSON(f.app, "bad.Item", manyKeys) }), code: wire.CodeLimit, msg: fmt.Sprintf("at most %d", maxNotify)},
+		{name: "notification: key not an integer", req: notifyBody(func(f *badFixture) []byte { return notifyJSON(f.app, "bad.Item", []string{"1", "two"}) }), code: wire.CodeBadParameter, msg: `"two"`},
+		{name: "notification: key over int32", req: notifyBody(func(f *badFixture) []byte { return notifyJSON(f.app, "bad.Item", []string{"4294967296"}) }), code: wire.CodeBadParameter, msg: `32-bit`},
+		{name: "notification: key longer than MaxKeyBytes", req: notifyBody(func(f *badFixture) []byte { return notifyJSON(f.app, "bad.Tag", []string{"a", longKey}) }), code: wire.CodeTooLarge, msg: `at most 64`},
 		{name: "notification: key longer than a frame carries", req: notifyBody(func(f *badFixture) []byte {
 			return notifyJSON(f.app, "bad.Tag", []string{strings.Repeat("é", 100)})
-		}), code: webaas.CodeTooLarge, msg: `bytes`},
-		{name: "notification: unknown app", req: notifyBody(func(f *badFixture) []byte { return notifyJSON("nope", "bad.Item", []string{"1"}) }), code: webaas.CodeUnknownApp, msg: `unknown app`},
-		{name: "notification: unknown schemaName", req: notifyBody(func(f *badFixture) []byte { return notifyJSON(f.app, "bad.Nope", []string{"1"}) }), code: webaas.CodeUnknownSchema, msg: `bad\.Nope`},
+		}), code: wire.CodeTooLarge, msg: `bytes`},
+		{name: "notification: unknown app", req: notifyBody(func(f *badFixture) []byte { return notifyJSON("nope", "bad.Item", []string{"1"}) }), code: wire.CodeUnknownApp, msg: `unknown app`},
+		{name: "notification: unknown schemaName", req: notifyBody(func(f *badFixture) []byte { return notifyJSON(f.app, "bad.Nope", []string{"1"}) }), code: wire.CodeUnknownSchema, msg: `bad\.Nope`},
 		{name: "notification: JSON body over MaxJSONBytes", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "POST", path: "/notification", stream: hugeBody, chunked: true}
-		}, code: webaas.CodeTooLarge, msg: `JSON body is larger than the limit`},
+		}, code: wire.CodeTooLarge, msg: `JSON body is larger than the limit`},
 		{name: "notification: delete unknown id", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "DELETE", path: "/notification", query: q("appID", f.app, "notificationID", "nope")}
-		}, code: webaas.CodeUnknownNotify, msg: `unknown notification`},
+		}, code: wire.CodeUnknownNotify, msg: `unknown notification`},
 		{name: "notification: delete another app's notification", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "DELETE", path: "/notification", query: q("appID", f.app, "notificationID", f.otherNotify)}
-		}, code: webaas.CodeUnknownNotify, msg: `unknown notification`},
+		}, code: wire.CodeUnknownNotify, msg: `unknown notification`},
 		{name: "notification: upgrade for another app's notification", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "GET", path: "/notification", query: q("appID", f.app, "notificationID", f.otherNotify), header: upgrade()}
-		}, code: webaas.CodeUnknownNotify, msg: `unknown notification`},
+		}, code: wire.CodeUnknownNotify, msg: `unknown notification`},
 		{name: "notification: upgrade for an unknown id", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "GET", path: "/notification", query: q("appID", f.app, "notificationID", "nope"), header: upgrade()}
-		}, code: webaas.CodeUnknownNotify, msg: `unknown notification`},
+		}, code: wire.CodeUnknownNotify, msg: `unknown notification`},
 		{name: "notification: upgrade for an unknown app", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "GET", path: "/notification", query: q("appID", "nope", "notificationID", f.notify), header: upgrade()}
-		}, code: webaas.CodeUnknownApp, msg: `unknown app`},
+		}, code: wire.CodeUnknownApp, msg: `unknown app`},
 		// Apps.
 		{name: "app: name empty", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "POST", path: "/app", query: q("appName", "")}
-		}, code: webaas.CodeBadParameter, msg: `appName is empty`},
+		}, code: wire.CodeBadParameter, msg: `appName is empty`},
 		{name: "app: name too long", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "POST", path: "/app", query: q("appName", strings.Repeat("n", 1000))}
-		}, code: webaas.CodeBadParameter, msg: `limit is 256`},
+		}, code: wire.CodeBadParameter, msg: `limit is 256`},
 		{name: "app: name not UTF-8", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "POST", path: "/app", query: q("appName", "caf\xe9")}
-		}, code: webaas.CodeBadParameter, msg: `UTF-8`},
+		}, code: wire.CodeBadParameter, msg: `UTF-8`},
 		{name: "app: delete with the wrong name", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "DELETE", path: "/app", query: q("appID", f.app, "appName", "not its name")}
-		}, code: webaas.CodeUnknownApp, msg: `not named`},
+		}, code: wire.CodeUnknownApp, msg: `not named`},
 		{name: "app: delete unknown app", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "DELETE", path: "/app", query: q("appID", "nope")}
-		}, code: webaas.CodeUnknownApp, msg: `unknown app`},
+		}, code: wire.CodeUnknownApp, msg: `unknown app`},
 		// Endpoints that do not exist.
 		{name: "no such endpoint", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "GET", path: "/records", query: q("appID", f.app)}
-		}, code: webaas.CodeBadParameter, msg: `no endpoint GET /records`},
+		}, code: wire.CodeBadParameter, msg: `no endpoint GET /records`},
 		{name: "no such method", req: func(_ *testing.T, f *badFixture) badReq {
 			return badReq{method: "PATCH", path: "/record", query: q("appID", f.app, "schemaName", "bad.Item"), body: item(9, "x")}
-		}, code: webaas.CodeBadParameter, msg: `no endpoint PATCH /record`},
+		}, code: wire.CodeBadParameter, msg: `no endpoint PATCH /record`},
 	}
 	cases = append(cases, missingParamCases()...)
 
@@ -749,8 +750,8 @@ func TestBadInput(t *testing.T) {
 			before := f.dump(t)
 			status, body, sent := f.send(t, r)
 			var eb struct {
-				Code    webaas.Code `json:"code"`
-				Message string      `json:"message"`
+				Code    wire.Code `json:"code"`
+				Message string    `json:"message"`
 			}
 			if err := json.Unmarshal(body, &eb); err != nil {
 				t.Fatalf("HTTP %d with a body that is not the error JSON: %q", status, body)
@@ -839,7 +840,7 @@ func missingParamCases() []badCase {
 					}
 					return r
 				},
-				code: webaas.CodeBadParameter,
+				code: wire.CodeBadParameter,
 				msg:  "missing parameter " + drop,
 			})
 		}
@@ -854,7 +855,7 @@ func missingParamCases() []badCase {
 				body, _ := json.Marshal(m)
 				return badReq{method: "POST", path: "/notification", body: body}
 			},
-			code: webaas.CodeBadParameter,
+			code: wire.CodeBadParameter,
 			msg:  drop,
 		})
 	}

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/webaas-chat/webaas-chat/webaas"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // apiError is an error with its code; handlers return it and writeError
 // turns it into the response.
 type apiError struct {
-	code    webaas.Code
+	code    wire.Code
 	message string
 	err     error // the cause, for logs; not shown to clients
 }
@@ -20,26 +20,8 @@ type apiError struct {
 func (e *apiError) Error() string { return e.message }
 func (e *apiError) Unwrap() error { return e.err }
 
-func errorf(code webaas.Code, format string, args ...any) *apiError {
+func errorf(code wire.Code, format string, args ...any) *apiError {
 	return &apiError{code: code, message: fmt.Sprintf(format, args...)}
-}
-
-// httpStatus is the HTTP status for an error code: clients get 400
-// whatever went wrong with their request, as the original did. The codes
-// themselves are defined once, in package webaas.
-func httpStatus(c webaas.Code) int {
-	switch c {
-	case webaas.CodeInternal:
-		return http.StatusInternalServerError
-	case webaas.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusBadRequest
-}
-
-type errorBody struct {
-	Code    webaas.Code `json:"code"`
-	Message string      `json:"message"`
 }
 
 // writeError writes err as the JSON error body; anything that is not an
@@ -47,13 +29,13 @@ type errorBody struct {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	if !errors.As(err, &ae) {
-		ae = &apiError{code: webaas.CodeInternal, message: "internal error", err: err}
+		ae = &apiError{code: wire.CodeInternal, message: "internal error", err: err}
 	}
 	switch {
 	case errors.Is(err, errBusy):
 		// Under load, one line per busy answer would flood the log.
 		s.log.Debug("request refused: server busy", "method", r.Method, "path", r.URL.Path, "code", int(ae.code))
-	case ae.code == webaas.CodeInternal || ae.code == webaas.CodeUnavailable:
+	case ae.code == wire.CodeInternal || ae.code == wire.CodeUnavailable:
 		// The cause, which the client is not shown, is what the log is for.
 		cause := err
 		if ae.err != nil {
@@ -63,7 +45,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "code", int(ae.code), "msg", ae.message)
 	}
-	writeJSON(w, httpStatus(ae.code), errorBody{Code: ae.code, Message: ae.message})
+	writeJSON(w, ae.code.HTTPStatus(), wire.ErrorBody{Code: ae.code, Message: ae.message})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

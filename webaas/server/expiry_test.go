@@ -9,9 +9,9 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // clock is a time source the test moves by hand.
@@ -106,7 +106,7 @@ func TestIdleNotificationsExpire(t *testing.T) {
 	if _, err := dial(never); err == nil {
 		t.Fatal("an expired registration still takes sockets")
 	}
-	wantCode(t, e.c.DeleteNotification(ctx, e.app, never), webaas.CodeUnknownNotify)
+	wantCode(t, e.c.DeleteNotification(ctx, e.app, never), wire.CodeUnknownNotify)
 }
 
 // waitSockets waits until the server holds n open sockets.

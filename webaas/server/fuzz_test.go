@@ -20,6 +20,7 @@ import (
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store/boltstore"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // The fuzz targets drive the server in-process, through its http.Handler,
@@ -83,11 +84,11 @@ func (h *handler) newApp(tb testing.TB, files map[string]string) string {
 
 // refusal checks that an answer other than 200 is a 400 with one of the
 // codes and a message, and returns the code.
-func refusal(tb testing.TB, what string, status int, body []byte, codes ...webaas.Code) webaas.Code {
+func refusal(tb testing.TB, what string, status int, body []byte, codes ...wire.Code) wire.Code {
 	tb.Helper()
 	var eb struct {
-		Code    webaas.Code `json:"code"`
-		Message string      `json:"message"`
+		Code    wire.Code `json:"code"`
+		Message string    `json:"message"`
 	}
 	if err := json.Unmarshal(body, &eb); err != nil || status != http.StatusBadRequest {
 		tb.Fatalf("%s: HTTP %d %q, want 200 or 400 with an error body", what, status, body)
@@ -223,7 +224,7 @@ func FuzzUpsert(f *testing.F) {
 		}
 		status, body := h.do("POST", "/record", q("appID", app, "schemaName", schema), rec)
 		if status != http.StatusOK {
-			refusal(t, "upsert", status, body, webaas.CodeBadRecord, webaas.CodeTooLarge)
+			refusal(t, "upsert", status, body, wire.CodeBadRecord, wire.CodeTooLarge)
 			return
 		}
 		var key string
@@ -329,9 +330,9 @@ func FuzzRangeQuery(f *testing.F) {
 		valid = valid && err == nil && page >= 1
 
 		if status != http.StatusOK {
-			code := refusal(t, "range", status, body, webaas.CodeBadParameter, webaas.CodeTooLarge)
+			code := refusal(t, "range", status, body, wire.CodeBadParameter, wire.CodeTooLarge)
 			// A huge page number may be refused; any other valid query may not.
-			if valid && !(code == webaas.CodeBadParameter && page > math.MaxInt32/pageSize) {
+			if valid && !(code == wire.CodeBadParameter && page > math.MaxInt32/pageSize) {
 				t.Fatalf("range [%q, %q) page %q refused with code %d: %s", begin, end, iter, code, body)
 			}
 			return
@@ -430,19 +431,19 @@ func FuzzSchemaUpload(f *testing.F) {
 				for _, schema := range []string{"fuzz.M", "base.Item"} {
 					st, b := h.do("POST", "/record", q("appID", app, "schemaName", schema), nil)
 					if st != http.StatusOK {
-						refusal(t, "upsert into "+schema, st, b, webaas.CodeUnknownSchema, webaas.CodeNoPrimaryKey, webaas.CodeBadRecord)
+						refusal(t, "upsert into "+schema, st, b, wire.CodeUnknownSchema, wire.CodeNoPrimaryKey, wire.CodeBadRecord)
 					}
 					st, b = h.do("GET", "/query", q("appID", app, "schemaName", schema, "range", "1", "beginKey", "0", "endKey", "9"), nil)
 					if st != http.StatusOK {
-						refusal(t, "range of "+schema, st, b, webaas.CodeUnknownSchema, webaas.CodeNoPrimaryKey, webaas.CodeBadParameter)
+						refusal(t, "range of "+schema, st, b, wire.CodeUnknownSchema, wire.CodeNoPrimaryKey, wire.CodeBadParameter)
 					}
 				}
 				h.must(t, "POST", "/schema", q("appID", app, "version", "base"), nil)
 			} else {
-				refusal(t, "activate", status, body, webaas.CodeSchemaCompile, webaas.CodeUnknownSchema)
+				refusal(t, "activate", status, body, wire.CodeSchemaCompile, wire.CodeUnknownSchema)
 			}
 		} else {
-			refusal(t, "upload", status, body, webaas.CodeSchemaCompile, webaas.CodeTooLarge)
+			refusal(t, "upload", status, body, wire.CodeSchemaCompile, wire.CodeTooLarge)
 		}
 		baseWorks(t, fmt.Sprintf("version %s", v))
 
@@ -450,7 +451,7 @@ func FuzzSchemaUpload(f *testing.F) {
 		// still compiles with it.
 		status, body = h.do("PUT", "/schema", q("appID", app, "fileName", "extra.proto", "version", "base"), []byte(text))
 		if status != http.StatusOK {
-			refusal(t, "upload into the active version", status, body, webaas.CodeSchemaCompile, webaas.CodeTooLarge)
+			refusal(t, "upload into the active version", status, body, wire.CodeSchemaCompile, wire.CodeTooLarge)
 		}
 		// Whatever was taken, the active version loads again.
 		if status, body := h.do("POST", "/schema", q("appID", app, "version", "base"), nil); status != http.StatusOK {

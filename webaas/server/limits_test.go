@@ -26,6 +26,7 @@ import (
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store/boltstore"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store/pgstore"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // waitLimit only keeps a broken server from hanging a test.
@@ -189,7 +190,7 @@ func (n *node) client(ip string) *webaas.Client {
 }
 
 // wantLimit checks that err is a 400 with code and a message naming flag.
-func wantLimit(t *testing.T, err error, code webaas.Code, flag string) {
+func wantLimit(t *testing.T, err error, code wire.Code, flag string) {
 	t.Helper()
 	wantCode(t, err, code)
 	var e *webaas.Error

@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/webaas-chat/webaas-chat/webaas"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // localGuard serves a server listening on loopback: anything on the
@@ -36,7 +36,7 @@ func newLocalGuard(next http.Handler, allow []string) *localGuard {
 
 func (g *localGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if why := g.refusal(r); why != "" {
-		writeJSON(w, http.StatusForbidden, errorBody{Code: webaas.CodeBadParameter, Message: why})
+		writeJSON(w, http.StatusForbidden, wire.ErrorBody{Code: wire.CodeBadParameter, Message: why})
 		return
 	}
 	g.next.ServeHTTP(w, r)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // publicListener is a loopback listener that says it listens on a
@@ -78,7 +79,7 @@ func TestLoopbackRefusesForeignHosts(t *testing.T) {
 				continue
 			}
 			var e webaas.Error
-			if json.Unmarshal(body, &e); resp.StatusCode != http.StatusForbidden || e.Code != webaas.CodeBadParameter || !strings.Contains(e.Message, "--allow-host") {
+			if json.Unmarshal(body, &e); resp.StatusCode != http.StatusForbidden || e.Code != wire.CodeBadParameter || !strings.Contains(e.Message, "--allow-host") {
 				t.Errorf("%s: %s with Host %q Origin %q: HTTP %d %s; want 403 code 1011 naming --allow-host", c.name, method, c.host, c.origin, resp.StatusCode, body)
 			}
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store/pgstore"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // These tests run two server nodes on one PostgreSQL schema, as behind a
@@ -273,9 +274,9 @@ func TestTwoNodesReadYourSchema(t *testing.T) {
 
 	// A type that is in no version is still refused, after B looked.
 	status, data := c.do("POST", "/record", typ("test.Nothing"), tag("x", 1))
-	var e struct{ Code webaas.Code }
-	if json.Unmarshal(data, &e); status != http.StatusBadRequest || e.Code != webaas.CodeUnknownSchema {
-		t.Errorf("14 (B) write of an unknown type: %d %s, want 400 code %d", status, data, webaas.CodeUnknownSchema)
+	var e struct{ Code wire.Code }
+	if json.Unmarshal(data, &e); status != http.StatusBadRequest || e.Code != wire.CodeUnknownSchema {
+		t.Errorf("14 (B) write of an unknown type: %d %s, want 400 code %d", status, data, wire.CodeUnknownSchema)
 	}
 }
 

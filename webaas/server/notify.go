@@ -17,9 +17,8 @@ import (
 	"github.com/coder/websocket"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/webaas-chat/webaas-chat/pb"
-	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // maxFrameString bounds every string a frame carries. The frame is binary
@@ -59,19 +58,19 @@ func (s *Server) registerNotification(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	if body.AppID == "" {
-		return errorf(webaas.CodeBadParameter, "missing appID in the JSON body")
+		return errorf(wire.CodeBadParameter, "missing appID in the JSON body")
 	}
 	if body.SchemaName == "" {
-		return errorf(webaas.CodeBadParameter, "missing schemaName in the JSON body")
+		return errorf(wire.CodeBadParameter, "missing schemaName in the JSON body")
 	}
 	if len(body.SchemaName) > maxFrameString {
-		return errorf(webaas.CodeTooLarge, "schemaName is %d bytes; notifications carry names of at most %d", len(body.SchemaName), maxFrameString)
+		return errorf(wire.CodeTooLarge, "schemaName is %d bytes; notifications carry names of at most %d", len(body.SchemaName), maxFrameString)
 	}
 	if len(body.RecordKeys) == 0 {
-		return errorf(webaas.CodeBadParameter, "recordKeys is empty: name the records to watch")
+		return errorf(wire.CodeBadParameter, "recordKeys is empty: name the records to watch")
 	}
 	if len(body.RecordKeys) > s.cfg.MaxNotifyKeys {
-		return errorf(webaas.CodeLimit, "%d recordKeys; a notification watches at most %d", len(body.RecordKeys), s.cfg.MaxNotifyKeys)
+		return errorf(wire.CodeLimit, "%d recordKeys; a notification watches at most %d", len(body.RecordKeys), s.cfg.MaxNotifyKeys)
 	}
 	st, err := s.apps.get(r.Context(), body.AppID)
 	if err != nil {
@@ -86,14 +85,14 @@ func (s *Server) registerNotification(w http.ResponseWriter, r *http.Request) er
 	for _, jk := range body.RecordKeys {
 		k := string(jk)
 		if len(k) > s.cfg.MaxKeyBytes {
-			return errorf(webaas.CodeTooLarge, "record key %.40q... is %d bytes; keys are at most %d", k, len(k), s.cfg.MaxKeyBytes)
+			return errorf(wire.CodeTooLarge, "record key %.40q... is %d bytes; keys are at most %d", k, len(k), s.cfg.MaxKeyBytes)
 		}
 		_, canonical, err := rt.codec.parse(k)
 		if err != nil {
-			return errorf(webaas.CodeBadParameter, "recordKeys: %v", err)
+			return errorf(wire.CodeBadParameter, "recordKeys: %v", err)
 		}
 		if len(canonical) > maxFrameString || !utf8.ValidString(canonical) {
-			return errorf(webaas.CodeTooLarge, "record key %.40q... is %d bytes; notifications carry keys of at most %d bytes of UTF-8", canonical, len(canonical), maxFrameString)
+			return errorf(wire.CodeTooLarge, "record key %.40q... is %d bytes; notifications carry keys of at most %d bytes of UTF-8", canonical, len(canonical), maxFrameString)
 		}
 		if !seen[canonical] {
 			seen[canonical] = true
@@ -102,7 +101,7 @@ func (s *Server) registerNotification(w http.ResponseWriter, r *http.Request) er
 	}
 	if err := s.store.PutNotification(r.Context(), n); err != nil {
 		if errors.Is(err, store.ErrUnknownApp) {
-			return errorf(webaas.CodeUnknownApp, "unknown app %q", body.AppID)
+			return errorf(wire.CodeUnknownApp, "unknown app %q", body.AppID)
 		}
 		return storeFault(err)
 	}
@@ -132,7 +131,7 @@ func (s *Server) deleteNotification(w http.ResponseWriter, r *http.Request) erro
 	}
 	err = s.store.DeleteNotification(r.Context(), appID, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(webaas.CodeUnknownNotify, "unknown notification %q in app %s", id, appID)
+		return errorf(wire.CodeUnknownNotify, "unknown notification %q in app %s", id, appID)
 	}
 	if err != nil {
 		return storeFault(err)
@@ -152,19 +151,19 @@ func (s *Server) listen(w http.ResponseWriter, r *http.Request) error {
 	n, err := s.store.Notification(r.Context(), appID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		// Also what another app's notification id gets: no hint it exists.
-		return errorf(webaas.CodeUnknownNotify, "unknown notification %q in app %s", id, appID)
+		return errorf(wire.CodeUnknownNotify, "unknown notification %q in app %s", id, appID)
 	}
 	if err != nil {
 		return storeFault(err)
 	}
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		return errorf(webaas.CodeBadParameter, "GET /notification is a websocket upgrade: connect with a websocket client to ws://host/notification?appID=...&notificationID=...")
+		return errorf(wire.CodeBadParameter, "GET /notification is a websocket upgrade: connect with a websocket client to ws://host/notification?appID=...&notificationID=...")
 	}
 	// Register before the handshake completes: a client that has seen the
 	// upgrade succeed must get every change committed after that.
 	sock := s.hub.open(n)
 	if sock == nil {
-		return &apiError{code: webaas.CodeUnavailable, message: "server shutting down, try again"}
+		return &apiError{code: wire.CodeUnavailable, message: "server shutting down, try again"}
 	}
 	// This node may deliver changes late: another node's, read from the
 	// store's log, can be older than the socket. Whatever is committed by
@@ -425,7 +424,7 @@ func (h *hub) serve(s *socket, conn *websocket.Conn) {
 			if len(keys) == 0 {
 				continue
 			}
-			frame, err := proto.Marshal(&pb.NotificationMessage{NotificationId: n.ID, AppId: n.App, SchemaName: n.Schema, RecordKeys: keys})
+			frame, err := proto.Marshal(&wire.NotificationMessage{NotificationId: n.ID, AppId: n.App, SchemaName: n.Schema, RecordKeys: keys})
 			if err != nil {
 				h.log.Error("encode notification", "err", err)
 				continue
@@ -483,7 +482,7 @@ func (h *hub) publish(c store.Change) {
 		frame, ok := frames[s.n.ID]
 		if !ok {
 			var err error
-			frame, err = proto.Marshal(&pb.NotificationMessage{NotificationId: s.n.ID, AppId: c.App, SchemaName: c.Schema, RecordKeys: keys})
+			frame, err = proto.Marshal(&wire.NotificationMessage{NotificationId: s.n.ID, AppId: c.App, SchemaName: c.Schema, RecordKeys: keys})
 			if err != nil {
 				h.log.Error("encode notification", "err", err)
 				continue

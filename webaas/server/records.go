@@ -14,8 +14,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
-	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // maxFramedRecord is the largest record a range page can frame: its
@@ -60,11 +60,11 @@ func (s *Server) recordKey(r *http.Request, t target) (store.RecordKey, error) {
 
 func (s *Server) parseKey(t target, what, text string) (store.RecordKey, error) {
 	if len(text) > s.cfg.MaxKeyBytes {
-		return store.RecordKey{}, errorf(webaas.CodeTooLarge, "%s is %d bytes; keys are at most %d", what, len(text), s.cfg.MaxKeyBytes)
+		return store.RecordKey{}, errorf(wire.CodeTooLarge, "%s is %d bytes; keys are at most %d", what, len(text), s.cfg.MaxKeyBytes)
 	}
 	enc, _, err := t.typ.codec.parse(text)
 	if err != nil {
-		return store.RecordKey{}, errorf(webaas.CodeBadParameter, "%s: %v", what, err)
+		return store.RecordKey{}, errorf(wire.CodeBadParameter, "%s: %v", what, err)
 	}
 	return store.RecordKey{App: t.app.app.ID, Schema: string(t.typ.desc.FullName()), Key: enc}, nil
 }
@@ -78,14 +78,14 @@ func (s *Server) readRecord(w http.ResponseWriter, r *http.Request, t target) (s
 	}
 	m := dynamicpb.NewMessage(t.typ.desc)
 	if err := unmarshalRecord(body, m); err != nil {
-		return store.Write{}, errorf(webaas.CodeBadRecord, "body does not parse as %s: %v", t.typ.desc.FullName(), err)
+		return store.Write{}, errorf(wire.CodeBadRecord, "body does not parse as %s: %v", t.typ.desc.FullName(), err)
 	}
 	if err := misfit(m); err != nil {
-		return store.Write{}, errorf(webaas.CodeBadRecord, "body does not parse as %s: %v", t.typ.desc.FullName(), err)
+		return store.Write{}, errorf(wire.CodeBadRecord, "body does not parse as %s: %v", t.typ.desc.FullName(), err)
 	}
 	enc, text := t.typ.codec.fromValue(m.Get(t.typ.key))
 	if len(text) > s.cfg.MaxKeyBytes {
-		return store.Write{}, errorf(webaas.CodeTooLarge, "primary key %s is %d bytes; keys are at most %d", t.typ.key.Name(), len(text), s.cfg.MaxKeyBytes)
+		return store.Write{}, errorf(wire.CodeTooLarge, "primary key %s is %d bytes; keys are at most %d", t.typ.key.Name(), len(text), s.cfg.MaxKeyBytes)
 	}
 	return store.Write{
 		Key:     store.RecordKey{App: t.app.app.ID, Schema: string(t.typ.desc.FullName()), Key: enc},
@@ -173,9 +173,9 @@ func wireTypeName(t protowire.Type) string {
 func commitErr(err error) error {
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		return errorf(webaas.CodeConflict, "transaction conflict: a record it read was changed by another commit; retry the transaction")
+		return errorf(wire.CodeConflict, "transaction conflict: a record it read was changed by another commit; retry the transaction")
 	case errors.Is(err, store.ErrUnknownApp):
-		return errorf(webaas.CodeUnknownApp, "%v", err)
+		return errorf(wire.CodeUnknownApp, "%v", err)
 	}
 	return storeFault(err)
 }
@@ -213,7 +213,7 @@ func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) error {
 	for {
 		rec, err := s.store.Get(r.Context(), key)
 		if errors.Is(err, store.ErrNotFound) {
-			return errorf(webaas.CodeNotFound, "record not found: %s %s", t.typ.desc.FullName(), text)
+			return errorf(wire.CodeNotFound, "record not found: %s %s", t.typ.desc.FullName(), text)
 		}
 		if err != nil {
 			return storeFault(err)
@@ -258,7 +258,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) error {
 	get := func() (body, error) {
 		rec, err := s.store.Get(r.Context(), key)
 		if errors.Is(err, store.ErrNotFound) {
-			return body{}, errorf(webaas.CodeNotFound, "record not found: %s %s", t.typ.desc.FullName(), r.URL.Query().Get("recordKey"))
+			return body{}, errorf(wire.CodeNotFound, "record not found: %s %s", t.typ.desc.FullName(), r.URL.Query().Get("recordKey"))
 		}
 		if err != nil {
 			return body{}, storeFault(err)
@@ -315,7 +315,7 @@ func (s *Server) rangeQuery(w http.ResponseWriter, r *http.Request, t target) er
 		return err
 	}
 	if page < 1 || page > math.MaxInt32/s.cfg.PageSize {
-		return errorf(webaas.CodeBadParameter, "parameter iteration=%d: pages are numbered from 1", page)
+		return errorf(wire.CodeBadParameter, "parameter iteration=%d: pages are numbered from 1", page)
 	}
 	skip, limit := (page-1)*s.cfg.PageSize, s.cfg.PageSize
 	readPage := func() ([]store.Record, bool, int64, error) {
@@ -369,7 +369,7 @@ func truthy(v string) (bool, error) {
 	case "0", "f", "false", "n", "no", "off", "":
 		return false, nil
 	}
-	return false, errorf(webaas.CodeBadParameter, "parameter range=%q is not true or false", v)
+	return false, errorf(wire.CodeBadParameter, "parameter range=%q is not true or false", v)
 }
 
 // pageSize is the size of the range page of recs, or an error if one of
@@ -378,7 +378,7 @@ func pageSize(recs []store.Record) (int64, error) {
 	n := int64(1)
 	for _, rec := range recs {
 		if len(rec.Value) > maxFramedRecord {
-			return 0, errorf(webaas.CodeTooLarge, "a record in this range is %d bytes, more than the %d a range page can frame; read it with recordKey", len(rec.Value), maxFramedRecord)
+			return 0, errorf(wire.CodeTooLarge, "a record in this range is %d bytes, more than the %d a range page can frame; read it with recordKey", len(rec.Value), maxFramedRecord)
 		}
 		n += 2 + int64(len(rec.Value))
 	}

@@ -14,9 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/webaas-chat/webaas-chat/wire"
 	"golang.org/x/sync/semaphore"
-
-	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
 // largeResponse is the size from which an answer counts against
@@ -136,7 +135,7 @@ func (b *responseBudget) wait(ctx context.Context, n int64, bound time.Duration)
 	wctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	if err := b.sem.Acquire(wctx, n); err != nil {
-		return &apiError{code: webaas.CodeUnavailable, err: errBusy, message: fmt.Sprintf(
+		return &apiError{code: wire.CodeUnavailable, err: errBusy, message: fmt.Sprintf(
 			"server busy: large answers being sent take the limit of %d bytes (--max-response-bytes-in-flight); retry", b.max)}
 	}
 	return nil

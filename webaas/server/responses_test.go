@@ -20,6 +20,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // fillPage stores records 1..count of about size bytes each, in as few
@@ -121,7 +122,7 @@ func TestResponseBudget(t *testing.T) {
 		waitFor(t, "the slow reader takes the budget", func() bool { return server.ResponseBytesInFlight(n.api) == int64(len(page)) })
 		status, body := n.get(n.rangePath(1000))
 		var e webaas.Error
-		if err := json.Unmarshal(body, &e); status != http.StatusServiceUnavailable || err != nil || e.Code != webaas.CodeUnavailable || !strings.Contains(e.Message, "--max-response-bytes-in-flight") {
+		if err := json.Unmarshal(body, &e); status != http.StatusServiceUnavailable || err != nil || e.Code != wire.CodeUnavailable || !strings.Contains(e.Message, "--max-response-bytes-in-flight") {
 			t.Fatalf("a large page with the budget taken: HTTP %d %.200q; want 503, code 1013 naming the limit", status, body)
 		}
 		if status, body := n.get(n.rangePath(3)); status != http.StatusOK || !bytes.Equal(body, append([]byte{0}, page[1:2*(2+len(bigItem(1, size)))+1]...)) {
@@ -175,7 +176,7 @@ func TestReadTimeoutCutsSlowBody(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	var e webaas.Error
-	if json.Unmarshal(body, &e); resp.StatusCode != http.StatusBadRequest || e.Code != webaas.CodeBadParameter || !strings.Contains(e.Message, "--read-timeout") {
+	if json.Unmarshal(body, &e); resp.StatusCode != http.StatusBadRequest || e.Code != wire.CodeBadParameter || !strings.Contains(e.Message, "--read-timeout") {
 		t.Fatalf("answer to a body that stopped coming: HTTP %d %q; want 400 code 1011 naming --read-timeout", resp.StatusCode, body)
 	}
 	if _, err := br.ReadByte(); err == nil {

@@ -13,8 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	protosrc "github.com/webaas-chat/webaas-chat/proto"
-	"github.com/webaas-chat/webaas-chat/webaas"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // recordOptionsFile is the import name of the file that declares the
@@ -88,7 +87,7 @@ func tooDeep(text []byte, max int) (line, col int) {
 // Compile errors come back as *apiError with file:line:column.
 func compileSchema(ctx context.Context, files map[string][]byte) (map[string]*recordType, error) {
 	if len(files) == 0 {
-		return nil, errorf(webaas.CodeUnknownSchema, "no files uploaded for this version")
+		return nil, errorf(wire.CodeUnknownSchema, "no files uploaded for this version")
 	}
 	names := make([]string, 0, len(files))
 	for name := range files {
@@ -97,7 +96,7 @@ func compileSchema(ctx context.Context, files map[string][]byte) (map[string]*re
 	sort.Strings(names)
 	for _, name := range names {
 		if line, col := tooDeep(files[name], maxSchemaNesting); line > 0 {
-			return nil, errorf(webaas.CodeSchemaCompile, "schema does not compile: %s:%d:%d: brackets nest more than %d deep", name, line, col, maxSchemaNesting)
+			return nil, errorf(wire.CodeSchemaCompile, "schema does not compile: %s:%d:%d: brackets nest more than %d deep", name, line, col, maxSchemaNesting)
 		}
 	}
 	accessor := func(path string) (io.ReadCloser, error) {
@@ -105,7 +104,7 @@ func compileSchema(ctx context.Context, files map[string][]byte) (map[string]*re
 			return io.NopCloser(strings.NewReader(string(text))), nil
 		}
 		if path == recordOptionsFile {
-			return io.NopCloser(strings.NewReader(protosrc.RecordMetadataOptions)), nil
+			return io.NopCloser(strings.NewReader(wire.RecordMetadataOptions)), nil
 		}
 		return nil, fmt.Errorf("%s: no such file (upload it with PUT /schema, or import one the server provides: %s, google/protobuf/*.proto)", path, recordOptionsFile)
 	}
@@ -125,7 +124,7 @@ func compileSchema(ctx context.Context, files map[string][]byte) (map[string]*re
 		if firstErr != nil {
 			err = firstErr
 		}
-		return nil, errorf(webaas.CodeSchemaCompile, "schema does not compile: %v", err)
+		return nil, errorf(wire.CodeSchemaCompile, "schema does not compile: %v", err)
 	}
 	types := map[string]*recordType{}
 	for _, f := range compiled {

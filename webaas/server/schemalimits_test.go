@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // TestSchemaVersionLimits: versions per app and bytes per version are
@@ -24,7 +24,7 @@ func TestSchemaVersionLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wantCode(t, e.c.PutSchema(ctx, app, "4", "a.proto", []byte(`syntax = "proto3";`)), webaas.CodeLimit)
+	wantCode(t, e.c.PutSchema(ctx, app, "4", "a.proto", []byte(`syntax = "proto3";`)), wire.CodeLimit)
 	if err := e.c.PutSchema(ctx, app, "3", "b.proto", []byte(`syntax = "proto3";`)); err != nil {
 		t.Fatalf("a new file in an existing version at the version limit: %v", err)
 	}
@@ -32,7 +32,7 @@ func TestSchemaVersionLimits(t *testing.T) {
 	if err := e.c.PutSchema(ctx, app, "2", "big.proto", comment); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, e.c.PutSchema(ctx, app, "2", "big2.proto", comment), webaas.CodeTooLarge)
+	wantCode(t, e.c.PutSchema(ctx, app, "2", "big2.proto", comment), wire.CodeTooLarge)
 	if err := e.c.PutSchema(ctx, app, "2", "big.proto", comment); err != nil {
 		t.Fatalf("replacing a file counts its new size, not both: %v", err)
 	}

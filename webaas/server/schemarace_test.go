@@ -9,6 +9,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // dupFile declares test.Dup: each of two such files compiles with the
@@ -87,9 +88,9 @@ func TestBrokenStoredSchemaCanBeRepaired(t *testing.T) {
 	plant(deleted)
 	e.srv.Restart() // nothing cached: every app is loaded from the store
 
-	wantCode(t, e.c.Put(ctx, e.app, "test.Item", item(1, "x")), webaas.CodeSchemaCompile)
+	wantCode(t, e.c.Put(ctx, e.app, "test.Item", item(1, "x")), wire.CodeSchemaCompile)
 	_, err := e.c.RegisterNotification(ctx, e.app, "test.Item", []string{"1"})
-	wantCode(t, err, webaas.CodeSchemaCompile)
+	wantCode(t, err, wire.CodeSchemaCompile)
 
 	// Repair by replacing a file: the new set compiles.
 	if err := e.c.PutSchema(ctx, e.app, "1", "c.proto", []byte(`syntax = "proto3"; package other;`)); err != nil {

@@ -16,8 +16,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // Config holds the server's limits. The zero value of a field means its
@@ -297,7 +297,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /info", s.handle(s.info)) // extension
 	// Anything else gets the API's error shape, not net/http's plain text.
 	m.HandleFunc("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(webaas.CodeBadParameter, "no endpoint %s %s", r.Method, r.URL.Path)
+		return errorf(wire.CodeBadParameter, "no endpoint %s %s", r.Method, r.URL.Path)
 	}))
 	s.mux = m
 }
@@ -342,7 +342,7 @@ func (s *Server) handle(fn func(http.ResponseWriter, *http.Request) error) http.
 func param(r *http.Request, name string) (string, error) {
 	q := r.URL.Query()
 	if !q.Has(name) {
-		return "", errorf(webaas.CodeBadParameter, "missing parameter %s", name)
+		return "", errorf(wire.CodeBadParameter, "missing parameter %s", name)
 	}
 	return q.Get(name), nil
 }
@@ -353,11 +353,11 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, what string) 
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return nil, errorf(webaas.CodeTooLarge, "%s is larger than the limit of %d bytes", what, limit)
+		return nil, errorf(wire.CodeTooLarge, "%s is larger than the limit of %d bytes", what, limit)
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return nil, errorf(webaas.CodeBadParameter, "%s did not arrive in time (--read-timeout)", what)
+		return nil, errorf(wire.CodeBadParameter, "%s did not arrive in time (--read-timeout)", what)
 	case err != nil:
-		return nil, errorf(webaas.CodeBadParameter, "reading %s: %v", what, err)
+		return nil, errorf(wire.CodeBadParameter, "reading %s: %v", what, err)
 	}
 	return body, nil
 }
@@ -383,7 +383,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 		return err
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return errorf(webaas.CodeBadParameter, "body is not the expected JSON: %v", err)
+		return errorf(wire.CodeBadParameter, "body is not the expected JSON: %v", err)
 	}
 	return nil
 }
@@ -391,16 +391,16 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 // storeFault classifies a store error that the client did not cause.
 func storeFault(err error) error {
 	if errors.Is(err, store.ErrNoSpace) {
-		return &apiError{code: webaas.CodeUnavailable, message: "server out of disk space: nothing was written; try again later", err: err}
+		return &apiError{code: wire.CodeUnavailable, message: "server out of disk space: nothing was written; try again later", err: err}
 	}
 	if errors.Is(err, store.ErrClosed) || errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-		return &apiError{code: webaas.CodeUnavailable, message: "store unavailable, try again", err: err}
+		return &apiError{code: wire.CodeUnavailable, message: "store unavailable, try again", err: err}
 	}
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return err
 	}
-	return &apiError{code: webaas.CodeInternal, message: "internal error", err: err}
+	return &apiError{code: wire.CodeInternal, message: "internal error", err: err}
 }
 
 // newID returns a random UUIDv4 string (122 random bits).
@@ -413,7 +413,7 @@ func atoiParam(r *http.Request, name string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(q.Get(name))
 	if err != nil {
-		return 0, errorf(webaas.CodeBadParameter, "parameter %s=%q is not an integer", name, q.Get(name))
+		return 0, errorf(wire.CodeBadParameter, "parameter %s=%q is not an integer", name, q.Get(name))
 	}
 	return n, nil
 }

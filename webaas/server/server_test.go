@@ -20,10 +20,10 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/webaas-chat/webaas-chat/pb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // testSchema has an integer-keyed type, a string-keyed type, a type with
@@ -121,7 +121,7 @@ func (e *env) raw(method, path string, q url.Values, body []byte) (int, []byte) 
 }
 
 // wantCode checks that err is an API error with that code and status 400.
-func wantCode(t *testing.T, err error, code webaas.Code) {
+func wantCode(t *testing.T, err error, code wire.Code) {
 	t.Helper()
 	var e *webaas.Error
 	if !errors.As(err, &e) {
@@ -152,10 +152,10 @@ func TestRegisterAndDeleteApp(t *testing.T) {
 	if status != 200 || !strings.Contains(string(body), `"appID":"`+other+`"`) {
 		t.Fatalf("delete app: %d %s", status, body)
 	}
-	wantCode(t, e.c.DeleteApp(ctx, other, ""), webaas.CodeUnknownApp)
-	wantCode(t, e.c.DeleteApp(ctx, e.app, "wrong name"), webaas.CodeUnknownApp)
+	wantCode(t, e.c.DeleteApp(ctx, other, ""), wire.CodeUnknownApp)
+	wantCode(t, e.c.DeleteApp(ctx, e.app, "wrong name"), wire.CodeUnknownApp)
 	_, err = e.c.Get(ctx, other, "test.Item", "1")
-	wantCode(t, err, webaas.CodeUnknownApp)
+	wantCode(t, err, wire.CodeUnknownApp)
 }
 
 func TestDeleteAppRemovesEverything(t *testing.T) {
@@ -167,7 +167,7 @@ func TestDeleteAppRemovesEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := e.c.Get(ctx, e.app, "test.Item", "1")
-	wantCode(t, err, webaas.CodeUnknownApp)
+	wantCode(t, err, wire.CodeUnknownApp)
 	st := e.srv.Store
 	if _, err := st.App(ctx, e.app); err == nil {
 		t.Fatal("app still in the store")
@@ -184,7 +184,7 @@ func TestSchemaCompileErrorNamesPosition(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := e.c.ActivateSchema(ctx, e.app, "2")
-	wantCode(t, err, webaas.CodeSchemaCompile)
+	wantCode(t, err, wire.CodeSchemaCompile)
 	if !regexp.MustCompile(`bad\.proto:\d+:\d+`).MatchString(err.Error()) {
 		t.Fatalf("compile error without file:line:column: %v", err)
 	}
@@ -199,7 +199,7 @@ func TestSchemaImports(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		files map[string]string
-		code  webaas.Code // 0: activates
+		code  wire.Code // 0: activates
 	}{
 		{"two files importing each other one way", map[string]string{
 			"a.proto": "syntax = \"proto3\";\npackage a;\nimport \"b.proto\";\nimport \"record_metadata_options.proto\";\nmessage A { int64 id = 1 [(webaas.db.record.field).primary_key = true]; b.B b = 2; }\n",
@@ -207,11 +207,11 @@ func TestSchemaImports(t *testing.T) {
 		}, 0},
 		{"missing import", map[string]string{
 			"a.proto": "syntax = \"proto3\";\npackage a;\nimport \"nowhere.proto\";\nmessage A { int32 id = 1; }\n",
-		}, webaas.CodeSchemaCompile},
+		}, wire.CodeSchemaCompile},
 		{"cyclic imports", map[string]string{
 			"a.proto": "syntax = \"proto3\";\npackage a;\nimport \"b.proto\";\n",
 			"b.proto": "syntax = \"proto3\";\npackage b;\nimport \"a.proto\";\n",
-		}, webaas.CodeSchemaCompile},
+		}, wire.CodeSchemaCompile},
 		{"uploaded record_metadata_options.proto is used", map[string]string{
 			"record_metadata_options.proto": "syntax = \"proto2\";\npackage webaas.db.record;\nimport \"google/protobuf/descriptor.proto\";\nmessage FieldOptions { optional bool primary_key = 1; }\nextend google.protobuf.FieldOptions { optional FieldOptions field = 1233; }\n",
 			"c.proto":                       "syntax = \"proto3\";\npackage c;\nimport \"record_metadata_options.proto\";\nmessage C { string k = 1 [(webaas.db.record.field).primary_key = true]; }\n",
@@ -219,7 +219,7 @@ func TestSchemaImports(t *testing.T) {
 		{"proto2 file", map[string]string{
 			"p2.proto": "syntax = \"proto2\";\npackage p2;\nimport \"record_metadata_options.proto\";\nmessage P { required int64 id = 1 [(webaas.db.record.field).primary_key = true]; }\n",
 		}, 0},
-		{"not UTF-8", map[string]string{"x.proto": "syntax = \"proto3\"; // \xff\xfe\n"}, webaas.CodeSchemaCompile},
+		{"not UTF-8", map[string]string{"x.proto": "syntax = \"proto3\"; // \xff\xfe\n"}, wire.CodeSchemaCompile},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			version := tc.name
@@ -241,7 +241,7 @@ func TestSchemaImports(t *testing.T) {
 			wantCode(t, err, tc.code)
 		})
 	}
-	wantCode(t, e.c.ActivateSchema(ctx, e.app, "no such version"), webaas.CodeUnknownSchema)
+	wantCode(t, e.c.ActivateSchema(ctx, e.app, "no such version"), wire.CodeUnknownSchema)
 }
 
 func TestSchemaReplaceFile(t *testing.T) {
@@ -259,7 +259,7 @@ func TestSchemaReplaceFile(t *testing.T) {
 	if err := e.c.Put(ctx, e.app, "r.S", nil); err != nil {
 		t.Fatalf("the second PUT did not replace the file: %v", err)
 	}
-	wantCode(t, e.c.Put(ctx, e.app, "r.R", nil), webaas.CodeUnknownSchema)
+	wantCode(t, e.c.Put(ctx, e.app, "r.R", nil), wire.CodeUnknownSchema)
 }
 
 func TestRecordUpsertGetDelete(t *testing.T) {
@@ -303,8 +303,8 @@ func TestRecordUpsertGetDelete(t *testing.T) {
 	if !errors.Is(err, webaas.ErrNotFound) {
 		t.Fatalf("get deleted: %v, want ErrNotFound", err)
 	}
-	wantCode(t, err, webaas.CodeNotFound)
-	wantCode(t, e.c.Delete(ctx, e.app, "test.Item", "7"), webaas.CodeNotFound)
+	wantCode(t, err, wire.CodeNotFound)
+	wantCode(t, e.c.Delete(ctx, e.app, "test.Item", "7"), wire.CodeNotFound)
 	// Old clients check exactly this body shape.
 	status, body := e.raw("GET", "/query", url.Values{"appID": {e.app}, "schemaName": {"test.Item"}, "recordKey": {"7"}}, nil)
 	var eb struct {
@@ -429,7 +429,7 @@ func TestRangeRefusesUnframeableRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := e.c.RangePage(ctx, e.app, "test.Item", "0", "10", 1)
-	wantCode(t, err, webaas.CodeTooLarge)
+	wantCode(t, err, wire.CodeTooLarge)
 	if got, err := e.c.Get(ctx, e.app, "test.Item", "1"); err != nil || len(got) < 70000 {
 		t.Fatalf("single get of the big record: %d bytes, %v", len(got), err)
 	}
@@ -447,7 +447,7 @@ func (e *env) listen(id string) *websocket.Conn {
 	return conn
 }
 
-func readFrame(t *testing.T, conn *websocket.Conn) *pb.NotificationMessage {
+func readFrame(t *testing.T, conn *websocket.Conn) *wire.NotificationMessage {
 	t.Helper()
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -458,7 +458,7 @@ func readFrame(t *testing.T, conn *websocket.Conn) *pb.NotificationMessage {
 	if typ != websocket.MessageText {
 		t.Fatalf("frame type %v, want text", typ)
 	}
-	var m pb.NotificationMessage
+	var m wire.NotificationMessage
 	if err := proto.Unmarshal(data, &m); err != nil {
 		t.Fatalf("frame is not a NotificationMessage: %v", err)
 	}
@@ -531,7 +531,7 @@ func TestNotificationTextFrames(t *testing.T) {
 	if _, _, err := conn2.Read(rctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Fatalf("after delete, read = %v, want a normal close", err)
 	}
-	wantCode(t, e.c.DeleteNotification(ctx, e.app, reg.NotificationID), webaas.CodeUnknownNotify)
+	wantCode(t, e.c.DeleteNotification(ctx, e.app, reg.NotificationID), wire.CodeUnknownNotify)
 }
 
 func TestNotificationUpgradeRefusals(t *testing.T) {
@@ -631,7 +631,7 @@ func TestTransactionReadOwnWritesAndCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = tx.Get(ctx, e.app, "test.Item", "1")
-	wantCode(t, err, webaas.CodeNotFound)
+	wantCode(t, err, wire.CodeNotFound)
 	if err := tx.Put(ctx, e.app, "test.Item", item(1, "in tx")); err != nil {
 		t.Fatal(err)
 	}
@@ -647,8 +647,8 @@ func TestTransactionReadOwnWritesAndCommit(t *testing.T) {
 	if got, err := e.c.Get(ctx, e.app, "test.Item", "1"); err != nil || !bytes.Equal(got, item(1, "in tx")) {
 		t.Fatalf("after commit: %x %v", got, err)
 	}
-	wantCode(t, tx.Commit(ctx), webaas.CodeUnknownTransaction)
-	wantCode(t, tx.Put(ctx, e.app, "test.Item", item(2, "late")), webaas.CodeUnknownTransaction)
+	wantCode(t, tx.Commit(ctx), wire.CodeUnknownTransaction)
+	wantCode(t, tx.Put(ctx, e.app, "test.Item", item(2, "late")), wire.CodeUnknownTransaction)
 
 	tx2, _ := e.c.Begin(ctx)
 	if err := tx2.Put(ctx, e.app, "test.Item", item(3, "aborted")); err != nil {
@@ -657,7 +657,7 @@ func TestTransactionReadOwnWritesAndCommit(t *testing.T) {
 	if err := tx2.Abort(ctx); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, tx2.Put(ctx, e.app, "test.Item", item(3, "after abort")), webaas.CodeUnknownTransaction)
+	wantCode(t, tx2.Put(ctx, e.app, "test.Item", item(3, "after abort")), wire.CodeUnknownTransaction)
 	if _, err := e.c.Get(ctx, e.app, "test.Item", "3"); !errors.Is(err, webaas.ErrNotFound) {
 		t.Fatalf("aborted write landed: %v", err)
 	}
@@ -698,7 +698,7 @@ func TestTransactionsConflict(t *testing.T) {
 			case err == nil:
 				ok++
 			case errors.Is(err, webaas.ErrConflict):
-				wantCode(t, err, webaas.CodeConflict)
+				wantCode(t, err, wire.CodeConflict)
 				conflicts++
 			default:
 				t.Fatal(err)
@@ -722,7 +722,7 @@ func TestTransactionAbsentReadConflicts(t *testing.T) {
 	if err := e.c.Put(ctx, e.app, "test.Item", item(9, "now present")); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, tx.Commit(ctx), webaas.CodeConflict)
+	wantCode(t, tx.Commit(ctx), wire.CodeConflict)
 	if _, err := e.c.Get(ctx, e.app, "test.Item", "10"); !errors.Is(err, webaas.ErrNotFound) {
 		t.Fatalf("conflicting transaction applied: %v", err)
 	}
@@ -767,7 +767,7 @@ func TestTransactionExpires(t *testing.T) {
 		// Each use refreshes the timer; stop using it so it expires.
 		time.Sleep(300 * time.Millisecond)
 	}
-	wantCode(t, tx.Commit(ctx), webaas.CodeUnknownTransaction)
+	wantCode(t, tx.Commit(ctx), wire.CodeUnknownTransaction)
 	if _, err := e.c.Get(ctx, e.app, "test.Item", "1"); !errors.Is(err, webaas.ErrNotFound) {
 		t.Fatalf("expired transaction's write landed: %v", err)
 	}
@@ -822,7 +822,7 @@ func TestUnknownEndpointAndMethod(t *testing.T) {
 	for _, tc := range []struct{ method, path string }{{"GET", "/nope"}, {"PATCH", "/record"}, {"GET", "/app"}} {
 		status, body := e.raw(tc.method, tc.path, nil, nil)
 		var eb struct{ Code int }
-		if status != 400 || json.Unmarshal(body, &eb) != nil || eb.Code != int(webaas.CodeBadParameter) {
+		if status != 400 || json.Unmarshal(body, &eb) != nil || eb.Code != int(wire.CodeBadParameter) {
 			t.Fatalf("%s %s: %d %s", tc.method, tc.path, status, body)
 		}
 	}
@@ -855,7 +855,7 @@ func TestNotificationNumberKeys(t *testing.T) {
 	// A plain GET on the websocket endpoint gets the API's error shape.
 	status, body = e.raw("GET", "/notification", url.Values{"appID": {e.app}, "notificationID": {reg.NotificationID}}, nil)
 	var eb struct{ Code int }
-	if status != 400 || json.Unmarshal(body, &eb) != nil || eb.Code != int(webaas.CodeBadParameter) {
+	if status != 400 || json.Unmarshal(body, &eb) != nil || eb.Code != int(wire.CodeBadParameter) {
 		t.Fatalf("GET without upgrade: %d %s", status, body)
 	}
 }

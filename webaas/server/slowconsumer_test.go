@@ -18,8 +18,8 @@ import (
 	"github.com/coder/websocket"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/webaas-chat/webaas-chat/pb"
 	"github.com/webaas-chat/webaas-chat/webaas/server"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // collector reads one socket that keeps up, counting per record key the
@@ -38,7 +38,7 @@ func collect(name string, conn *websocket.Conn, appID, notificationID string) *c
 	go func() {
 		for {
 			typ, data, err := conn.Read(context.Background())
-			var m pb.NotificationMessage
+			var m wire.NotificationMessage
 			if err == nil && typ != websocket.MessageText {
 				err = fmt.Errorf("frame type %v, want text", typ)
 			}
@@ -236,7 +236,7 @@ func TestSlowConsumer(t *testing.T) {
 			t.Logf("unread socket: %d frames, then %v", frames, err)
 			break
 		}
-		var m pb.NotificationMessage
+		var m wire.NotificationMessage
 		if typ != websocket.MessageText || proto.Unmarshal(data, &m) != nil || m.NotificationId != idA {
 			t.Fatalf("frame %d on the unread socket is malformed: %v %x", frames, typ, data)
 		}

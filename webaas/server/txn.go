@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // Transactions live in a store.TxnStore: the server's own memory, or,
@@ -20,7 +20,7 @@ import (
 const staleRead = ^uint64(0)
 
 func unknownTxn(id string, timeout time.Duration) error {
-	return errorf(webaas.CodeUnknownTransaction, "unknown transaction %q: it never existed, or it was committed, aborted or expired after %v idle", id, timeout)
+	return errorf(wire.CodeUnknownTransaction, "unknown transaction %q: it never existed, or it was committed, aborted or expired after %v idle", id, timeout)
 }
 
 // txnErr maps a TxnStore error.
@@ -31,9 +31,9 @@ func (s *Server) txnErr(id string, err error) error {
 	case errors.Is(err, store.ErrNotFound):
 		return unknownTxn(id, s.cfg.TxnTimeout)
 	case errors.Is(err, store.ErrTooManyOwnerTxns):
-		return errorf(webaas.CodeLimit, "this client already holds %d open transactions, the limit per client (--max-open-txns-per-client); commit or abort some first", s.cfg.MaxOpenTxnsPerClient)
+		return errorf(wire.CodeLimit, "this client already holds %d open transactions, the limit per client (--max-open-txns-per-client); commit or abort some first", s.cfg.MaxOpenTxnsPerClient)
 	case errors.Is(err, store.ErrTooManyTxns):
-		return errorf(webaas.CodeLimit, "%d transactions are open, the server's limit (--max-open-txns); commit or abort some first", s.cfg.MaxOpenTxns)
+		return errorf(wire.CodeLimit, "%d transactions are open, the server's limit (--max-open-txns); commit or abort some first", s.cfg.MaxOpenTxns)
 	}
 	var ae *apiError
 	if errors.As(err, &ae) {
@@ -49,11 +49,11 @@ func (s *Server) growTxn(st *store.TxnState, n int64) error {
 		return nil
 	}
 	if held := st.Bytes(); held+n > s.cfg.MaxTxnBytes {
-		return errorf(webaas.CodeTooLarge, "transaction would buffer %d bytes, more than the limit of %d (--max-txn-bytes); commit it and go on in another", held+n, s.cfg.MaxTxnBytes)
+		return errorf(wire.CodeTooLarge, "transaction would buffer %d bytes, more than the limit of %d (--max-txn-bytes); commit it and go on in another", held+n, s.cfg.MaxTxnBytes)
 	}
 	err := st.Grow(n)
 	if errors.Is(err, store.ErrTxnBytes) {
-		return errorf(webaas.CodeTooLarge, "the open transactions of this server already buffer its limit of %d bytes (--max-txn-bytes-total); commit or abort, or retry later", s.cfg.MaxTxnBytesTotal)
+		return errorf(wire.CodeTooLarge, "the open transactions of this server already buffer its limit of %d bytes (--max-txn-bytes-total); commit or abort, or retry later", s.cfg.MaxTxnBytesTotal)
 	}
 	return err
 }
@@ -77,7 +77,7 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	case "commit", "abort":
 	default:
-		return errorf(webaas.CodeBadParameter, "parameter action=%q: use begin, commit or abort", action)
+		return errorf(wire.CodeBadParameter, "parameter action=%q: use begin, commit or abort", action)
 	}
 	id, err := param(r, "transactionID")
 	if err != nil {
@@ -123,7 +123,7 @@ func (s *Server) txnQuery(w http.ResponseWriter, r *http.Request) error {
 		}
 		i, seen := st.FindRead(key)
 		if !seen && len(st.Reads) >= s.cfg.MaxTxnReads {
-			return errorf(webaas.CodeLimit, "transaction already read %d records, the limit (--max-txn-reads); commit it and read on in another", len(st.Reads))
+			return errorf(wire.CodeLimit, "transaction already read %d records, the limit (--max-txn-reads); commit it and read on in another", len(st.Reads))
 		}
 		rec, err := s.store.Get(r.Context(), key)
 		switch {
@@ -151,7 +151,7 @@ func (s *Server) txnQuery(w http.ResponseWriter, r *http.Request) error {
 		return s.txnErr(id, err)
 	}
 	if !found {
-		return errorf(webaas.CodeNotFound, "record not found: %s %s", t.typ.desc.FullName(), r.URL.Query().Get("recordKey"))
+		return errorf(wire.CodeNotFound, "record not found: %s %s", t.typ.desc.FullName(), r.URL.Query().Get("recordKey"))
 	}
 	return s.writeValue(w, r, value)
 }
@@ -177,7 +177,7 @@ func (s *Server) txnUpsert(w http.ResponseWriter, r *http.Request) error {
 		if replace {
 			grow -= store.WriteSize(st.Writes[i])
 		} else if len(st.Writes) >= s.cfg.MaxTxnWrites {
-			return errorf(webaas.CodeLimit, "transaction already buffers %d records, the limit (--max-txn-writes)", s.cfg.MaxTxnWrites)
+			return errorf(wire.CodeLimit, "transaction already buffers %d records, the limit (--max-txn-writes)", s.cfg.MaxTxnWrites)
 		}
 		if err := s.growTxn(st, grow); err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // TestOpenTxnsPerClient: a client holding open transactions hits its own
@@ -29,7 +30,7 @@ func TestOpenTxnsPerClient(t *testing.T) {
 			}
 		}
 		_, err := hoarder.Begin(ctx)
-		wantLimit(t, err, webaas.CodeLimit, "--max-open-txns-per-client")
+		wantLimit(t, err, wire.CodeLimit, "--max-open-txns-per-client")
 		honest := n.client("127.0.0.3")
 		for i := range 6 {
 			if err := send(honest, n.app, i); err != nil {
@@ -52,7 +53,7 @@ func TestOpenTxnsGlobalLimit(t *testing.T) {
 		}
 	}
 	_, err := n.client("127.0.0.4").Begin(ctx)
-	wantLimit(t, err, webaas.CodeLimit, "--max-open-txns")
+	wantLimit(t, err, wire.CodeLimit, "--max-open-txns")
 }
 
 // TestClientIPHeader: behind a proxy every connection comes from the
@@ -86,7 +87,7 @@ func TestClientIPHeader(t *testing.T) {
 		}
 	}
 	// The last address of a list is the one the nearest proxy added.
-	wantLimit(t, begin(trusting, "203.0.113.9, 203.0.113.1"), webaas.CodeLimit, "--max-open-txns-per-client")
+	wantLimit(t, begin(trusting, "203.0.113.9, 203.0.113.1"), wire.CodeLimit, "--max-open-txns-per-client")
 
 	ignoring := onBolt(t, func(c *server.Config) { c.MaxOpenTxnsPerClient = 2 })
 	for _, ip := range []string{"203.0.113.1", "203.0.113.2"} {
@@ -94,7 +95,7 @@ func TestClientIPHeader(t *testing.T) {
 			t.Fatalf("begin as %s: %v", ip, err)
 		}
 	}
-	wantLimit(t, begin(ignoring, "203.0.113.3"), webaas.CodeLimit, "--max-open-txns-per-client")
+	wantLimit(t, begin(ignoring, "203.0.113.3"), wire.CodeLimit, "--max-open-txns-per-client")
 }
 
 // bigItem is a test.Item of about size bytes.
@@ -120,7 +121,7 @@ func TestTxnBytesLimits(t *testing.T) {
 				break
 			}
 		}
-		wantLimit(t, err, webaas.CodeTooLarge, "--max-txn-bytes")
+		wantLimit(t, err, wire.CodeTooLarge, "--max-txn-bytes")
 		if written < 15 || written > 17 {
 			t.Fatalf("a transaction took %d writes of 60 kB under a limit of 1 MiB", written)
 		}
@@ -155,7 +156,7 @@ func TestTxnBytesLimits(t *testing.T) {
 			t.Fatal("a transaction took 100 writes of 60 kB")
 		}
 		got, err := fill(t2, 2000)
-		wantLimit(t, err, webaas.CodeTooLarge, "--max-txn-bytes-total")
+		wantLimit(t, err, wire.CodeTooLarge, "--max-txn-bytes-total")
 		if got < 2 || got > 10 {
 			t.Fatalf("the second transaction took %d writes before the total stopped it", got)
 		}
@@ -183,7 +184,7 @@ func TestTxnReadLimit(t *testing.T) {
 			}
 		}
 		_, err = tx.Get(ctx, n.app, "test.Item", "21")
-		wantLimit(t, err, webaas.CodeLimit, "--max-txn-reads")
+		wantLimit(t, err, wire.CodeLimit, "--max-txn-reads")
 		if _, err := tx.Get(ctx, n.app, "test.Item", "7"); !errors.Is(err, webaas.ErrNotFound) {
 			t.Fatalf("reading a record again at the limit: %v", err)
 		}

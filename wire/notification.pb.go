@@ -6,14 +6,15 @@
 // 	protoc        v3.21.12
 // source: notification.proto
 
-package pb
+package wire
 
 import (
-	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
-	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
+
+	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
+	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 )
 
 const (
@@ -102,7 +103,7 @@ const file_notification_proto_rawDesc = "" +
 	"\vschema_name\x18\x03 \x01(\tR\n" +
 	"schemaName\x12\x1f\n" +
 	"\vrecord_keys\x18\x04 \x03(\tR\n" +
-	"recordKeysB'Z%github.com/webaas-chat/webaas-chat/pbb\x06proto3"
+	"recordKeysB)Z'github.com/webaas-chat/webaas-chat/wireb\x06proto3"
 
 var (
 	file_notification_proto_rawDescOnce sync.Once

@@ -11,14 +11,16 @@
 // 	protoc        v3.21.12
 // source: chatroom.proto
 
-package pb
+package chatpb
 
 import (
-	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
-	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
+
+	_ "github.com/webaas-chat/webaas-chat/wire"
+	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
+	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 )
 
 const (
@@ -412,7 +414,7 @@ const file_chatroom_proto_rawDesc = "" +
 	"\tKIND_JOIN\x10\x02\x12\x0e\n" +
 	"\n" +
 	"KIND_LEAVE\x10\x03\x12\r\n" +
-	"\tKIND_NICK\x10\x04B'Z%github.com/webaas-chat/webaas-chat/pbb\x06proto3"
+	"\tKIND_NICK\x10\x04B0Z.github.com/webaas-chat/webaas-chat/chat/chatpbb\x06proto3"
 
 var (
 	file_chatroom_proto_rawDescOnce sync.Once
@@ -449,7 +451,6 @@ func file_chatroom_proto_init() {
 	if File_chatroom_proto != nil {
 		return
 	}
-	file_record_metadata_options_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

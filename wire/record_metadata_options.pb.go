@@ -12,15 +12,16 @@
 // 	protoc        v3.21.12
 // source: record_metadata_options.proto
 
-package pb
+package wire
 
 import (
-	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
-	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
-	descriptorpb "google.golang.org/protobuf/types/descriptorpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
+
+	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
+	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	descriptorpb "google.golang.org/protobuf/types/descriptorpb"
 )
 
 const (
@@ -216,7 +217,7 @@ const file_record_metadata_options_proto_rawDesc = "" +
 	"\x05index\x18\x02 \x01(\v2\x1d.webaas.db.record.IndexOptionR\x05index\"\x0f\n" +
 	"\rSchemaOptions:T\n" +
 	"\x05field\x12\x1d.google.protobuf.FieldOptions\x18\xd1\t \x01(\v2\x1e.webaas.db.record.FieldOptionsR\x05field:V\n" +
-	"\x06schema\x12\x1c.google.protobuf.FileOptions\x18\xd1\t \x01(\v2\x1f.webaas.db.record.SchemaOptionsR\x06schemaB'Z%github.com/webaas-chat/webaas-chat/pb"
+	"\x06schema\x12\x1c.google.protobuf.FileOptions\x18\xd1\t \x01(\v2\x1f.webaas.db.record.SchemaOptionsR\x06schemaB)Z'github.com/webaas-chat/webaas-chat/wire"
 
 var (
 	file_record_metadata_options_proto_rawDescOnce sync.Once
