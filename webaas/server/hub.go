@@ -1,0 +1,201 @@
+package server
+
+// The hub routes durable changes to the websockets watching them.
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/coder/websocket"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+	"github.com/webaas-chat/webaas-chat/wire"
+)
+
+// hub routes durable changes to the sockets watching them.
+type hub struct {
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.RWMutex
+	closed  bool
+	byKey   map[watchKey]map[*socket]struct{}
+	byNotif map[string]map[*socket]struct{} // notification id -> sockets
+	byApp   map[string]map[*socket]struct{}
+	wg      sync.WaitGroup // one per open socket
+	// lately holds the registrations whose last socket here closed since
+	// the last call of listened.
+	lately map[store.NotificationRef]struct{}
+}
+
+type watchKey struct{ app, schema, key string }
+
+func newHub(cfg Config, log *slog.Logger) *hub {
+	return &hub{
+		cfg: cfg, log: log,
+		byKey:   map[watchKey]map[*socket]struct{}{},
+		byNotif: map[string]map[*socket]struct{}{},
+		lately:  map[store.NotificationRef]struct{}{},
+		byApp:   map[string]map[*socket]struct{}{},
+	}
+}
+
+func addTo[K comparable](m map[K]map[*socket]struct{}, k K, s *socket) {
+	set := m[k]
+	if set == nil {
+		set = map[*socket]struct{}{}
+		m[k] = set
+	}
+	set[s] = struct{}{}
+}
+
+func removeFrom[K comparable](m map[K]map[*socket]struct{}, k K, s *socket) {
+	if set := m[k]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(m, k)
+		}
+	}
+}
+
+func (h *hub) add(s *socket) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	for _, k := range s.n.Keys {
+		addTo(h.byKey, watchKey{s.n.App, s.n.Schema, k}, s)
+	}
+	addTo(h.byNotif, s.n.ID, s)
+	addTo(h.byApp, s.n.App, s)
+	h.wg.Add(1)
+	return true
+}
+
+func (h *hub) remove(s *socket) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, k := range s.n.Keys {
+		removeFrom(h.byKey, watchKey{s.n.App, s.n.Schema, k}, s)
+	}
+	removeFrom(h.byNotif, s.n.ID, s)
+	removeFrom(h.byApp, s.n.App, s)
+	h.lately[store.NotificationRef{App: s.n.App, ID: s.n.ID}] = struct{}{}
+	h.wg.Done()
+}
+
+// listened returns the registrations with a socket open here now, or
+// closed since the last call.
+func (h *hub) listened() []store.NotificationRef {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	refs := h.lately
+	h.lately = map[store.NotificationRef]struct{}{}
+	for id, set := range h.byNotif {
+		for s := range set {
+			refs[store.NotificationRef{App: s.n.App, ID: id}] = struct{}{}
+		}
+	}
+	return slices.Collect(maps.Keys(refs))
+}
+
+// open registers a socket on n, which queues the changes committed from
+// now on; nil when the server is shutting down. serve must follow, or
+// remove if the handshake fails.
+func (h *hub) open(n store.Notification) *socket {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	s := &socket{
+		n: n, ctx: ctx, queue: make(chan queued, h.cfg.WSQueue), cancel: cancel,
+		inBacklog: map[string]uint64{}, wake: make(chan struct{}, 1),
+	}
+	if !h.add(s) {
+		cancel(nil)
+		return nil
+	}
+	return s
+}
+
+// publish queues one frame per socket whose notification watches a key of
+// the change. It never blocks: see socket.push.
+func (h *hub) publish(c store.Change) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	matched := map[*socket][]string{}
+	for _, k := range c.Keys {
+		for s := range h.byKey[watchKey{c.App, c.Schema, k}] {
+			matched[s] = append(matched[s], k)
+		}
+	}
+	frames := map[string][]byte{} // sockets on one notification share a frame
+	for s, keys := range matched {
+		frame, ok := frames[s.n.ID]
+		if !ok {
+			var err error
+			frame, err = proto.Marshal(&wire.NotificationMessage{NotificationId: s.n.ID, AppId: c.App, SchemaName: c.Schema, RecordKeys: keys})
+			if err != nil {
+				h.log.Error("encode notification", "err", err)
+				continue
+			}
+			frames[s.n.ID] = frame
+		}
+		s.push(frame, keys, c.Seq)
+	}
+}
+
+func (h *hub) kickSet(set map[*socket]struct{}, cause *closeCause) {
+	for s := range set {
+		s.kick(cause)
+	}
+}
+
+func (h *hub) closeNotification(app, id string) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.byNotif[id] {
+		if s.n.App == app {
+			s.kick(&closeCause{websocket.StatusNormalClosure, "notification deleted"})
+		}
+	}
+}
+
+func (h *hub) closeApp(app string) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	h.kickSet(h.byApp[app], &closeCause{websocket.StatusNormalClosure, "app deleted"})
+}
+
+// close says "going away" to every socket and waits for them to finish.
+func (h *hub) close() {
+	h.mu.Lock()
+	h.closed = true
+	for _, set := range h.byApp {
+		h.kickSet(set, &closeCause{websocket.StatusGoingAway, "server shutting down"})
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+// kickAll says "going away" to every socket, leaving the hub open.
+func (h *hub) kickAll(reason string) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, set := range h.byApp {
+		h.kickSet(set, &closeCause{websocket.StatusGoingAway, reason})
+	}
+}
+
+// openSockets counts the open sockets (for tests and metrics).
+func (h *hub) openSockets() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n := 0
+	for _, set := range h.byApp {
+		n += len(set)
+	}
+	return n
+}
