@@ -97,21 +97,24 @@ type badFixture struct {
 	notify      string // a notification of app on bad.Item "1"
 	otherNotify string // a notification of other on bad.Item "1"
 	txns        []*webaas.Txn
+	clock       *clock // the server's: transactions expire when a row moves it
 }
 
 func newBadFixture(t *testing.T) *badFixture {
 	t.Helper()
+	clk := &clock{now: time.Now()}
 	srv := servertest.Start(t, func(c *server.Config) {
 		c.MaxKeyBytes = badMaxKey
 		c.MaxOpenTxns = badMaxTxns
 		c.MaxSchemaFiles = badMaxFiles
 		c.TxnTimeout = badTxnTimeout
+		c.Now = clk.Now
 	})
 	c, err := webaas.New(srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &badFixture{srv: srv, c: c}
+	f := &badFixture{srv: srv, c: c, clock: clk}
 	newApp := func(name string) string {
 		id, err := c.RegisterApp(ctx, name)
 		if err != nil {
@@ -548,8 +551,7 @@ func TestBadInput(t *testing.T) {
 			if err := tx.Put(ctx, f.app, "bad.Item", item(601, "expires")); err != nil {
 				t.Fatal(err)
 			}
-			// Idle for three timeouts; expiry runs every quarter timeout.
-			time.Sleep(3 * badTxnTimeout)
+			f.clock.advance(3 * badTxnTimeout) // idle for three timeouts
 			return badReq{method: "POST", path: "/transaction", query: q("action", "commit", "transactionID", tx.ID)}
 		}, code: wire.CodeUnknownTransaction, msg: `expired`},
 		{name: "txn: commit twice", req: txnAction("commit", func(t *testing.T, f *badFixture, tx *webaas.Txn) {

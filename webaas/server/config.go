@@ -31,7 +31,8 @@ type Config struct {
 	// NotificationTTL is how long a notification registration nobody
 	// listens on is kept.
 	NotificationTTL time.Duration
-	// Now is the clock expiry is judged by (tests set it).
+	// Now is the clock expiry (of transactions in the server's memory,
+	// of notification registrations) is judged by; tests set it.
 	Now func() time.Time
 
 	// What one client may cost the server (issue 9): time, bytes in

@@ -43,7 +43,7 @@ func New(st store.Store, cfg Config) *Server {
 	if ts, ok := st.(store.TxnStore); ok {
 		s.txns = ts // shared by every node on the store
 	} else {
-		s.ownTxns = store.NewMemTxnsLimits(store.MemTxnsLimits{Open: cfg.MaxOpenTxns, Bytes: cfg.MaxTxnBytesTotal})
+		s.ownTxns = store.NewMemTxnsLimits(store.MemTxnsLimits{Open: cfg.MaxOpenTxns, Bytes: cfg.MaxTxnBytesTotal, Now: cfg.Now})
 		s.txns = s.ownTxns
 	}
 	s.hub = newHub(cfg, s.log)

@@ -748,24 +748,25 @@ func TestTransactionSpansApps(t *testing.T) {
 	}
 }
 
+// TestTransactionExpires moves the server's clock: a transaction used
+// within its timeout lives on (each use refreshes it), one left idle for
+// longer is gone, and its writes never land.
 func TestTransactionExpires(t *testing.T) {
-	e := newEnv(t, func(c *server.Config) { c.TxnTimeout = 100 * time.Millisecond })
+	clk := &clock{now: time.Now()}
+	e := newEnv(t, func(c *server.Config) { c.TxnTimeout, c.Now = 10*time.Second, clk.Now })
 	tx, _ := e.c.Begin(ctx)
 	if err := tx.Put(ctx, e.app, "test.Item", item(1, "slow")); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		time.Sleep(100 * time.Millisecond)
-		_, err := tx.Get(ctx, e.app, "test.Item", "2")
-		if errors.Is(err, webaas.ErrUnknownTransaction) {
-			break
+	for range 3 {
+		clk.advance(9 * time.Second)
+		if _, err := tx.Get(ctx, e.app, "test.Item", "2"); !errors.Is(err, webaas.ErrNotFound) {
+			t.Fatalf("a transaction used every 9 s of a 10 s timeout: %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("transaction never expired: %v", err)
-		}
-		// Each use refreshes the timer; stop using it so it expires.
-		time.Sleep(300 * time.Millisecond)
+	}
+	clk.advance(11 * time.Second)
+	if _, err := tx.Get(ctx, e.app, "test.Item", "2"); !errors.Is(err, webaas.ErrUnknownTransaction) {
+		t.Fatalf("a transaction idle past its timeout: %v, want unknown", err)
 	}
 	wantCode(t, tx.Commit(ctx), wire.CodeUnknownTransaction)
 	if _, err := e.c.Get(ctx, e.app, "test.Item", "1"); !errors.Is(err, webaas.ErrNotFound) {

@@ -58,7 +58,7 @@ func (s *Server) growTxn(st *store.TxnState, n int64) error {
 	return err
 }
 
-func (s *Server) txnExpiry() time.Time { return time.Now().Add(s.cfg.TxnTimeout) }
+func (s *Server) txnExpiry() time.Time { return s.cfg.Now().Add(s.cfg.TxnTimeout) }
 
 // POST /transaction?action=begin|commit|abort[&transactionID=T]
 func (s *Server) transaction(w http.ResponseWriter, r *http.Request) error {

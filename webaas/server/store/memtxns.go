@@ -29,6 +29,7 @@ const memJanitorInterval = time.Second
 // modified in place once handed over, and fn must not keep the state
 // after it returns.
 type MemTxns struct {
+	now func() time.Time
 	limit    int
 	maxBytes int64
 
@@ -49,6 +50,9 @@ type MemTxns struct {
 type MemTxnsLimits struct {
 	Open  int   // transactions open at once
 	Bytes int64 // bytes all open transactions hold, as TxnState.Bytes counts them
+	// Now is the clock expiry is judged by (default time.Now; tests move
+	// their own).
+	Now func() time.Time
 }
 
 // memTxn is one transaction. lock, a channel rather than a mutex so that
@@ -77,7 +81,11 @@ func NewMemTxns(limit int) *MemTxns { return NewMemTxnsLimits(MemTxnsLimits{Open
 // NewMemTxnsLimits returns an empty MemTxns within l and starts its
 // janitor.
 func NewMemTxnsLimits(l MemTxnsLimits) *MemTxns {
+	if l.Now == nil {
+		l.Now = time.Now
+	}
 	m := &MemTxns{
+		now:      l.Now,
 		limit:    l.Open,
 		maxBytes: l.Bytes,
 		open:     map[string]*memTxn{},
@@ -124,9 +132,9 @@ func (m *MemTxns) janitor() {
 		select {
 		case <-m.stop:
 			return
-		case now := <-tick.C:
+		case <-tick.C:
 			m.mu.Lock()
-			m.purgeAt = m.purgeLocked(m.open, m.purgeAt, now)
+			m.purgeAt = m.purgeLocked(m.open, m.purgeAt, m.now())
 			m.mu.Unlock()
 		}
 	}
@@ -206,7 +214,7 @@ func (m *MemTxns) BeginTxnFor(ctx context.Context, id string, owner TxnOwner, ex
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := time.Now()
+	now := m.now()
 	if old, ok := m.open[id]; ok {
 		// Only an idle old transaction can be judged here; one in use is
 		// open, or as good as, so the id is taken.
@@ -320,7 +328,7 @@ func (m *MemTxns) acquire(ctx context.Context, id, op string) (*memTxn, error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%s: %w", op, ctx.Err())
 	}
-	if tx.ended || !time.Now().Before(tx.expires) {
+	if tx.ended || !m.now().Before(tx.expires) {
 		// The janitor (or the next BeginTxn at a limit) frees it.
 		tx.ended = true
 		tx.unlock()

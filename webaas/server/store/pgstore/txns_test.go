@@ -207,11 +207,16 @@ func TestTxnFnReadsThroughStore(t *testing.T) {
 		}
 	}
 	errs := make([]error, callers)
+	// No fn reads before every caller is on its way, so the calls pile up
+	// behind the one inside.
+	var started sync.WaitGroup
+	started.Add(callers)
 	var wg sync.WaitGroup
 	for i := range callers {
 		wg.Go(func() {
+			started.Done()
 			errs[i] = st.UpdateTxn(ctx, fmt.Sprint(i), hour(), func(ts *store.TxnState) error {
-				time.Sleep(50 * time.Millisecond) // so that the calls overlap
+				started.Wait()
 				rec, err := st.Get(ctx, key)
 				if err != nil {
 					return fmt.Errorf("read inside fn: %w", err)
@@ -243,9 +248,14 @@ func TestTxnCloseDuringUpdate(t *testing.T) {
 	go func() {
 		updated <- st.UpdateTxn(ctx, "tx", hour(), func(*store.TxnState) error {
 			close(inFn)
-			time.Sleep(200 * time.Millisecond) // let Close start
-			_, err := st.App(ctx, "app")
-			return err
+			// Call the store until Close has begun: it answers ErrClosed.
+			for {
+				_, err := st.App(ctx, "app")
+				if !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				time.Sleep(time.Millisecond) // polling for the effect, not ordering
+			}
 		})
 	}()
 	<-inFn
@@ -279,7 +289,7 @@ func TestTxnCloseDuringUpdate(t *testing.T) {
 func TestTxnSlowFn(t *testing.T) {
 	ctx := bg(t)
 	opts := options(newSchema(t))
-	opts.StatementTimeout = time.Second
+	opts.StatementTimeout = 300 * time.Millisecond
 	st := openStore(t, opts)
 	if err := st.BeginTxn(ctx, "tx", hour()); err != nil {
 		t.Fatal(err)
