@@ -29,7 +29,7 @@ const memJanitorInterval = time.Second
 // modified in place once handed over, and fn must not keep the state
 // after it returns.
 type MemTxns struct {
-	now func() time.Time
+	now      func() time.Time
 	limit    int
 	maxBytes int64
 
