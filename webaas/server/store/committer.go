@@ -64,6 +64,7 @@ type CommitReq struct {
 	Err   error
 
 	size     int
+	assigned []uint64 // what PlanGroup gave the sequenced writes
 	done     chan struct{}
 	answered bool // only the committer goroutine touches it
 }
@@ -210,6 +211,11 @@ func (c *Committer) run(group []*CommitReq) {
 		c.apply(live)
 		c.groups.Add(1)
 		c.commits.Add(uint64(len(live)))
+	}
+	for _, r := range live {
+		if r.Err == nil && r.Batch.Assigned != nil {
+			*r.Batch.Assigned = r.assigned
+		}
 	}
 	for _, r := range live {
 		r.Answer()

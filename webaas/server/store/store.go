@@ -82,13 +82,47 @@ type Write struct {
 	TextKey string
 	Value   []byte
 	Delete  bool
+	// Sequence, when not empty, names a sequence of the write's app: the
+	// store gives the write the sequence's next value, in batch order, and
+	// Assign makes the record's key and bytes from it (Key.Key, TextKey
+	// and Value are then Assign's). Assign may be called more than once
+	// (a group that failed is planned again); a refusal from it refuses
+	// the commit.
+	Sequence string
+	Assign   func(n uint64) (key []byte, textKey string, value []byte, err error)
 }
 
 // Batch is what one Commit applies atomically.
 type Batch struct {
 	Reads  []Read
 	Writes []Write
+	// Token, when set, makes the commit idempotent: if a commit with the
+	// same token in the same app was made before (within the tokens'
+	// retention), this one applies nothing and fails with a
+	// *DuplicateError saying what the first one was given.
+	Token *Token
+	// Assigned, when not nil, receives each sequenced write's value, in
+	// write order, once the commit is durable.
+	Assigned *[]uint64
 }
+
+// Token is an idempotency token: a client's name for one commit.
+type Token struct {
+	App string
+	Key []byte
+}
+
+// DuplicateError is a commit whose token was used before.
+type DuplicateError struct {
+	Assigned []uint64 // what the first commit's sequenced writes were given
+}
+
+func (e *DuplicateError) Error() string { return "a commit with this token was made before" }
+
+// TokenSchema is the type name under which tokens are kept as records of
+// their app: no protobuf type can have that name, so no API call reaches
+// them, and deleting the app deletes them.
+const TokenSchema = "\x00token"
 
 // Notification is a registered interest in some records of one type.
 type Notification struct {
@@ -96,6 +130,10 @@ type Notification struct {
 	App    string
 	Schema string
 	Keys   []string // text keys, canonical form
+	// Types are more types of the app (full names) all of whose records
+	// are watched: an extension, so that a client can follow records
+	// whose keys it cannot know in advance.
+	Types []string
 	// LastActive is when a socket was last open on it (at first, when it
 	// was registered): registrations nobody has listened on for a long
 	// time expire (ExpireNotifications).
@@ -127,7 +165,10 @@ type Change struct {
 	App            string
 	Schema         string   // ChangeRecords
 	Keys           []string // ChangeRecords: text keys written or deleted
-	NotificationID string   // ChangeNotification
+	// Values are the records' bytes, one per key (nil: deleted), for
+	// subscribers that push records rather than keys.
+	Values         [][]byte
+	NotificationID string // ChangeNotification
 }
 
 // RangeSizer is a Store that can size a range page without reading it
@@ -180,6 +221,12 @@ type Store interface {
 	// It returns ErrConflict if a read is stale and ErrUnknownApp if a
 	// write's app does not exist; either way it changes nothing.
 	Commit(ctx context.Context, b Batch) (seq uint64, err error)
+	// Sequence returns the last value the app's sequence name has given
+	// (0: none yet).
+	Sequence(ctx context.Context, app, name string) (uint64, error)
+	// ExpireTokens deletes up to limit idempotency tokens made before
+	// before, and returns how many it deleted.
+	ExpireTokens(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// PutNotification stores a notification registration.
 	PutNotification(ctx context.Context, n Notification) error

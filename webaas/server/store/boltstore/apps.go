@@ -100,7 +100,7 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 		if err := apps.Delete([]byte(id)); err != nil {
 			return nil, err
 		}
-		for _, b := range [][]byte{bucketSchemas, bucketRecords, bucketNotifications} {
+		for _, b := range [][]byte{bucketSchemas, bucketRecords, bucketNotifications, bucketSequences} {
 			err := tx.Bucket(b).DeleteBucket([]byte(id))
 			if err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
 				return nil, err

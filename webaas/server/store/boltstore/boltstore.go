@@ -27,6 +27,7 @@ var (
 	bucketSchemas       = []byte("schemas")       // appID/ version "\x00" file -> text
 	bucketRecords       = []byte("records")       // appID/ schema/ key -> version(8) value
 	bucketNotifications = []byte("notifications") // appID/ id -> JSON notificationRecord
+	bucketSequences     = []byte("sequences")     // appID/ name -> last value (8)
 	keySeq              = []byte("seq")
 	keyID               = []byte("id")
 )
@@ -76,7 +77,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	var id string
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketApps, bucketSchemas, bucketRecords, bucketNotifications} {
+		for _, b := range [][]byte{bucketMeta, bucketApps, bucketSchemas, bucketRecords, bucketNotifications, bucketSequences} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

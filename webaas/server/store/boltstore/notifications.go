@@ -18,12 +18,13 @@ import (
 type notificationRecord struct {
 	Schema     string    `json:"schema"`
 	Keys       []string  `json:"keys"`
+	Types      []string  `json:"types,omitempty"`
 	LastActive time.Time `json:"lastActive,omitzero"`
 }
 
 // PutNotification implements store.Store.
 func (s *Store) PutNotification(ctx context.Context, n store.Notification) error {
-	v, err := json.Marshal(notificationRecord{Schema: n.Schema, Keys: n.Keys, LastActive: n.LastActive.UTC()})
+	v, err := json.Marshal(notificationRecord{Schema: n.Schema, Keys: n.Keys, Types: n.Types, LastActive: n.LastActive.UTC()})
 	if err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func (s *Store) Notification(ctx context.Context, appID, id string) (store.Notif
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("notification %s: corrupt record: %w", id, err)
 		}
-		n = store.Notification{ID: id, App: appID, Schema: r.Schema, Keys: r.Keys, LastActive: r.LastActive}
+		n = store.Notification{ID: id, App: appID, Schema: r.Schema, Keys: r.Keys, Types: r.Types, LastActive: r.LastActive}
 		return nil
 	})
 	return n, err

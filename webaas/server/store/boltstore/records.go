@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -102,6 +103,9 @@ func (s *Store) RangeSize(ctx context.Context, app, schema string, begin, end []
 // Commit implements store.Store.
 func (s *Store) Commit(ctx context.Context, b store.Batch) (uint64, error) {
 	for _, w := range b.Writes {
+		if w.Sequence != "" {
+			continue // its key is made in the group, by the server's Assign
+		}
 		if n := len(w.Key.Key); n == 0 || n > bolt.MaxKeySize {
 			return 0, fmt.Errorf("encoded key of %d bytes: bbolt takes 1 to %d", n, bolt.MaxKeySize)
 		}
@@ -118,16 +122,7 @@ func (s *Store) applyGroup(group []*store.CommitReq) {
 		if v := meta.Get(keySeq); v != nil {
 			head = binary.BigEndian.Uint64(v)
 		}
-		p := store.PlanGroup(group, head, func(k store.RecordKey) uint64 {
-			if sb := schemaBucket(tx, k.App, k.Schema); sb != nil {
-				if v := sb.Get(k.Key); v != nil {
-					return binary.BigEndian.Uint64(v[:8])
-				}
-			}
-			return 0
-		}, func(app string) bool {
-			return tx.Bucket(bucketApps).Get([]byte(app)) != nil
-		})
+		p := store.PlanGroup(group, head, txState{tx})
 		for _, r := range group {
 			if r.Err != nil {
 				// A refused commit writes nothing, so its answer need not
@@ -140,6 +135,9 @@ func (s *Store) applyGroup(group []*store.CommitReq) {
 		}
 		if err := apply(tx, p.Final); err != nil {
 			return nil, err // a half-applied group must not land
+		}
+		if err := putSequences(tx, p.Sequences); err != nil {
+			return nil, err
 		}
 		var buf [8]byte
 		binary.BigEndian.PutUint64(buf[:], p.End)
@@ -190,4 +188,99 @@ func apply(tx *bolt.Tx, final []store.FinalWrite) error {
 		}
 	}
 	return nil
+}
+
+// txState answers the planner from the group's own transaction.
+type txState struct{ tx *bolt.Tx }
+
+func (t txState) Version(k store.RecordKey) uint64 {
+	if sb := schemaBucket(t.tx, k.App, k.Schema); sb != nil {
+		if v := sb.Get(k.Key); v != nil {
+			return binary.BigEndian.Uint64(v[:8])
+		}
+	}
+	return 0
+}
+
+func (t txState) AppExists(app string) bool { return t.tx.Bucket(bucketApps).Get([]byte(app)) != nil }
+
+func (t txState) Sequence(app, name string) uint64 { return sequence(t.tx, app, name) }
+
+func (t txState) Token(k store.RecordKey) ([]byte, bool) {
+	if sb := schemaBucket(t.tx, k.App, k.Schema); sb != nil {
+		if v := sb.Get(k.Key); v != nil {
+			return bytes.Clone(v[8:]), true
+		}
+	}
+	return nil, false
+}
+
+func sequence(tx *bolt.Tx, app, name string) uint64 {
+	if b := tx.Bucket(bucketSequences).Bucket([]byte(app)); b != nil {
+		if v := b.Get([]byte(name)); len(v) == 8 {
+			return binary.BigEndian.Uint64(v)
+		}
+	}
+	return 0
+}
+
+// putSequences stores the last values a group gave its sequences.
+func putSequences(tx *bolt.Tx, seqs []store.SeqValue) error {
+	for _, sv := range seqs {
+		b, err := tx.Bucket(bucketSequences).CreateBucketIfNotExists([]byte(sv.App))
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(sv.Name), binary.BigEndian.AppendUint64(nil, sv.Value)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sequence implements store.Store.
+func (s *Store) Sequence(ctx context.Context, app, name string) (uint64, error) {
+	var n uint64
+	err := s.view(func(tx *bolt.Tx) error {
+		n = sequence(tx, app, name)
+		return nil
+	})
+	return n, err
+}
+
+// ExpireTokens implements store.Store. It walks every app's tokens: they
+// are few (one per commit that asked for one, within the retention), and
+// this runs a few times per retention period.
+func (s *Store) ExpireTokens(ctx context.Context, before time.Time, limit int) (int, error) {
+	n := 0
+	cutoff := store.TokenExpiry(before)
+	err := s.update(func(tx *bolt.Tx) ([]store.Change, error) {
+		n = 0
+		var apps [][]byte // gathered first: no bucket changes while iterating
+		err := tx.Bucket(bucketRecords).ForEachBucket(func(app []byte) error {
+			apps = append(apps, bytes.Clone(app))
+			return nil
+		})
+		for _, app := range apps {
+			sb := schemaBucket(tx, string(app), store.TokenSchema)
+			if sb == nil || err != nil {
+				continue
+			}
+			var gone [][]byte
+			err = sb.ForEach(func(k, v []byte) error {
+				if n < limit && bytes.Compare(v[8:min(len(v), 16)], cutoff) < 0 {
+					gone = append(gone, bytes.Clone(k))
+					n++
+				}
+				return nil
+			})
+			for _, k := range gone {
+				if err == nil {
+					err = sb.Delete(k)
+				}
+			}
+		}
+		return nil, err
+	})
+	return n, err
 }

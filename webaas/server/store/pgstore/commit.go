@@ -124,13 +124,6 @@ type keyID struct{ app, schema, key string }
 func idOf(k store.RecordKey) keyID { return keyID{k.App, k.Schema, string(k.Key)} }
 
 const (
-	// readVersionsSQL reads the versions of the group's read keys that
-	// exist; the others are absent (version 0).
-	readVersionsSQL = `
-SELECT r.i, rec.version
-FROM unnest($1::text[], $2::text[], $3::bytea[]) WITH ORDINALITY AS r(app, schema, key, i)
-JOIN webaas_records rec ON rec.app = r.app AND rec.schema = r.schema AND rec.key = r.key`
-
 	upsertSQL = `
 INSERT INTO webaas_records (app, schema, key, value, version)
 SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::bigint[])
@@ -142,8 +135,19 @@ USING unnest($1::text[], $2::text[], $3::bytea[]) AS d(app, schema, key)
 WHERE rec.app = d.app AND rec.schema = d.schema AND rec.key = d.key`
 
 	logChangesSQL = `
-INSERT INTO webaas_changes (seq, part, kind, app, schema, keys)
-SELECT * FROM unnest($1::bigint[], $2::integer[], $3::smallint[], $4::text[], $5::text[], $6::bytea[])`
+INSERT INTO webaas_changes (seq, part, kind, app, schema, keys, vals)
+SELECT * FROM unnest($1::bigint[], $2::integer[], $3::smallint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[])`
+
+	upsertSequencesSQL = `
+INSERT INTO webaas_sequences (app, name, value)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+ON CONFLICT (app, name) DO UPDATE SET value = excluded.value`
+
+	// A token is planned only if the group found none under the lock, so
+	// a conflict here is a fault, and fails the group.
+	insertTokensSQL = `
+INSERT INTO webaas_tokens (app, key, made, value)
+SELECT * FROM unnest($1::text[], $2::bytea[], $3::timestamptz[], $4::bytea[])`
 )
 
 // runGroup commits a group in two round trips: lock and read, then write
@@ -157,27 +161,9 @@ func (s *Store) runGroup(ctx context.Context, reqs []*store.CommitReq) (store.Gr
 	// destroyed on release, which rolls the transaction back.
 	defer conn.Release()
 
-	var readIDs []keyID
-	var writeApps []string
-	seenRead, seenApp := map[keyID]bool{}, map[string]bool{}
-	for _, r := range reqs {
-		for _, rd := range r.Batch.Reads {
-			if id := idOf(rd.Key); !seenRead[id] {
-				seenRead[id] = true
-				readIDs = append(readIDs, id)
-			}
-		}
-		for _, w := range r.Batch.Writes {
-			if !seenApp[w.Key.App] {
-				seenApp[w.Key.App] = true
-				writeApps = append(writeApps, w.Key.App)
-			}
-		}
-	}
-
+	q := groupQuestions(reqs)
+	st := &groupState{versions: map[keyID]uint64{}, apps: map[string]bool{}, seqs: map[seqID]uint64{}, tokens: map[tokenID][]byte{}}
 	var head int64
-	versions := map[keyID]uint64{}
-	apps := map[string]bool{}
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	// The commit lock: held until COMMIT, it orders this group after
@@ -185,34 +171,12 @@ func (s *Store) runGroup(ctx context.Context, reqs []*store.CommitReq) (store.Gr
 	b.Queue(`SELECT seq FROM webaas_counter FOR UPDATE`).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&head)
 	})
-	if len(readIDs) > 0 {
-		as, ss, ks := keyColumns(readIDs)
-		b.Queue(readVersionsSQL, as, ss, ks).Query(func(rows pgx.Rows) error {
-			var i, v int64
-			_, err := pgx.ForEachRow(rows, []any{&i, &v}, func() error {
-				versions[readIDs[i-1]] = uint64(v)
-				return nil
-			})
-			return err
-		})
-	}
-	if len(writeApps) > 0 {
-		b.Queue(`SELECT id FROM webaas_apps WHERE id = ANY($1::text[])`, writeApps).Query(func(rows pgx.Rows) error {
-			var id string
-			_, err := pgx.ForEachRow(rows, []any{&id}, func() error {
-				apps[id] = true
-				return nil
-			})
-			return err
-		})
-	}
+	st.queue(b, q)
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return store.GroupPlan{}, err
 	}
 
-	p := store.PlanGroup(reqs, uint64(head),
-		func(k store.RecordKey) uint64 { return versions[idOf(k)] },
-		func(app string) bool { return apps[app] })
+	p := store.PlanGroup(reqs, uint64(head), st)
 	if err := conn.SendBatch(ctx, s.writeBatch(p)).Close(); err != nil {
 		return store.GroupPlan{}, err
 	}
@@ -230,8 +194,13 @@ func (s *Store) writeBatch(p store.GroupPlan) *pgx.Batch {
 	var up, del []keyID
 	var values [][]byte
 	var versions []int64
+	var tokens []store.FinalWrite
 	for _, f := range p.Final {
 		id := idOf(f.Write.Key)
+		if id.schema == store.TokenSchema {
+			tokens = append(tokens, f) // a table of their own: see migration 6
+			continue
+		}
 		if f.Write.Delete {
 			del = append(del, id)
 			continue
@@ -247,6 +216,12 @@ func (s *Store) writeBatch(p store.GroupPlan) *pgx.Batch {
 	if len(del) > 0 {
 		as, ss, ks := keyColumns(del)
 		b.Queue(deleteSQL, as, ss, ks)
+	}
+	if len(tokens) > 0 {
+		b.Queue(insertTokensSQL, tokenColumns(tokens)...)
+	}
+	if len(p.Sequences) > 0 {
+		b.Queue(upsertSequencesSQL, sequenceColumns(p.Sequences)...)
 	}
 	if len(p.Changes) > 0 {
 		b.Queue(logChangesSQL, changeColumns(p.Changes)...)
@@ -272,7 +247,7 @@ func changeColumns(cs []store.Change) []any {
 	var parts []int32
 	var kinds []int16
 	var apps, schemas []string
-	var keys [][]byte
+	var keys, vals [][]byte
 	part := int32(0)
 	for i, c := range cs {
 		if i > 0 && cs[i-1].Seq == c.Seq {
@@ -286,6 +261,7 @@ func changeColumns(cs []store.Change) []any {
 		apps = append(apps, c.App)
 		schemas = append(schemas, c.Schema)
 		keys = append(keys, encodeKeys(c.Keys))
+		vals = append(vals, encodeValues(c.Values))
 	}
-	return []any{seqs, parts, kinds, apps, schemas, keys}
+	return []any{seqs, parts, kinds, apps, schemas, keys, vals}
 }

@@ -167,7 +167,7 @@ const fetchSQL = `
 WITH page AS (SELECT seq FROM webaas_changes WHERE seq > $1 ORDER BY seq, part LIMIT $2),
 bound AS (SELECT max(seq) AS hi, count(*) AS n FROM page)
 SELECT (SELECT seq FROM webaas_counter), (SELECT pruned_through FROM webaas_log_state), b.n,
-	c.seq, c.kind, c.app, c.schema, c.keys, c.notification_id
+	c.seq, c.kind, c.app, c.schema, c.keys, c.vals, c.notification_id
 FROM bound b
 LEFT JOIN webaas_changes c ON c.seq > $1 AND c.seq <= b.hi
 ORDER BY c.seq, c.part`
@@ -211,13 +211,13 @@ func (f *feed) fetch(ctx context.Context) (logPage, error) {
 	var seq *int64
 	var kind *int16
 	var app, schema, nid *string
-	var keys []byte
-	_, err = pgx.ForEachRow(rows, []any{&head, &pruned, &n, &seq, &kind, &app, &schema, &keys, &nid}, func() error {
+	var keys, vals []byte
+	_, err = pgx.ForEachRow(rows, []any{&head, &pruned, &n, &seq, &kind, &app, &schema, &keys, &vals, &nid}, func() error {
 		page.head, page.pruned, page.full = uint64(head), uint64(pruned), n == fetchPage
 		if seq == nil {
 			return nil // no entries: the row only carries the counter
 		}
-		c, err := decodeChange(uint64(*seq), *kind, *app, *schema, keys, *nid)
+		c, err := decodeChange(uint64(*seq), *kind, *app, *schema, keys, vals, *nid)
 		if err != nil {
 			return err
 		}
@@ -227,13 +227,16 @@ func (f *feed) fetch(ctx context.Context) (logPage, error) {
 	return page, err
 }
 
-func decodeChange(seq uint64, kind int16, app, schema string, keys []byte, nid string) (store.Change, error) {
+func decodeChange(seq uint64, kind int16, app, schema string, keys, vals []byte, nid string) (store.Change, error) {
 	c := store.Change{Kind: store.ChangeKind(kind), App: app}
 	switch c.Kind {
 	case store.ChangeRecords:
 		c.Seq, c.Schema = seq, schema
 		var err error
 		if c.Keys, err = decodeKeys(keys); err != nil {
+			return c, fmt.Errorf("change %d: %w", seq, err)
+		}
+		if c.Values, err = decodeValues(vals, len(c.Keys)); err != nil {
 			return c, fmt.Errorf("change %d: %w", seq, err)
 		}
 	case store.ChangeNotificationDeleted:
@@ -267,6 +270,47 @@ func decodeKeys(b []byte) ([]string, error) {
 		b = b[size+int(n):]
 	}
 	return keys, nil
+}
+
+// encodeValues packs records' bytes, each as a uvarint of its length plus
+// one (0: deleted) and the bytes.
+func encodeValues(values [][]byte) []byte {
+	var out []byte
+	for _, v := range values {
+		if v == nil {
+			out = binary.AppendUvarint(out, 0)
+			continue
+		}
+		out = binary.AppendUvarint(out, uint64(len(v))+1)
+		out = append(out, v...)
+	}
+	return out
+}
+
+// decodeValues unpacks want values; none at all (a change logged before
+// the log kept values) is nil: the values are not known.
+func decodeValues(b []byte, want int) ([][]byte, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	values := make([][]byte, 0, want)
+	for len(b) > 0 {
+		n, size := binary.Uvarint(b)
+		if size <= 0 || uint64(len(b)-size) < max(n, 1)-1 {
+			return nil, errors.New("corrupt value list")
+		}
+		b = b[size:]
+		if n == 0 {
+			values = append(values, nil)
+			continue
+		}
+		values = append(values, b[:n-1:n-1])
+		b = b[n-1:]
+	}
+	if len(values) != want {
+		return nil, fmt.Errorf("corrupt value list: %d values for %d keys", len(values), want)
+	}
+	return values, nil
 }
 
 // listen keeps a LISTEN connection open until ctx ends, reconnecting

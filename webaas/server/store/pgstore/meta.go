@@ -61,6 +61,8 @@ const (
 	deleteAppSQL = `
 WITH target AS (DELETE FROM webaas_apps WHERE id = $1 RETURNING id),
 gone AS (DELETE FROM webaas_records WHERE app = $1 AND EXISTS (SELECT FROM target)),
+seqs AS (DELETE FROM webaas_sequences WHERE app = $1 AND EXISTS (SELECT FROM target)),
+tokens AS (DELETE FROM webaas_tokens WHERE app = $1 AND EXISTS (SELECT FROM target)),
 next AS (UPDATE webaas_counter SET seq = seq + 1 WHERE EXISTS (SELECT FROM target) RETURNING seq),
 logged AS (INSERT INTO webaas_changes (seq, part, kind, app) SELECT seq, 0, $2, $1 FROM next)
 SELECT next.seq FROM next CROSS JOIN LATERAL pg_notify($3, next.seq::text) AS n`
@@ -222,9 +224,9 @@ func (s *Store) PutNotification(ctx context.Context, n store.Notification) error
 	}
 	return s.do(ctx, "put notification", func(ctx context.Context) error {
 		_, err := s.pool.Exec(ctx,
-			`INSERT INTO webaas_notifications (app, id, schema, keys, last_active) VALUES ($1, $2, $3, $4, coalesce($5, now()))
-			ON CONFLICT (app, id) DO UPDATE SET schema = excluded.schema, keys = excluded.keys, last_active = excluded.last_active`,
-			n.App, n.ID, n.Schema, keys, active)
+			`INSERT INTO webaas_notifications (app, id, schema, keys, last_active, types) VALUES ($1, $2, $3, $4, coalesce($5, now()), $6)
+			ON CONFLICT (app, id) DO UPDATE SET schema = excluded.schema, keys = excluded.keys, last_active = excluded.last_active, types = excluded.types`,
+			n.App, n.ID, n.Schema, keys, active, nonNilStrings(n.Types))
 		if isForeignKeyViolation(err) {
 			return fmt.Errorf("%w %s", store.ErrUnknownApp, n.App)
 		}
@@ -237,8 +239,8 @@ func (s *Store) Notification(ctx context.Context, appID, id string) (store.Notif
 	n := store.Notification{ID: id, App: appID}
 	err := s.do(ctx, "notification", func(ctx context.Context) error {
 		var keys [][]byte
-		err := s.pool.QueryRow(ctx, `SELECT schema, keys, last_active FROM webaas_notifications WHERE app = $1 AND id = $2`, appID, id).
-			Scan(&n.Schema, &keys, &n.LastActive)
+		err := s.pool.QueryRow(ctx, `SELECT schema, keys, last_active, types FROM webaas_notifications WHERE app = $1 AND id = $2`, appID, id).
+			Scan(&n.Schema, &keys, &n.LastActive, &n.Types)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return store.ErrNotFound
 		}
@@ -322,4 +324,12 @@ func (s *Store) ExpireNotifications(ctx context.Context, before time.Time, limit
 		s.feed.local(uint64(seq)-1, uint64(seq), changes)
 	}
 	return len(changes), nil
+}
+
+// nonNilStrings is s, or an empty list for a NOT NULL array column.
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

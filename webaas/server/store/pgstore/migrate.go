@@ -109,6 +109,29 @@ ALTER TABLE webaas_notifications ADD COLUMN IF NOT EXISTS last_active timestampt
 ALTER TABLE webaas_txns ADD COLUMN IF NOT EXISTS owner text COLLATE "C" NOT NULL DEFAULT '';
 CREATE INDEX IF NOT EXISTS webaas_txns_owner ON webaas_txns (owner);
 `,
+	// 6: the extensions of the data path. Named sequences, advanced under
+	// the counter lock; idempotency tokens, with an index for their
+	// expiry; the records' bytes in the change log, so that every node
+	// can push them; and registrations that watch whole types. No
+	// foreign keys, for the reason webaas_records has none.
+	`
+CREATE TABLE IF NOT EXISTS webaas_sequences (
+	app text COLLATE "C" NOT NULL,
+	name text COLLATE "C" NOT NULL,
+	value bigint NOT NULL,
+	PRIMARY KEY (app, name)
+);
+CREATE TABLE IF NOT EXISTS webaas_tokens (
+	app text COLLATE "C" NOT NULL,
+	key bytea NOT NULL,
+	made timestamptz NOT NULL,
+	value bytea NOT NULL,
+	PRIMARY KEY (app, key)
+);
+CREATE INDEX IF NOT EXISTS webaas_tokens_made ON webaas_tokens (made);
+ALTER TABLE webaas_changes ADD COLUMN IF NOT EXISTS vals bytea NOT NULL DEFAULT '';
+ALTER TABLE webaas_notifications ADD COLUMN IF NOT EXISTS types text[] NOT NULL DEFAULT '{}';
+`,
 }
 
 // migrationTimeout bounds start-up migrations, which may wait for another
@@ -168,7 +191,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, opts Options) error {
 
 // analyzedTables are the tables the migrations create.
 const analyzedTables = `webaas_counter, webaas_log_state, webaas_apps, webaas_schema_files,
-	webaas_records, webaas_notifications, webaas_changes, webaas_txns`
+	webaas_records, webaas_notifications, webaas_changes, webaas_txns, webaas_sequences, webaas_tokens`
 
 // createSchema creates the schema unless it exists; checking first means a
 // role without CREATE on the database can use a schema made for it.

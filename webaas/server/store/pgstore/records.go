@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -82,4 +83,31 @@ func nonNil(b []byte) []byte {
 		return []byte{}
 	}
 	return b
+}
+
+// Sequence implements store.Store.
+func (s *Store) Sequence(ctx context.Context, app, name string) (uint64, error) {
+	var v int64
+	err := s.do(ctx, "sequence", func(ctx context.Context) error {
+		err := s.pool.QueryRow(ctx, `SELECT value FROM webaas_sequences WHERE app = $1 AND name = $2`, app, name).Scan(&v)
+		if errors.Is(err, pgx.ErrNoRows) {
+			v, err = 0, nil
+		}
+		return err
+	})
+	return uint64(v), err
+}
+
+// ExpireTokens implements store.Store.
+func (s *Store) ExpireTokens(ctx context.Context, before time.Time, limit int) (int, error) {
+	var n int64
+	err := s.do(ctx, "expire tokens", func(ctx context.Context) error {
+		tag, err := s.pool.Exec(ctx, `
+DELETE FROM webaas_tokens t USING (
+	SELECT app, key FROM webaas_tokens WHERE made < $1 ORDER BY made LIMIT $2) gone
+WHERE t.app = gone.app AND t.key = gone.key`, before, limit)
+		n = tag.RowsAffected()
+		return err
+	})
+	return int(n), err
 }

@@ -15,7 +15,7 @@ import (
 func testNotifications(t *testing.T, st store.Store) {
 	ctx := ctxFor(t)
 	createApp(t, st, "a", "b")
-	n := store.Notification{ID: "n-1", App: "a", Schema: "chat.Message", Keys: []string{"1", "-2", "x\x00y", "é"}}
+	n := store.Notification{ID: "n-1", App: "a", Schema: "chat.Message", Keys: []string{"1", "-2", "x\x00y", "é"}, Types: []string{"chat.Member", "chat.Message"}}
 	if err := st.PutNotification(ctx, n); err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func testNotifications(t *testing.T, st store.Store) {
 		if err != nil {
 			t.Fatalf("Notification(%s, %s): %v", app, id, err)
 		}
-		if got.ID != want.ID || got.App != want.App || got.Schema != want.Schema || !slices.Equal(got.Keys, want.Keys) {
+		if got.ID != want.ID || got.App != want.App || got.Schema != want.Schema || !slices.Equal(got.Keys, want.Keys) || !slices.Equal(got.Types, want.Types) {
 			t.Fatalf("Notification(%s, %s) = %+v, want %+v", app, id, got, want)
 		}
 	}

@@ -79,6 +79,9 @@ func Run(t *testing.T, open OpenFunc) {
 		{"SchemaVersions", testSchemaVersions},
 		{"Notifications", testNotifications},
 		{"NotificationExpiry", testNotificationExpiry},
+		{"Sequences", testSequences},
+		{"SequenceConcurrent", testSequenceConcurrent},
+		{"Tokens", testTokens},
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {
@@ -241,7 +244,7 @@ func subscribe(t *testing.T, st store.Store) *collector {
 }
 
 func (c *collector) add(ch store.Change) {
-	ch.Keys = slices.Clone(ch.Keys)
+	ch.Keys, ch.Values = slices.Clone(ch.Keys), slices.Clone(ch.Values)
 	c.mu.Lock()
 	c.changes = append(c.changes, ch)
 	c.mu.Unlock()
