@@ -160,11 +160,11 @@ const (
 
 // Change is what subscribers hear after a write became durable.
 type Change struct {
-	Kind           ChangeKind
-	Seq            uint64 // commit sequence number, for ChangeRecords
-	App            string
-	Schema         string   // ChangeRecords
-	Keys           []string // ChangeRecords: text keys written or deleted
+	Kind   ChangeKind
+	Seq    uint64 // commit sequence number, for ChangeRecords
+	App    string
+	Schema string   // ChangeRecords
+	Keys   []string // ChangeRecords: text keys written or deleted
 	// Values are the records' bytes, one per key (nil: deleted), for
 	// subscribers that push records rather than keys.
 	Values         [][]byte

@@ -115,9 +115,9 @@ func testSequences(t *testing.T, st store.Store) {
 	want := map[string][]byte{
 		fmt.Sprintf("%d a/M/1", s1): []byte("first 1"), fmt.Sprintf("%d a/M/2", s1): []byte("second 2"),
 		fmt.Sprintf("%d a/T/head", s1): []byte("h"),
-		fmt.Sprintf("%d a/M/3", s2): []byte("third 3"), fmt.Sprintf("%d b/M/1", s2): []byte("b 1"), fmt.Sprintf("%d a/M/1", s2): []byte("o 1"),
+		fmt.Sprintf("%d a/M/3", s2):    []byte("third 3"), fmt.Sprintf("%d b/M/1", s2): []byte("b 1"), fmt.Sprintf("%d a/M/1", s2): []byte("o 1"),
 		fmt.Sprintf("%d a/T/empty", s3): {},
-		fmt.Sprintf("%d a/T/head", s4): nil,
+		fmt.Sprintf("%d a/T/head", s4):  nil,
 	}
 	for k, v := range want {
 		g, ok := values[k]
