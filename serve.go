@@ -71,6 +71,8 @@ func serverFlags(fs *flag.FlagSet) *server.Config {
 	fs.DurationVar(&cfg.WSWriteTimeout, "ws-write-timeout", cfg.WSWriteTimeout, "a websocket that takes longer to accept a frame or answer a ping is closed as a slow consumer")
 	fs.DurationVar(&cfg.PingInterval, "ping-interval", cfg.PingInterval, "how often idle websockets are pinged")
 	fs.DurationVar(&cfg.NotificationTTL, "notification-ttl", cfg.NotificationTTL, "a notification registration nobody has listened on for this long is deleted")
+	fs.IntVar(&cfg.WSMaxRecordsFrame, "max-records-frame-bytes", cfg.WSMaxRecordsFrame, "record bytes one records frame carries (frames=records); records past it are sent as omitted, for the client to read")
+	fs.DurationVar(&cfg.IdempotencyTTL, "idempotency-ttl", cfg.IdempotencyTTL, "how long a batch's token is remembered, so that a retry within it never applies the batch twice")
 	clientFlags(fs, &cfg)
 	return &cfg
 }

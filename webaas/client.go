@@ -250,6 +250,24 @@ func (c *Client) RegisterNotification(ctx context.Context, appID, schemaName str
 	return out.NotificationID, err
 }
 
+// registerTypes registers interest in every record of the named types
+// (an extension), and in the keys of schemaName, if any.
+func (c *Client) registerTypes(ctx context.Context, appID, schemaName string, keys, types []string) (string, error) {
+	req := map[string]any{"appID": appID, "schemaNames": types}
+	if schemaName != "" {
+		req["schemaName"], req["recordKeys"] = schemaName, keys
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		NotificationID string `json:"notificationID"`
+	}
+	err = c.callJSON(ctx, http.MethodPost, "/notification", nil, body, &out)
+	return out.NotificationID, err
+}
+
 // DeleteNotification unregisters a notification; its sockets close.
 func (c *Client) DeleteNotification(ctx context.Context, appID, notificationID string) error {
 	return c.callJSON(ctx, http.MethodDelete, "/notification", url.Values{"appID": {appID}, "notificationID": {notificationID}}, nil, nil)
@@ -324,4 +342,47 @@ func (c *Client) Info(ctx context.Context) (ServerInfo, error) {
 		return ServerInfo{}, nil
 	}
 	return info, err
+}
+
+// BatchWrite is one write of a Batch.
+type BatchWrite struct {
+	SchemaName string `json:"schemaName"`
+	// Sequence, if not empty, names a sequence of the app: the record's
+	// primary key (an integer field) is set to the sequence's next value.
+	Sequence string `json:"sequence,omitempty"`
+	Record   []byte `json:"record"`
+}
+
+// BatchResult is what a Batch wrote.
+type BatchResult struct {
+	Keys []string `json:"recordKeys"` // each write's primary key, in order
+	// Duplicate: a batch with the same token was committed before; this
+	// one wrote nothing, and Keys are the first one's.
+	Duplicate bool `json:"duplicate"`
+}
+
+// Batch writes records atomically, in order, in one request (an
+// extension: see ServerInfo.Has("batch")). A non-empty token makes it
+// idempotent: retried after a lost answer, it is applied once.
+func (c *Client) Batch(ctx context.Context, appID, token string, writes []BatchWrite) (BatchResult, error) {
+	body, err := json.Marshal(struct {
+		Token  string       `json:"token,omitempty"`
+		Writes []BatchWrite `json:"writes"`
+	}{token, writes})
+	if err != nil {
+		return BatchResult{}, err
+	}
+	var out BatchResult
+	err = c.callJSON(ctx, http.MethodPost, "/batch", url.Values{"appID": {appID}}, body, &out)
+	return out, err
+}
+
+// Sequence returns the last value the app's sequence has given (0: none
+// yet); an extension, see ServerInfo.Has("sequence").
+func (c *Client) Sequence(ctx context.Context, appID, name string) (uint64, error) {
+	var out struct {
+		Value uint64 `json:"value"`
+	}
+	err := c.callJSON(ctx, http.MethodGet, "/sequence", url.Values{"appID": {appID}, "name": {name}}, nil, &out)
+	return out.Value, err
 }

@@ -49,11 +49,32 @@ type Event struct {
 	Keys  []string      // Changed: the keys that changed
 	Err   error         // Disconnected: why
 	Retry time.Duration // Disconnected: the wait before the next attempt
+	// Records (a watch WithRecords): the changes themselves, one per
+	// key of Keys.
+	Records []RecordChange
+	// Commit (a watch WithRecords) is the store's position of the commit
+	// the changes belong to; 0 when the server gathered the changes of
+	// several commits (their records are then all omitted).
+	Commit uint64
+}
+
+// RecordChange is one changed record, as a watch WithRecords hears it.
+type RecordChange struct {
+	Schema string
+	Key    string
+	Record []byte // the record's bytes, unless Deleted or Omitted
+	// Deleted: the record was deleted.
+	Deleted bool
+	// Omitted: the frame did not carry the record (too large, or the
+	// socket fell behind); read it.
+	Omitted bool
 }
 
 type watchConfig struct {
 	minBackoff, maxBackoff time.Duration
 	ping                   time.Duration
+	types                  []string
+	records                bool
 }
 
 // WatchOption configures Watch.
@@ -72,6 +93,18 @@ func WithPing(every time.Duration) WatchOption {
 	return func(c *watchConfig) { c.ping = every }
 }
 
+// WithTypes also watches every record of the named types (an extension:
+// see ServerInfo.Has("watch-types")). It needs WithRecords.
+func WithTypes(schemaNames ...string) WatchOption {
+	return func(c *watchConfig) { c.types = schemaNames }
+}
+
+// WithRecords asks for frames that carry the changed records (an
+// extension: see ServerInfo.Has("records-frames")), in Event.Records.
+func WithRecords() WatchOption {
+	return func(c *watchConfig) { c.records = true }
+}
+
 // Watch registers interest in some records and streams their changes
 // until ctx ends, reconnecting whenever the socket drops. The first
 // registration happens before Watch returns, so a bad app, type or key is
@@ -83,11 +116,12 @@ func (c *Client) Watch(ctx context.Context, appID, schemaName string, keys []str
 	for _, o := range opts {
 		o(&cfg)
 	}
-	id, err := c.RegisterNotification(ctx, appID, schemaName, keys)
+	w := &watch{c: c, cfg: cfg, appID: appID, schema: schemaName, keys: keys, events: make(chan Event, 64)}
+	id, err := w.register(ctx)
 	if err != nil {
 		return nil, err
 	}
-	w := &watch{c: c, cfg: cfg, appID: appID, schema: schemaName, keys: keys, id: id, events: make(chan Event, 64)}
+	w.id = id
 	go w.run(ctx)
 	return w.events, nil
 }
@@ -98,6 +132,13 @@ type watch struct {
 	appID, schema, id string
 	keys              []string
 	events            chan Event
+}
+
+func (w *watch) register(ctx context.Context) (string, error) {
+	if len(w.cfg.types) == 0 {
+		return w.c.RegisterNotification(ctx, w.appID, w.schema, w.keys)
+	}
+	return w.c.registerTypes(ctx, w.appID, w.schema, w.keys, w.cfg.types)
 }
 
 func (w *watch) send(ctx context.Context, e Event) bool {
@@ -129,7 +170,7 @@ func (w *watch) run(ctx context.Context) {
 		}
 		if errors.Is(err, ErrUnknownNotify) {
 			// The server lost the registration (a wiped store); make a new one.
-			if id, rerr := w.c.RegisterNotification(ctx, w.appID, w.schema, w.keys); rerr == nil {
+			if id, rerr := w.register(ctx); rerr == nil {
 				w.id = id
 			}
 		}
@@ -158,7 +199,7 @@ func (e connectedErr) Is(target error) bool { return target == errConnected }
 
 // session dials once and reads frames until the socket fails.
 func (w *watch) session(ctx context.Context) error {
-	conn, err := w.c.dialNotification(ctx, w.appID, w.id)
+	conn, err := w.c.dialNotification(ctx, w.appID, w.id, w.cfg.records)
 	if err != nil {
 		return err
 	}
@@ -197,21 +238,43 @@ func (w *watch) session(ctx context.Context) error {
 			}
 			return connectedErr{err}
 		}
-		// Old servers send the binary protobuf in a text frame; either
-		// frame type carries the same bytes.
-		var m wire.NotificationMessage
-		if err := proto.Unmarshal(data, &m); err != nil {
-			return connectedErr{fmt.Errorf("webaas: malformed notification frame: %w", err)}
+		e, err := w.decode(data)
+		if err != nil {
+			return connectedErr{err}
 		}
-		if !w.send(ctx, Event{Kind: Changed, Keys: m.RecordKeys}) {
+		if !w.send(ctx, e) {
 			return ctx.Err()
 		}
 	}
 }
 
-// dialNotification opens the websocket of a notification. A refused
-// upgrade comes back as the server's *Error.
-func (c *Client) dialNotification(ctx context.Context, appID, id string) (*websocket.Conn, error) {
+// decode turns a frame into a Changed event.
+func (w *watch) decode(data []byte) (Event, error) {
+	if !w.cfg.records {
+		// Old servers send the binary protobuf in a text frame; either
+		// frame type carries the same bytes.
+		var m wire.NotificationMessage
+		if err := proto.Unmarshal(data, &m); err != nil {
+			return Event{}, fmt.Errorf("webaas: malformed notification frame: %w", err)
+		}
+		return Event{Kind: Changed, Keys: m.RecordKeys}, nil
+	}
+	var f wire.RecordsFrame
+	if err := proto.Unmarshal(data, &f); err != nil {
+		return Event{}, fmt.Errorf("webaas: malformed records frame: %w", err)
+	}
+	e := Event{Kind: Changed, Commit: f.Commit, Keys: make([]string, len(f.Changes)), Records: make([]RecordChange, len(f.Changes))}
+	for i, c := range f.Changes {
+		e.Keys[i] = string(c.RecordKey)
+		e.Records[i] = RecordChange{Schema: c.SchemaName, Key: string(c.RecordKey), Record: c.Record, Deleted: c.Deleted, Omitted: c.Omitted}
+	}
+	return e, nil
+}
+
+// dialNotification opens the websocket of a notification, asking for
+// records frames if records. A refused upgrade comes back as the server's
+// *Error.
+func (c *Client) dialNotification(ctx context.Context, appID, id string, records bool) (*websocket.Conn, error) {
 	u := *c.base
 	switch u.Scheme {
 	case "https":
@@ -220,7 +283,11 @@ func (c *Client) dialNotification(ctx context.Context, appID, id string) (*webso
 		u.Scheme = "ws"
 	}
 	u.Path += "/notification"
-	u.RawQuery = url.Values{"appID": {appID}, "notificationID": {id}}.Encode()
+	q := url.Values{"appID": {appID}, "notificationID": {id}}
+	if records {
+		q.Set("frames", "records")
+	}
+	u.RawQuery = q.Encode()
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	conn, resp, err := websocket.Dial(dctx, u.String(), &websocket.DialOptions{HTTPClient: c.http})

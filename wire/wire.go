@@ -12,7 +12,7 @@ import (
 	"net/http"
 )
 
-//go:generate protoc -I . --go_out=. --go_opt=paths=source_relative notification.proto record_metadata_options.proto
+//go:generate protoc -I . --go_out=. --go_opt=paths=source_relative notification.proto record_metadata_options.proto records.proto
 
 // RecordMetadataOptions is the text of record_metadata_options.proto,
 // which uploaded schemas import without uploading it.

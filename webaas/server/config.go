@@ -28,6 +28,13 @@ type Config struct {
 	WSQueue               int           // frames queued per socket; later changes wait in one coalesced frame
 	WSWriteTimeout        time.Duration // a frame not written by then closes the socket as a slow consumer
 	PingInterval          time.Duration // keep-alive pings on idle sockets
+	// WSMaxRecordsFrame bounds the record bytes one records frame
+	// carries; records past it are sent as "omitted", for the client to
+	// read.
+	WSMaxRecordsFrame int
+	// IdempotencyTTL is how long a batch's token is remembered: a retry
+	// within it never applies the batch twice.
+	IdempotencyTTL time.Duration
 	// NotificationTTL is how long a notification registration nobody
 	// listens on is kept.
 	NotificationTTL time.Duration
@@ -80,6 +87,9 @@ func DefaultConfig() Config {
 		WSQueue:        16,
 		WSWriteTimeout: 10 * time.Second,
 		PingInterval:   30 * time.Second,
+
+		WSMaxRecordsFrame: 256 << 10,
+		IdempotencyTTL:    24 * time.Hour,
 
 		NotificationTTL: 7 * 24 * time.Hour,
 
@@ -145,6 +155,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PingInterval <= 0 {
 		c.PingInterval = d.PingInterval
+	}
+	if c.WSMaxRecordsFrame <= 0 {
+		c.WSMaxRecordsFrame = d.WSMaxRecordsFrame
+	}
+	if c.IdempotencyTTL <= 0 {
+		c.IdempotencyTTL = d.IdempotencyTTL
 	}
 	if c.NotificationTTL <= 0 {
 		c.NotificationTTL = d.NotificationTTL

@@ -42,9 +42,23 @@ func (s *Server) ExpireNotifications(ctx context.Context) (int, error) {
 	}
 }
 
-// sweep runs ExpireNotifications until ctx ends.
+// ExpireTokens deletes the batch tokens older than the idempotency TTL
+// and returns how many. The server runs it with ExpireNotifications;
+// tests call it.
+func (s *Server) ExpireTokens(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.store.ExpireTokens(ctx, s.cfg.Now().Add(-s.cfg.IdempotencyTTL), expireBatch)
+		total += n
+		if err != nil || n < expireBatch {
+			return total, err
+		}
+	}
+}
+
+// sweep runs ExpireNotifications and ExpireTokens until ctx ends.
 func (s *Server) sweep(ctx context.Context) {
-	t := time.NewTicker(sweepEvery(s.cfg.NotificationTTL))
+	t := time.NewTicker(min(sweepEvery(s.cfg.NotificationTTL), sweepEvery(s.cfg.IdempotencyTTL)))
 	defer t.Stop()
 	for {
 		select {
@@ -55,6 +69,9 @@ func (s *Server) sweep(ctx context.Context) {
 		sctx, cancel := context.WithTimeout(ctx, time.Minute)
 		if _, err := s.ExpireNotifications(sctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("expiring notification registrations failed; will retry", "err", err)
+		}
+		if _, err := s.ExpireTokens(sctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("expiring batch tokens failed; will retry", "err", err)
 		}
 		cancel()
 	}

@@ -460,3 +460,77 @@ func FuzzSchemaUpload(f *testing.F) {
 		baseWorks(t, "extra.proto")
 	})
 }
+
+// FuzzBatch posts arbitrary POST /batch bodies. The server must answer
+// 200 with one key per write, sequenced writes readable under their keys,
+// and the sequence advanced by exactly their number; or refuse with 400,
+// writing nothing.
+func FuzzBatch(f *testing.F) {
+	h := newHandler(f, server.Config{MaxTxnWrites: 8})
+	app := h.newApp(f, map[string]string{"test.proto": testSchema})
+	for _, seed := range []string{
+		`{"writes":[{"schemaName":"test.Item","sequence":"s","record":""}]}`,
+		`{"token":"t","writes":[{"schemaName":"test.Item","sequence":"s","record":"CAUSAmhp"},{"schemaName":"test.Tag","record":"CgF4EAE="}]}`,
+		`{"writes":[{"schemaName":"test.Tag","sequence":"s","record":"CgF4EAE="}]}`,
+		`{"writes":[{"schemaName":"test.Item","record":"/w=="}]}`,
+		`{"writes":[]}`,
+		`{"writes":null,"token":5}`,
+		`{"writes":[{"schemaName":"test.Note","sequence":"s","record":""}]}`,
+		`not json`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		before := h.sequence(t, app)
+		status, answer := h.do("POST", "/batch", q("appID", app), body)
+		if status != http.StatusOK {
+			refusal(t, "batch", status, answer, wire.CodeBadParameter, wire.CodeBadRecord, wire.CodeTooLarge, wire.CodeLimit, wire.CodeUnknownSchema, wire.CodeNoPrimaryKey)
+			if after := h.sequence(t, app); after != before {
+				t.Fatalf("a refused batch moved the sequence from %d to %d", before, after)
+			}
+			return
+		}
+		var req struct {
+			Token  string
+			Writes []struct {
+				SchemaName, Sequence string
+				Record               []byte
+			}
+		}
+		var res struct {
+			RecordKeys []string
+			Duplicate  bool
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			t.Fatalf("accepted a body Go does not decode: %v", err)
+		}
+		if err := json.Unmarshal(answer, &res); err != nil || len(res.RecordKeys) != len(req.Writes) {
+			t.Fatalf("answer %s to %d writes", answer, len(req.Writes))
+		}
+		n := uint64(0)
+		for i, w := range req.Writes {
+			if w.Sequence != "s" {
+				continue
+			}
+			n++
+			if !res.Duplicate && res.RecordKeys[i] != strconv.FormatUint(before+n, 10) {
+				t.Fatalf("write %d keyed %q, want %d", i, res.RecordKeys[i], before+n)
+			}
+			if status, _ := h.do("GET", "/query", q("appID", app, "schemaName", w.SchemaName, "recordKey", res.RecordKeys[i]), nil); status != http.StatusOK {
+				t.Fatalf("write %d under key %s reads back HTTP %d", i, res.RecordKeys[i], status)
+			}
+		}
+		if after := h.sequence(t, app); !res.Duplicate && after > before+n {
+			t.Fatalf("sequence s moved from %d to %d for %d writes", before, after, n)
+		}
+	})
+}
+
+func (h *handler) sequence(tb testing.TB, app string) uint64 {
+	tb.Helper()
+	var out struct{ Value uint64 }
+	if err := json.Unmarshal(h.must(tb, "GET", "/sequence", q("appID", app, "name", "s"), nil), &out); err != nil {
+		tb.Fatal(err)
+	}
+	return out.Value
+}

@@ -24,7 +24,8 @@ type hub struct {
 	mu      sync.RWMutex
 	closed  bool
 	byKey   map[watchKey]map[*socket]struct{}
-	byNotif map[string]map[*socket]struct{} // notification id -> sockets
+	byType  map[typeKey]map[*socket]struct{} // sockets watching every record of a type
+	byNotif map[string]map[*socket]struct{}  // notification id -> sockets
 	byApp   map[string]map[*socket]struct{}
 	wg      sync.WaitGroup // one per open socket
 	// lately holds the registrations whose last socket here closed since
@@ -34,10 +35,13 @@ type hub struct {
 
 type watchKey struct{ app, schema, key string }
 
+type typeKey struct{ app, schema string }
+
 func newHub(cfg Config, log *slog.Logger) *hub {
 	return &hub{
 		cfg: cfg, log: log,
 		byKey:   map[watchKey]map[*socket]struct{}{},
+		byType:  map[typeKey]map[*socket]struct{}{},
 		byNotif: map[string]map[*socket]struct{}{},
 		lately:  map[store.NotificationRef]struct{}{},
 		byApp:   map[string]map[*socket]struct{}{},
@@ -71,6 +75,9 @@ func (h *hub) add(s *socket) bool {
 	for _, k := range s.n.Keys {
 		addTo(h.byKey, watchKey{s.n.App, s.n.Schema, k}, s)
 	}
+	for _, t := range s.n.Types {
+		addTo(h.byType, typeKey{s.n.App, t}, s)
+	}
 	addTo(h.byNotif, s.n.ID, s)
 	addTo(h.byApp, s.n.App, s)
 	h.wg.Add(1)
@@ -82,6 +89,9 @@ func (h *hub) remove(s *socket) {
 	defer h.mu.Unlock()
 	for _, k := range s.n.Keys {
 		removeFrom(h.byKey, watchKey{s.n.App, s.n.Schema, k}, s)
+	}
+	for _, t := range s.n.Types {
+		removeFrom(h.byType, typeKey{s.n.App, t}, s)
 	}
 	removeFrom(h.byNotif, s.n.ID, s)
 	removeFrom(h.byApp, s.n.App, s)
@@ -107,11 +117,11 @@ func (h *hub) listened() []store.NotificationRef {
 // open registers a socket on n, which queues the changes committed from
 // now on; nil when the server is shutting down. serve must follow, or
 // remove if the handshake fails.
-func (h *hub) open(n store.Notification) *socket {
+func (h *hub) open(n store.Notification, records bool) *socket {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	s := &socket{
-		n: n, ctx: ctx, queue: make(chan queued, h.cfg.WSQueue), cancel: cancel,
-		inBacklog: map[string]uint64{}, wake: make(chan struct{}, 1),
+		n: n, ctx: ctx, queue: make(chan queued, h.cfg.WSQueue), cancel: cancel, records: records,
+		inBacklog: map[typedKey]uint64{}, wake: make(chan struct{}, 1),
 	}
 	if !h.add(s) {
 		cancel(nil)
@@ -121,30 +131,73 @@ func (h *hub) open(n store.Notification) *socket {
 }
 
 // publish queues one frame per socket whose notification watches a key of
-// the change. It never blocks: see socket.push.
+// the change, or its type. It never blocks: see socket.push.
 func (h *hub) publish(c store.Change) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	matched := map[*socket][]string{}
-	for _, k := range c.Keys {
-		for s := range h.byKey[watchKey{c.App, c.Schema, k}] {
-			matched[s] = append(matched[s], k)
+	matched := map[*socket][]int{} // indexes into c.Keys
+	for s := range h.byType[typeKey{c.App, c.Schema}] {
+		matched[s] = make([]int, len(c.Keys))
+		for i := range c.Keys {
+			matched[s][i] = i
 		}
 	}
-	frames := map[string][]byte{} // sockets on one notification share a frame
-	for s, keys := range matched {
-		frame, ok := frames[s.n.ID]
+	for i, k := range c.Keys {
+		for s := range h.byKey[watchKey{c.App, c.Schema, k}] {
+			if _, all := h.byType[typeKey{c.App, c.Schema}][s]; !all {
+				matched[s] = append(matched[s], i)
+			}
+		}
+	}
+	type frameID struct {
+		notification string
+		records      bool
+	}
+	frames := map[frameID][]byte{} // sockets on one notification share a frame
+	for s, idx := range matched {
+		keys := make([]string, len(idx))
+		for j, i := range idx {
+			keys[j] = c.Keys[i]
+		}
+		id := frameID{s.n.ID, s.records}
+		frame, ok := frames[id]
 		if !ok {
+			var m proto.Message = &wire.NotificationMessage{NotificationId: s.n.ID, AppId: c.App, SchemaName: c.Schema, RecordKeys: keys}
+			if s.records {
+				m = recordsFrame(s.n.ID, c, idx, h.cfg.WSMaxRecordsFrame)
+			}
 			var err error
-			frame, err = proto.Marshal(&wire.NotificationMessage{NotificationId: s.n.ID, AppId: c.App, SchemaName: c.Schema, RecordKeys: keys})
-			if err != nil {
+			if frame, err = proto.Marshal(m); err != nil {
 				h.log.Error("encode notification", "err", err)
 				continue
 			}
-			frames[s.n.ID] = frame
+			frames[id] = frame
 		}
-		s.push(frame, keys, c.Seq)
+		s.push(frame, c.Schema, keys, c.Seq)
 	}
+}
+
+// recordsFrame carries the changes of c at idx, records included until
+// they would take more than limit bytes; the rest are omitted.
+func recordsFrame(notification string, c store.Change, idx []int, limit int) *wire.RecordsFrame {
+	f := &wire.RecordsFrame{NotificationId: notification, AppId: c.App, Commit: c.Seq}
+	size := 0
+	for _, i := range idx {
+		rc := &wire.RecordChange{SchemaName: c.Schema, RecordKey: []byte(c.Keys[i])}
+		switch {
+		case len(c.Values) != len(c.Keys): // not known (a change logged before values were)
+			rc.Omitted = true
+		case c.Values[i] == nil:
+			rc.Deleted = true
+		case size+len(c.Values[i]) > limit:
+			rc.Omitted = true
+		default:
+			rc.Record = c.Values[i]
+			size += len(c.Values[i])
+		}
+		f.Changes = append(f.Changes, rc)
+	}
+	return f
 }
 
 func (h *hub) kickSet(set map[*socket]struct{}, cause *closeCause) {

@@ -5,7 +5,7 @@ import "net/http"
 // extensions lists what this server offers beyond the original API, in
 // GET /info. A client asks for an extension only if it is listed, so it
 // still works against a server without it.
-var extensions = []string{"info"}
+var extensions = []string{"info", "batch", "sequence", "watch-types", "records-frames"}
 
 // Info is the answer of GET /info.
 type Info struct {

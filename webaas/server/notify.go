@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -42,7 +43,13 @@ type notificationBody struct {
 	AppID      string    `json:"appID"`
 	SchemaName string    `json:"schemaName"`
 	RecordKeys []jsonKey `json:"recordKeys"`
+	// SchemaNames (an extension) are types all of whose records are
+	// watched; with them, schemaName and recordKeys may be left out.
+	SchemaNames []string `json:"schemaNames"`
 }
+
+// maxWatchedTypes bounds schemaNames.
+const maxWatchedTypes = 16
 
 // POST /notification, JSON body {"appID", "schemaName", "recordKeys"}
 func (s *Server) registerNotification(w http.ResponseWriter, r *http.Request) error {
@@ -53,6 +60,39 @@ func (s *Server) registerNotification(w http.ResponseWriter, r *http.Request) er
 	if body.AppID == "" {
 		return errorf(wire.CodeBadParameter, "missing appID in the JSON body")
 	}
+	byKey := len(body.SchemaNames) == 0 || body.SchemaName != "" || len(body.RecordKeys) > 0
+	if byKey {
+		// Checked before the app, in the order the original server did.
+		if err := s.checkKeysBody(body); err != nil {
+			return err
+		}
+	}
+	st, err := s.apps.get(r.Context(), body.AppID)
+	if err != nil {
+		return err
+	}
+	n := store.Notification{ID: newID(), App: body.AppID, LastActive: s.cfg.Now()}
+	if byKey {
+		if n.Schema, n.Keys, err = s.watchedKeys(r, st, body); err != nil {
+			return err
+		}
+	}
+	if n.Types, err = s.watchedTypes(r, st, body.SchemaNames); err != nil {
+		return err
+	}
+	if err := s.store.PutNotification(r.Context(), n); err != nil {
+		if errors.Is(err, store.ErrUnknownApp) {
+			return errorf(wire.CodeUnknownApp, "unknown app %q", body.AppID)
+		}
+		return storeFault(err)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"notificationID": n.ID})
+	return nil
+}
+
+// checkKeysBody checks what needs no app of a registration that names
+// records one by one.
+func (s *Server) checkKeysBody(body notificationBody) error {
 	if body.SchemaName == "" {
 		return errorf(wire.CodeBadParameter, "missing schemaName in the JSON body")
 	}
@@ -65,41 +105,53 @@ func (s *Server) registerNotification(w http.ResponseWriter, r *http.Request) er
 	if len(body.RecordKeys) > s.cfg.MaxNotifyKeys {
 		return errorf(wire.CodeLimit, "%d recordKeys; a notification watches at most %d", len(body.RecordKeys), s.cfg.MaxNotifyKeys)
 	}
-	st, err := s.apps.get(r.Context(), body.AppID)
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// watchedKeys checks the records a registration names one by one.
+func (s *Server) watchedKeys(r *http.Request, st *appState, body notificationBody) (string, []string, error) {
 	_, rt, err := s.apps.recordType(r.Context(), st, body.SchemaName)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
-	n := store.Notification{ID: newID(), App: body.AppID, Schema: body.SchemaName, LastActive: s.cfg.Now()}
+	var keys []string
 	seen := map[string]bool{}
 	for _, jk := range body.RecordKeys {
 		k := string(jk)
 		if len(k) > s.cfg.MaxKeyBytes {
-			return errorf(wire.CodeTooLarge, "record key %.40q... is %d bytes; keys are at most %d", k, len(k), s.cfg.MaxKeyBytes)
+			return "", nil, errorf(wire.CodeTooLarge, "record key %.40q... is %d bytes; keys are at most %d", k, len(k), s.cfg.MaxKeyBytes)
 		}
 		_, canonical, err := rt.codec.parse(k)
 		if err != nil {
-			return errorf(wire.CodeBadParameter, "recordKeys: %v", err)
+			return "", nil, errorf(wire.CodeBadParameter, "recordKeys: %v", err)
 		}
 		if len(canonical) > maxFrameString || !utf8.ValidString(canonical) {
-			return errorf(wire.CodeTooLarge, "record key %.40q... is %d bytes; notifications carry keys of at most %d bytes of UTF-8", canonical, len(canonical), maxFrameString)
+			return "", nil, errorf(wire.CodeTooLarge, "record key %.40q... is %d bytes; notifications carry keys of at most %d bytes of UTF-8", canonical, len(canonical), maxFrameString)
 		}
 		if !seen[canonical] {
 			seen[canonical] = true
-			n.Keys = append(n.Keys, canonical)
+			keys = append(keys, canonical)
 		}
 	}
-	if err := s.store.PutNotification(r.Context(), n); err != nil {
-		if errors.Is(err, store.ErrUnknownApp) {
-			return errorf(wire.CodeUnknownApp, "unknown app %q", body.AppID)
-		}
-		return storeFault(err)
+	return body.SchemaName, keys, nil
+}
+
+// watchedTypes checks the types a registration watches whole.
+func (s *Server) watchedTypes(r *http.Request, st *appState, names []string) ([]string, error) {
+	if len(names) > maxWatchedTypes {
+		return nil, errorf(wire.CodeLimit, "%d schemaNames; a notification watches at most %d types", len(names), maxWatchedTypes)
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"notificationID": n.ID})
-	return nil
+	var types []string
+	for _, name := range names {
+		if slices.Contains(types, name) {
+			continue
+		}
+		if _, _, err := s.apps.recordType(r.Context(), st, name); err != nil {
+			return nil, prefixed("schemaNames: ", err)
+		}
+		types = append(types, name)
+	}
+	return types, nil
 }
 
 // notificationParams reads appID (of an existing app) and notificationID.
@@ -152,9 +204,18 @@ func (s *Server) listen(w http.ResponseWriter, r *http.Request) error {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		return errorf(wire.CodeBadParameter, "GET /notification is a websocket upgrade: connect with a websocket client to ws://host/notification?appID=...&notificationID=...")
 	}
+	records, err := framesParam(r)
+	if err != nil {
+		return err
+	}
+	if len(n.Types) > 0 && !records {
+		// Keys found by type may be any bytes, which text frames of
+		// NotificationMessage cannot carry.
+		return errorf(wire.CodeBadParameter, "notification %s watches whole types: listen with frames=records", id)
+	}
 	// Register before the handshake completes: a client that has seen the
 	// upgrade succeed must get every change committed after that.
-	sock := s.hub.open(n)
+	sock := s.hub.open(n, records)
 	if sock == nil {
 		return &apiError{code: wire.CodeUnavailable, message: "server shutting down, try again"}
 	}
@@ -183,4 +244,17 @@ func (s *Server) listen(w http.ResponseWriter, r *http.Request) error {
 	// of server memory per idle socket before, 28 KiB after).
 	go s.hub.serve(sock, conn)
 	return nil
+}
+
+// framesParam reads the frames parameter of an upgrade (an extension):
+// "records" asks for RecordsFrame frames; absent, the original frames.
+func framesParam(r *http.Request) (records bool, err error) {
+	switch f := r.URL.Query().Get("frames"); f {
+	case "":
+		return false, nil
+	case "records":
+		return true, nil
+	default:
+		return false, errorf(wire.CodeBadParameter, "frames=%.40q: the only kind on offer is frames=records", f)
+	}
 }

@@ -1,11 +1,16 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
+	"github.com/webaas-chat/webaas-chat/wire"
 )
 
 // TestSocketSkipsOlderChanges pins down what a socket does with changes
@@ -17,23 +22,65 @@ import (
 // cannot choose which changes find the queue full.
 func TestSocketSkipsOlderChanges(t *testing.T) {
 	h := newHub(Config{WSQueue: 1}.withDefaults(), slog.New(slog.DiscardHandler))
-	s := h.open(store.Notification{ID: "n", App: "a", Schema: "T", Keys: []string{"a", "b", "c", "d"}})
+	s := h.open(store.Notification{ID: "n", App: "a", Schema: "T", Keys: []string{"a", "b", "c", "d"}}, false)
 	defer h.remove(s)
 	s.after = 10
-	s.push([]byte("old"), []string{"a"}, 5) // queued
-	s.push(nil, []string{"b"}, 11)          // the queue is full: backlog
-	s.push(nil, []string{"a"}, 7)
-	s.push(nil, []string{"c", "b"}, 9)
-	s.push(nil, []string{"d"}, 8)
-	s.push(nil, []string{"c"}, 12)
+	s.push([]byte("old"), "T", []string{"a"}, 5) // queued
+	s.push(nil, "T", []string{"b"}, 11)          // the queue is full: backlog
+	s.push(nil, "T", []string{"a"}, 7)
+	s.push(nil, "T", []string{"c", "b"}, 9)
+	s.push(nil, "T", []string{"d"}, 8)
+	s.push(nil, "T", []string{"c"}, 12)
 	if q := <-s.queue; s.fresh(q) {
 		t.Errorf("the queued frame of change 5 would be sent on a socket opened at 10")
 	}
-	if got, want := s.takeBacklog(), []string{"b", "c"}; !slices.Equal(got, want) {
+	if got, want := s.takeBacklog(), []typedKey{{"T", "b"}, {"T", "c"}}; !slices.Equal(got, want) {
 		t.Errorf("backlog frame names %q, want %q", got, want)
 	}
-	s.push([]byte("new"), []string{"a"}, 13)
+	s.push([]byte("new"), "T", []string{"a"}, 13)
 	if q := <-s.queue; !s.fresh(q) || string(q.frame) != "new" {
 		t.Errorf("the frame of change 13 is %+v, not sent", q)
+	}
+}
+
+// TestBacklogFrames: changes that found the queue full are sent as one
+// records frame with every record omitted (the client reads them), or,
+// on an old-style socket, as one frame per type.
+func TestBacklogFrames(t *testing.T) {
+	h := newHub(Config{WSQueue: 1}.withDefaults(), slog.New(slog.DiscardHandler))
+	for _, records := range []bool{true, false} {
+		s := h.open(store.Notification{ID: "n", App: "a", Types: []string{"T", "U"}}, records)
+		s.push([]byte("queued"), "T", []string{"1"}, 1)
+		s.push(nil, "T", []string{"2"}, 2)
+		s.push(nil, "U", []string{"x"}, 3)
+		s.push(nil, "T", []string{"3", "2"}, 4)
+		var got []string
+		for _, frame := range s.backlogFrames(h.log) {
+			if records {
+				var f wire.RecordsFrame
+				if err := proto.Unmarshal(frame, &f); err != nil {
+					t.Fatal(err)
+				}
+				var parts []string
+				for _, c := range f.Changes {
+					parts = append(parts, fmt.Sprintf("%s/%s omitted=%v", c.SchemaName, c.RecordKey, c.Omitted))
+				}
+				got = append(got, fmt.Sprintf("commit=%d %s", f.Commit, strings.Join(parts, " ")))
+				continue
+			}
+			var m wire.NotificationMessage
+			if err := proto.Unmarshal(frame, &m); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, m.SchemaName+" "+strings.Join(m.RecordKeys, ","))
+		}
+		want := []string{"commit=0 T/2 omitted=true U/x omitted=true T/3 omitted=true"}
+		if !records {
+			want = []string{"T 2,3", "U x"}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("records=%v: backlog frames %q, want %q", records, got, want)
+		}
+		h.remove(s)
 	}
 }

@@ -70,27 +70,37 @@ func (s *Server) readRecord(w http.ResponseWriter, r *http.Request, t target) (s
 	if err != nil {
 		return store.Write{}, err
 	}
+	wr, _, err := s.parseRecord(t, body)
+	return wr, err
+}
+
+// parseRecord checks a record's bytes against its type and returns the
+// write that stores them, and the parsed record.
+func (s *Server) parseRecord(t target, body []byte) (store.Write, *dynamicpb.Message, error) {
 	m := dynamicpb.NewMessage(t.typ.desc)
 	if err := unmarshalRecord(body, m); err != nil {
-		return store.Write{}, errorf(wire.CodeBadRecord, "body does not parse as %s: %v", t.typ.desc.FullName(), err)
+		return store.Write{}, nil, errorf(wire.CodeBadRecord, "body does not parse as %s: %v", t.typ.desc.FullName(), err)
 	}
 	if err := misfit(m); err != nil {
-		return store.Write{}, errorf(wire.CodeBadRecord, "body does not parse as %s: %v", t.typ.desc.FullName(), err)
+		return store.Write{}, nil, errorf(wire.CodeBadRecord, "body does not parse as %s: %v", t.typ.desc.FullName(), err)
 	}
 	enc, text := t.typ.codec.fromValue(m.Get(t.typ.key))
 	if len(text) > s.cfg.MaxKeyBytes {
-		return store.Write{}, errorf(wire.CodeTooLarge, "primary key %s is %d bytes; keys are at most %d", t.typ.key.Name(), len(text), s.cfg.MaxKeyBytes)
+		return store.Write{}, nil, errorf(wire.CodeTooLarge, "primary key %s is %d bytes; keys are at most %d", t.typ.key.Name(), len(text), s.cfg.MaxKeyBytes)
 	}
 	return store.Write{
 		Key:     store.RecordKey{App: t.app.app.ID, Schema: string(t.typ.desc.FullName()), Key: enc},
 		TextKey: text,
 		Value:   body,
-	}, nil
+	}, m, nil
 }
 
 // commitErr maps a store commit error to the API's.
 func commitErr(err error) error {
+	var ae *apiError
 	switch {
+	case errors.As(err, &ae):
+		return err
 	case errors.Is(err, store.ErrConflict):
 		return errorf(wire.CodeConflict, "transaction conflict: a record it read was changed by another commit; retry the transaction")
 	case errors.Is(err, store.ErrUnknownApp):

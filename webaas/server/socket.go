@@ -5,6 +5,7 @@ package server
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -28,11 +29,18 @@ type socket struct {
 	// before serve starts, read only by serve.
 	after uint64
 
+	// records: the client asked for frames=records (binary RecordsFrame
+	// frames carrying the records) instead of NotificationMessage.
+	records bool
+
 	mu        sync.Mutex
-	backlog   []string          // keys changed while the queue was full, in one frame to come
-	inBacklog map[string]uint64 // the keys in backlog, each with the latest change that named it
-	wake      chan struct{}     // holds a token while backlog is not empty
+	backlog   []typedKey          // keys changed while the queue was full, in frames to come
+	inBacklog map[typedKey]uint64 // the keys in backlog, each with the latest change that named it
+	wake      chan struct{}       // holds a token while backlog is not empty
 }
+
+// typedKey is a record key of a socket's app.
+type typedKey struct{ schema, key string }
 
 // queued is a frame for the keys of one change, numbered seq.
 type queued struct {
@@ -46,7 +54,7 @@ type queued struct {
 // drained: no change is dropped, and the memory a socket holds stays
 // bounded by the keys its notification watches. A client that stops
 // reading altogether is found by the write timeout. Never blocks.
-func (s *socket) push(frame []byte, keys []string, seq uint64) {
+func (s *socket) push(frame []byte, schema string, keys []string, seq uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.backlog) == 0 { // else the frame would overtake the backlog
@@ -56,7 +64,8 @@ func (s *socket) push(frame []byte, keys []string, seq uint64) {
 		default:
 		}
 	}
-	for _, k := range keys {
+	for _, key := range keys {
+		k := typedKey{schema, key}
 		last, ok := s.inBacklog[k]
 		if !ok {
 			s.backlog = append(s.backlog, k)
@@ -71,10 +80,10 @@ func (s *socket) push(frame []byte, keys []string, seq uint64) {
 
 // takeBacklog empties the backlog and returns its keys, leaving out those
 // that only changes older than the socket named.
-func (s *socket) takeBacklog() []string {
+func (s *socket) takeBacklog() []typedKey {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	keys := slices.DeleteFunc(s.backlog, func(k string) bool { return s.inBacklog[k] <= s.after })
+	keys := slices.DeleteFunc(s.backlog, func(k typedKey) bool { return s.inBacklog[k] <= s.after })
 	s.backlog = nil
 	clear(s.inBacklog)
 	return keys
@@ -98,7 +107,7 @@ func (c *closeCause) Error() string { return c.reason }
 // close.
 func (h *hub) serve(s *socket, conn *websocket.Conn) {
 	s.conn = conn
-	ctx, cancel, n := s.ctx, s.cancel, s.n
+	ctx, cancel := s.ctx, s.cancel
 	defer h.remove(s)
 	conn.SetReadLimit(4096)
 	go func() {
@@ -113,10 +122,14 @@ func (h *hub) serve(s *socket, conn *websocket.Conn) {
 			}
 		}
 	}()
+	typ := websocket.MessageText // old clients decode frames as strings
+	if s.records {
+		typ = websocket.MessageBinary
+	}
 	write := func(frame []byte) bool {
 		// Not derived from ctx, so a kick lets a frame in progress finish.
 		wctx, wcancel := context.WithTimeout(context.Background(), h.cfg.WSWriteTimeout)
-		err := conn.Write(wctx, websocket.MessageText, frame)
+		err := conn.Write(wctx, typ, frame)
 		wcancel()
 		if err != nil {
 			h.finish(s, &closeCause{websocket.StatusPolicyViolation, "slow consumer: a frame was not taken within " + h.cfg.WSWriteTimeout.String()}, err)
@@ -140,17 +153,10 @@ func (h *hub) serve(s *socket, conn *websocket.Conn) {
 					return
 				}
 			}
-			keys := s.takeBacklog()
-			if len(keys) == 0 {
-				continue
-			}
-			frame, err := proto.Marshal(&wire.NotificationMessage{NotificationId: n.ID, AppId: n.App, SchemaName: n.Schema, RecordKeys: keys})
-			if err != nil {
-				h.log.Error("encode notification", "err", err)
-				continue
-			}
-			if !write(frame) {
-				return
+			for _, frame := range s.backlogFrames(h.log) {
+				if !write(frame) {
+					return
+				}
 			}
 		case <-ping.C:
 			pctx, pcancel := context.WithTimeout(context.Background(), h.cfg.WSWriteTimeout)
@@ -165,6 +171,45 @@ func (h *hub) serve(s *socket, conn *websocket.Conn) {
 			return
 		}
 	}
+}
+
+// backlogFrames empties the backlog into frames: for records frames, one
+// frame with every record omitted (the client reads them); else one
+// NotificationMessage per type, types in the order the backlog met them.
+func (s *socket) backlogFrames(log *slog.Logger) [][]byte {
+	keys := s.takeBacklog()
+	if len(keys) == 0 {
+		return nil
+	}
+	var msgs []proto.Message
+	if s.records {
+		f := &wire.RecordsFrame{NotificationId: s.n.ID, AppId: s.n.App}
+		for _, k := range keys {
+			f.Changes = append(f.Changes, &wire.RecordChange{SchemaName: k.schema, RecordKey: []byte(k.key), Omitted: true})
+		}
+		msgs = append(msgs, f)
+	} else {
+		bySchema := map[string]*wire.NotificationMessage{}
+		for _, k := range keys {
+			m := bySchema[k.schema]
+			if m == nil {
+				m = &wire.NotificationMessage{NotificationId: s.n.ID, AppId: s.n.App, SchemaName: k.schema}
+				bySchema[k.schema] = m
+				msgs = append(msgs, m)
+			}
+			m.RecordKeys = append(m.RecordKeys, k.key)
+		}
+	}
+	var frames [][]byte
+	for _, m := range msgs {
+		frame, err := proto.Marshal(m)
+		if err != nil {
+			log.Error("encode notification", "err", err)
+			continue
+		}
+		frames = append(frames, frame)
+	}
+	return frames
 }
 
 // finish closes the socket with the cause the server chose, if any.
