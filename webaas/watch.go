@@ -56,6 +56,9 @@ type Event struct {
 	// the changes belong to; 0 when the server gathered the changes of
 	// several commits (their records are then all omitted).
 	Commit uint64
+	// Sequences (a watch WithRecords) are the app's sequences the commit
+	// advanced, by name, with their values after it.
+	Sequences map[string]uint64
 }
 
 // RecordChange is one changed record, as a watch WithRecords hears it.
@@ -264,6 +267,12 @@ func (w *watch) decode(data []byte) (Event, error) {
 		return Event{}, fmt.Errorf("webaas: malformed records frame: %w", err)
 	}
 	e := Event{Kind: Changed, Commit: f.Commit, Keys: make([]string, len(f.Changes)), Records: make([]RecordChange, len(f.Changes))}
+	if len(f.Sequences) > 0 {
+		e.Sequences = make(map[string]uint64, len(f.Sequences))
+		for _, sv := range f.Sequences {
+			e.Sequences[sv.Name] = sv.Value
+		}
+	}
 	for i, c := range f.Changes {
 		e.Keys[i] = string(c.RecordKey)
 		e.Records[i] = RecordChange{Schema: c.SchemaName, Key: string(c.RecordKey), Record: c.Record, Deleted: c.Deleted, Omitted: c.Omitted}

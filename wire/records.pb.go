@@ -36,8 +36,12 @@ type RecordsFrame struct {
 	// frames of one socket come in commit order. 0: a frame that gathers
 	// the changes of several commits the socket fell behind on, their
 	// records all omitted.
-	Commit        uint64          `protobuf:"varint,3,opt,name=commit,proto3" json:"commit,omitempty"`
-	Changes       []*RecordChange `protobuf:"bytes,4,rep,name=changes,proto3" json:"changes,omitempty"`
+	Commit  uint64          `protobuf:"varint,3,opt,name=commit,proto3" json:"commit,omitempty"`
+	Changes []*RecordChange `protobuf:"bytes,4,rep,name=changes,proto3" json:"changes,omitempty"`
+	// sequences are the app's sequences this commit advanced, with their
+	// values after it (see POST /batch): a key a sequence has not given
+	// yet was written by hand, not by the sequence.
+	Sequences     []*SequenceValue `protobuf:"bytes,5,rep,name=sequences,proto3" json:"sequences,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -100,6 +104,65 @@ func (x *RecordsFrame) GetChanges() []*RecordChange {
 	return nil
 }
 
+func (x *RecordsFrame) GetSequences() []*SequenceValue {
+	if x != nil {
+		return x.Sequences
+	}
+	return nil
+}
+
+type SequenceValue struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value         uint64                 `protobuf:"varint,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SequenceValue) Reset() {
+	*x = SequenceValue{}
+	mi := &file_records_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SequenceValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SequenceValue) ProtoMessage() {}
+
+func (x *SequenceValue) ProtoReflect() protoreflect.Message {
+	mi := &file_records_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SequenceValue.ProtoReflect.Descriptor instead.
+func (*SequenceValue) Descriptor() ([]byte, []int) {
+	return file_records_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SequenceValue) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SequenceValue) GetValue() uint64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
 type RecordChange struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	SchemaName string                 `protobuf:"bytes,1,opt,name=schema_name,json=schemaName,proto3" json:"schema_name,omitempty"`
@@ -118,7 +181,7 @@ type RecordChange struct {
 
 func (x *RecordChange) Reset() {
 	*x = RecordChange{}
-	mi := &file_records_proto_msgTypes[1]
+	mi := &file_records_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -130,7 +193,7 @@ func (x *RecordChange) String() string {
 func (*RecordChange) ProtoMessage() {}
 
 func (x *RecordChange) ProtoReflect() protoreflect.Message {
-	mi := &file_records_proto_msgTypes[1]
+	mi := &file_records_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -143,7 +206,7 @@ func (x *RecordChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordChange.ProtoReflect.Descriptor instead.
 func (*RecordChange) Descriptor() ([]byte, []int) {
-	return file_records_proto_rawDescGZIP(), []int{1}
+	return file_records_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RecordChange) GetSchemaName() string {
@@ -185,12 +248,16 @@ var File_records_proto protoreflect.FileDescriptor
 
 const file_records_proto_rawDesc = "" +
 	"\n" +
-	"\rrecords.proto\x12\fnotification\"\x9c\x01\n" +
+	"\rrecords.proto\x12\fnotification\"\xd7\x01\n" +
 	"\fRecordsFrame\x12'\n" +
 	"\x0fnotification_id\x18\x01 \x01(\tR\x0enotificationId\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x16\n" +
 	"\x06commit\x18\x03 \x01(\x04R\x06commit\x124\n" +
-	"\achanges\x18\x04 \x03(\v2\x1a.notification.RecordChangeR\achanges\"\x9a\x01\n" +
+	"\achanges\x18\x04 \x03(\v2\x1a.notification.RecordChangeR\achanges\x129\n" +
+	"\tsequences\x18\x05 \x03(\v2\x1b.notification.SequenceValueR\tsequences\"9\n" +
+	"\rSequenceValue\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value\"\x9a\x01\n" +
 	"\fRecordChange\x12\x1f\n" +
 	"\vschema_name\x18\x01 \x01(\tR\n" +
 	"schemaName\x12\x1d\n" +
@@ -212,18 +279,20 @@ func file_records_proto_rawDescGZIP() []byte {
 	return file_records_proto_rawDescData
 }
 
-var file_records_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_records_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_records_proto_goTypes = []any{
-	(*RecordsFrame)(nil), // 0: notification.RecordsFrame
-	(*RecordChange)(nil), // 1: notification.RecordChange
+	(*RecordsFrame)(nil),  // 0: notification.RecordsFrame
+	(*SequenceValue)(nil), // 1: notification.SequenceValue
+	(*RecordChange)(nil),  // 2: notification.RecordChange
 }
 var file_records_proto_depIdxs = []int32{
-	1, // 0: notification.RecordsFrame.changes:type_name -> notification.RecordChange
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	2, // 0: notification.RecordsFrame.changes:type_name -> notification.RecordChange
+	1, // 1: notification.RecordsFrame.sequences:type_name -> notification.SequenceValue
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_records_proto_init() }
@@ -237,7 +306,7 @@ func file_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_records_proto_rawDesc), len(file_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -226,7 +226,8 @@ func TestRecordsFrames(t *testing.T) {
 	}
 	f1 := readRecordsFrame(t, conn)
 	f2 := readRecordsFrame(t, conn)
-	if f1.Commit == 0 || f1.Commit != f2.Commit || f1.NotificationId != id || f1.AppId != e.app {
+	if f1.Commit == 0 || f1.Commit != f2.Commit || f1.NotificationId != id || f1.AppId != e.app ||
+		len(f1.Sequences) != 1 || f1.Sequences[0].Name != "items" || f1.Sequences[0].Value != 2 {
 		t.Fatalf("frames of one commit: %v / %v", f1, f2)
 	}
 	got := []string{describeFrame(f1), describeFrame(f2)}
@@ -301,7 +302,7 @@ func TestWatchWithRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := <-events
-	if ev.Kind != webaas.Changed || len(ev.Records) != 1 || ev.Records[0].Key != "1" || !bytes.Equal(ev.Records[0].Record, item(1, "hi")) || ev.Commit == 0 {
+	if ev.Kind != webaas.Changed || len(ev.Records) != 1 || ev.Records[0].Key != "1" || !bytes.Equal(ev.Records[0].Record, item(1, "hi")) || ev.Commit == 0 || ev.Sequences["items"] != 1 {
 		t.Fatalf("event %+v", ev)
 	}
 }

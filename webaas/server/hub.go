@@ -181,6 +181,9 @@ func (h *hub) publish(c store.Change) {
 // they would take more than limit bytes; the rest are omitted.
 func recordsFrame(notification string, c store.Change, idx []int, limit int) *wire.RecordsFrame {
 	f := &wire.RecordsFrame{NotificationId: notification, AppId: c.App, Commit: c.Seq}
+	for _, sv := range c.Sequences {
+		f.Sequences = append(f.Sequences, &wire.SequenceValue{Name: sv.Name, Value: sv.Value})
+	}
 	size := 0
 	for _, i := range idx {
 		rc := &wire.RecordChange{SchemaName: c.Schema, RecordKey: []byte(c.Keys[i])}

@@ -3,6 +3,8 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -74,7 +76,7 @@ func PlanGroup(group []*CommitReq, head uint64, st GroupState) GroupPlan {
 	now := time.Now()
 	for _, r := range group {
 		r.Seq, r.Err, r.assigned = 0, nil, nil
-		writes, assigned, err := pl.check(r.Batch)
+		writes, assigned, advanced, err := pl.check(r.Batch)
 		if err != nil {
 			r.Err = err
 			continue
@@ -90,7 +92,15 @@ func PlanGroup(group []*CommitReq, head uint64, st GroupState) GroupPlan {
 		for _, w := range writes {
 			pl.write(w)
 		}
-		pl.p.Changes = append(pl.p.Changes, ChangesOf(Batch{Writes: writes}, pl.p.End)...)
+		changes := ChangesOf(Batch{Writes: writes}, pl.p.End)
+		for i := range changes {
+			for _, sv := range advanced {
+				if sv.App == changes[i].App {
+					changes[i].Sequences = append(changes[i].Sequences, sv)
+				}
+			}
+		}
+		pl.p.Changes = append(pl.p.Changes, changes...)
 	}
 	for _, id := range pl.order {
 		pl.p.Sequences = append(pl.p.Sequences, SeqValue{App: id.app, Name: id.name, Value: pl.seqs[id]})
@@ -99,26 +109,27 @@ func PlanGroup(group []*CommitReq, head uint64, st GroupState) GroupPlan {
 }
 
 // check says why a commit cannot apply, or gives its writes, sequenced
-// ones made, and the values they were given; a refused commit leaves the
-// sequences as they were.
-func (pl *planner) check(b Batch) ([]Write, []uint64, error) {
+// ones made, the values they were given, and the sequences it advanced
+// with their values after it; a refused commit leaves the sequences as
+// they were.
+func (pl *planner) check(b Batch) ([]Write, []uint64, []SeqValue, error) {
 	if t := b.Token; t != nil {
 		if v, used := pl.token(RecordKey{App: t.App, Schema: TokenSchema, Key: t.Key}); used {
 			assigned, err := tokenAssigned(v)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
-			return nil, nil, &DuplicateError{Assigned: assigned}
+			return nil, nil, nil, &DuplicateError{Assigned: assigned}
 		}
 	}
 	for _, rd := range b.Reads {
 		if pl.current(rd.Key) != rd.Version {
-			return nil, nil, ErrConflict
+			return nil, nil, nil, ErrConflict
 		}
 	}
 	for _, w := range b.Writes {
 		if !pl.exists(w.Key.App) {
-			return nil, nil, fmt.Errorf("%w %s", ErrUnknownApp, w.Key.App)
+			return nil, nil, nil, fmt.Errorf("%w %s", ErrUnknownApp, w.Key.App)
 		}
 	}
 	writes := b.Writes
@@ -139,19 +150,22 @@ func (pl *planner) check(b Batch) ([]Write, []uint64, error) {
 		n++
 		key, text, value, err := w.Assign(n)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		writes[i].Key.Key, writes[i].TextKey, writes[i].Value = key, text, value
 		next[id] = n
 		assigned = append(assigned, n)
 	}
+	var advanced []SeqValue
 	for id, n := range next {
 		if _, seen := pl.seqs[id]; !seen {
 			pl.order = append(pl.order, id)
 		}
 		pl.seqs[id] = n
+		advanced = append(advanced, SeqValue{App: id.app, Name: id.name, Value: n})
 	}
-	return writes, assigned, nil
+	slices.SortFunc(advanced, func(a, b SeqValue) int { return strings.Compare(a.App+"\x00"+a.Name, b.App+"\x00"+b.Name) })
+	return writes, assigned, advanced, nil
 }
 
 func (pl *planner) write(w Write) {

@@ -167,7 +167,12 @@ type Change struct {
 	Keys   []string // ChangeRecords: text keys written or deleted
 	// Values are the records' bytes, one per key (nil: deleted), for
 	// subscribers that push records rather than keys.
-	Values         [][]byte
+	Values [][]byte
+	// Sequences (ChangeRecords) are the app's sequences the commit
+	// advanced, with their values after it: a subscriber then knows
+	// which keys the sequences have given, and can tell a record written
+	// under a key not given yet.
+	Sequences      []SeqValue
 	NotificationID string // ChangeNotification
 }
 

@@ -135,8 +135,8 @@ USING unnest($1::text[], $2::text[], $3::bytea[]) AS d(app, schema, key)
 WHERE rec.app = d.app AND rec.schema = d.schema AND rec.key = d.key`
 
 	logChangesSQL = `
-INSERT INTO webaas_changes (seq, part, kind, app, schema, keys, vals)
-SELECT * FROM unnest($1::bigint[], $2::integer[], $3::smallint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[])`
+INSERT INTO webaas_changes (seq, part, kind, app, schema, keys, vals, seqs)
+SELECT * FROM unnest($1::bigint[], $2::integer[], $3::smallint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[], $8::bytea[])`
 
 	upsertSequencesSQL = `
 INSERT INTO webaas_sequences (app, name, value)
@@ -247,7 +247,7 @@ func changeColumns(cs []store.Change) []any {
 	var parts []int32
 	var kinds []int16
 	var apps, schemas []string
-	var keys, vals [][]byte
+	var keys, vals, sqs [][]byte
 	part := int32(0)
 	for i, c := range cs {
 		if i > 0 && cs[i-1].Seq == c.Seq {
@@ -261,7 +261,8 @@ func changeColumns(cs []store.Change) []any {
 		apps = append(apps, c.App)
 		schemas = append(schemas, c.Schema)
 		keys = append(keys, encodeKeys(c.Keys))
-		vals = append(vals, encodeValues(c.Values))
+		vals = append(vals, nonNil(encodeValues(c.Values)))
+		sqs = append(sqs, nonNil(encodeSequences(c.Sequences)))
 	}
-	return []any{seqs, parts, kinds, apps, schemas, keys, vals}
+	return []any{seqs, parts, kinds, apps, schemas, keys, vals, sqs}
 }

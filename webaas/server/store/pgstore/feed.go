@@ -167,7 +167,7 @@ const fetchSQL = `
 WITH page AS (SELECT seq FROM webaas_changes WHERE seq > $1 ORDER BY seq, part LIMIT $2),
 bound AS (SELECT max(seq) AS hi, count(*) AS n FROM page)
 SELECT (SELECT seq FROM webaas_counter), (SELECT pruned_through FROM webaas_log_state), b.n,
-	c.seq, c.kind, c.app, c.schema, c.keys, c.vals, c.notification_id
+	c.seq, c.kind, c.app, c.schema, c.keys, c.vals, c.seqs, c.notification_id
 FROM bound b
 LEFT JOIN webaas_changes c ON c.seq > $1 AND c.seq <= b.hi
 ORDER BY c.seq, c.part`
@@ -211,13 +211,13 @@ func (f *feed) fetch(ctx context.Context) (logPage, error) {
 	var seq *int64
 	var kind *int16
 	var app, schema, nid *string
-	var keys, vals []byte
-	_, err = pgx.ForEachRow(rows, []any{&head, &pruned, &n, &seq, &kind, &app, &schema, &keys, &vals, &nid}, func() error {
+	var keys, vals, seqs []byte
+	_, err = pgx.ForEachRow(rows, []any{&head, &pruned, &n, &seq, &kind, &app, &schema, &keys, &vals, &seqs, &nid}, func() error {
 		page.head, page.pruned, page.full = uint64(head), uint64(pruned), n == fetchPage
 		if seq == nil {
 			return nil // no entries: the row only carries the counter
 		}
-		c, err := decodeChange(uint64(*seq), *kind, *app, *schema, keys, vals, *nid)
+		c, err := decodeChange(uint64(*seq), *kind, *app, *schema, keys, vals, seqs, *nid)
 		if err != nil {
 			return err
 		}
@@ -227,7 +227,7 @@ func (f *feed) fetch(ctx context.Context) (logPage, error) {
 	return page, err
 }
 
-func decodeChange(seq uint64, kind int16, app, schema string, keys, vals []byte, nid string) (store.Change, error) {
+func decodeChange(seq uint64, kind int16, app, schema string, keys, vals, seqs []byte, nid string) (store.Change, error) {
 	c := store.Change{Kind: store.ChangeKind(kind), App: app}
 	switch c.Kind {
 	case store.ChangeRecords:
@@ -237,6 +237,9 @@ func decodeChange(seq uint64, kind int16, app, schema string, keys, vals []byte,
 			return c, fmt.Errorf("change %d: %w", seq, err)
 		}
 		if c.Values, err = decodeValues(vals, len(c.Keys)); err != nil {
+			return c, fmt.Errorf("change %d: %w", seq, err)
+		}
+		if c.Sequences, err = decodeSequences(app, seqs); err != nil {
 			return c, fmt.Errorf("change %d: %w", seq, err)
 		}
 	case store.ChangeNotificationDeleted:
@@ -311,6 +314,37 @@ func decodeValues(b []byte, want int) ([][]byte, error) {
 		return nil, fmt.Errorf("corrupt value list: %d values for %d keys", len(values), want)
 	}
 	return values, nil
+}
+
+// encodeSequences packs a change's sequence values (all of its app) as
+// length-prefixed names, each followed by its value, as uvarints.
+func encodeSequences(seqs []store.SeqValue) []byte {
+	var out []byte
+	for _, sv := range seqs {
+		out = binary.AppendUvarint(out, uint64(len(sv.Name)))
+		out = append(out, sv.Name...)
+		out = binary.AppendUvarint(out, sv.Value)
+	}
+	return out
+}
+
+func decodeSequences(app string, b []byte) ([]store.SeqValue, error) {
+	var out []store.SeqValue
+	for len(b) > 0 {
+		n, size := binary.Uvarint(b)
+		if size <= 0 || uint64(len(b)-size) < n {
+			return nil, errors.New("corrupt sequence list")
+		}
+		name := string(b[size : size+int(n)])
+		b = b[size+int(n):]
+		v, size := binary.Uvarint(b)
+		if size <= 0 {
+			return nil, errors.New("corrupt sequence list")
+		}
+		b = b[size:]
+		out = append(out, store.SeqValue{App: app, Name: name, Value: v})
+	}
+	return out, nil
 }
 
 // listen keeps a LISTEN connection open until ctx ends, reconnecting

@@ -111,8 +111,8 @@ CREATE INDEX IF NOT EXISTS webaas_txns_owner ON webaas_txns (owner);
 `,
 	// 6: the extensions of the data path. Named sequences, advanced under
 	// the counter lock; idempotency tokens, with an index for their
-	// expiry; the records' bytes in the change log, so that every node
-	// can push them; and registrations that watch whole types. No
+	// expiry; the records' bytes and the sequences' values in the change
+	// log, so that every node can push them; and registrations that watch whole types. No
 	// foreign keys, for the reason webaas_records has none.
 	`
 CREATE TABLE IF NOT EXISTS webaas_sequences (
@@ -130,6 +130,7 @@ CREATE TABLE IF NOT EXISTS webaas_tokens (
 );
 CREATE INDEX IF NOT EXISTS webaas_tokens_made ON webaas_tokens (made);
 ALTER TABLE webaas_changes ADD COLUMN IF NOT EXISTS vals bytea NOT NULL DEFAULT '';
+ALTER TABLE webaas_changes ADD COLUMN IF NOT EXISTS seqs bytea NOT NULL DEFAULT '';
 ALTER TABLE webaas_notifications ADD COLUMN IF NOT EXISTS types text[] NOT NULL DEFAULT '{}';
 `,
 }

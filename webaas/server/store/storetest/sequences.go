@@ -104,7 +104,9 @@ func testSequences(t *testing.T, st store.Store) {
 	s4 := del(t, st, other, "head")
 	got := barrier(t, st, c, "a")
 	values := map[string][]byte{}
+	seqs := map[string]string{}
 	for _, ch := range got {
+		seqs[fmt.Sprintf("%d %s/%s", ch.Seq, ch.App, ch.Schema)] = fmt.Sprint(ch.Sequences)
 		if ch.Kind != store.ChangeRecords || len(ch.Values) != len(ch.Keys) {
 			t.Fatalf("change %s carries %d values for %d keys", changeString(ch), len(ch.Values), len(ch.Keys))
 		}
@@ -118,6 +120,17 @@ func testSequences(t *testing.T, st store.Store) {
 		fmt.Sprintf("%d a/M/3", s2):    []byte("third 3"), fmt.Sprintf("%d b/M/1", s2): []byte("b 1"), fmt.Sprintf("%d a/M/1", s2): []byte("o 1"),
 		fmt.Sprintf("%d a/T/empty", s3): {},
 		fmt.Sprintf("%d a/T/head", s4):  nil,
+	}
+	// Each change says which of its app's sequences the commit advanced.
+	wantSeqs := map[string]string{
+		fmt.Sprintf("%d a/M", s1): "[{a m 2}]", fmt.Sprintf("%d a/T", s1): "[{a m 2}]",
+		fmt.Sprintf("%d a/M", s2): "[{a m 3} {a other 1}]", fmt.Sprintf("%d b/M", s2): "[{b m 1}]",
+		fmt.Sprintf("%d a/T", s3): "[]",
+	}
+	for k, v := range wantSeqs {
+		if seqs[k] != v {
+			t.Errorf("change %s carries sequences %s, want %s", k, seqs[k], v)
+		}
 	}
 	for k, v := range want {
 		g, ok := values[k]

@@ -244,7 +244,7 @@ func subscribe(t *testing.T, st store.Store) *collector {
 }
 
 func (c *collector) add(ch store.Change) {
-	ch.Keys, ch.Values = slices.Clone(ch.Keys), slices.Clone(ch.Values)
+	ch.Keys, ch.Values, ch.Sequences = slices.Clone(ch.Keys), slices.Clone(ch.Values), slices.Clone(ch.Sequences)
 	c.mu.Lock()
 	c.changes = append(c.changes, ch)
 	c.mu.Unlock()
