@@ -18,6 +18,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/chat/chatpb"
+	"github.com/webaas-chat/webaas-chat/chat/chattest"
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
 )
@@ -104,7 +105,7 @@ func TestCommandsRetryUntilTheServerIsUp(t *testing.T) {
 			u := newUpLater(t)
 			room := createRoom(t, u.srv.URL())
 			c, _ := webaas.New(u.srv.URL())
-			rawPost(t, c, room.Code(), &chatpb.Message{Nick: "bob", Text: "already here"})
+			chattest.RawPost(t, c, room.Code(), &chatpb.Message{Nick: "bob", Text: "already here"})
 			var out bytes.Buffer
 			errOut := newWatchWriter(refusedNotice+u.url+"; retrying in ", 1)
 			done := make(chan error, 1)
@@ -132,7 +133,7 @@ func TestHistoryFollowRetriesForever(t *testing.T) {
 	u := newUpLater(t)
 	room := createRoom(t, u.srv.URL())
 	c, _ := webaas.New(u.srv.URL())
-	rawPost(t, c, room.Code(), &chatpb.Message{Nick: "bob", Text: "before"})
+	chattest.RawPost(t, c, room.Code(), &chatpb.Message{Nick: "bob", Text: "before"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := newWatchWriter("bob: ", 2)

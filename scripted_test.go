@@ -17,40 +17,11 @@ import (
 	"unicode"
 
 	"github.com/webaas-chat/webaas-chat/chat/chatpb"
+	"github.com/webaas-chat/webaas-chat/chat/chattest"
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
 )
-
-// rawPost appends messages to a room as a sender does (the next sequence
-// numbers, the head counter bumped in the same transaction) but with
-// whatever they hold: what anyone with the room code can write through
-// the raw API.
-func rawPost(t testing.TB, c *webaas.Client, code string, msgs ...*chatpb.Message) {
-	t.Helper()
-	ctx := context.Background()
-	tx, err := c.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, err := webaas.TxnGetMessage[chatpb.Counter](ctx, tx, code, "head")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range msgs {
-		head.Value++
-		m.Seq = head.Value
-		if err := tx.PutMessage(ctx, code, m); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tx.PutMessage(ctx, code, head); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // unsafeRune: a character that a terminal shows as nothing, or not as
 // itself (controls, bidi, invisible and format characters).
@@ -77,7 +48,7 @@ func TestHistoryShowsHostileTextOnOneLine(t *testing.T) {
 		{Nick: "mallory", Text: strings.Repeat("lin\n", 13000)},
 		{Nick: "mallory", Kind: chatpb.Kind_KIND_NICK, Text: "bob\nalice"},
 	}
-	rawPost(t, c, room.Code(), hostile...)
+	chattest.RawPost(t, c, room.Code(), hostile...)
 
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"history", "--server", srv.URL(), "--room", room.Code()}, nil, &out, &errOut); err != nil {
@@ -228,7 +199,7 @@ func TestHistoryPrintsEachPageAsItArrives(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		msgs = append(msgs, &chatpb.Message{Nick: "bob", Text: fmt.Sprint("m", i)})
 	}
-	rawPost(t, c, room.Code(), msgs...)
+	chattest.RawPost(t, c, room.Code(), msgs...)
 	for _, tc := range []struct {
 		args      []string
 		first     int // messages printed from the first page
@@ -263,11 +234,11 @@ func TestHistoryPrintsEachPageAsItArrives(t *testing.T) {
 // history printed the hostile record and --follow went on from its
 // sequence number, missing every honest message after it.
 func TestHistoryStopsAtTheHead(t *testing.T) {
-	srv := servertest.Start(t)
+	srv := servertest.Start(t, func(c *server.Config) { c.Plain = true }) // a room with a head counter
 	room := createRoom(t, srv.URL())
 	c, _ := webaas.New(srv.URL())
 	ctx := context.Background()
-	rawPost(t, c, room.Code(), &chatpb.Message{Nick: "alice", Text: "one"}, &chatpb.Message{Nick: "alice", Text: "two"})
+	chattest.RawPost(t, c, room.Code(), &chatpb.Message{Nick: "alice", Text: "one"}, &chatpb.Message{Nick: "alice", Text: "two"})
 	if err := c.PutMessage(ctx, room.Code(), &chatpb.Message{Seq: 1_000_000, Nick: "mallory", Text: "from the future"}); err != nil {
 		t.Fatal(err)
 	}

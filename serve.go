@@ -72,6 +72,7 @@ func serverFlags(fs *flag.FlagSet) *server.Config {
 	fs.DurationVar(&cfg.PingInterval, "ping-interval", cfg.PingInterval, "how often idle websockets are pinged")
 	fs.DurationVar(&cfg.NotificationTTL, "notification-ttl", cfg.NotificationTTL, "a notification registration nobody has listened on for this long is deleted")
 	fs.IntVar(&cfg.WSMaxRecordsFrame, "max-records-frame-bytes", cfg.WSMaxRecordsFrame, "record bytes one records frame carries (frames=records); records past it are sent as omitted, for the client to read")
+	fs.BoolVar(&cfg.Plain, "plain", false, "serve the original WeBaaS API only, without this server's extensions (to test or measure clients' fallbacks)")
 	fs.DurationVar(&cfg.IdempotencyTTL, "idempotency-ttl", cfg.IdempotencyTTL, "how long a batch's token is remembered, so that a retry within it never applies the batch twice")
 	clientFlags(fs, &cfg)
 	return &cfg

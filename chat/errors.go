@@ -21,6 +21,9 @@ var (
 	ErrNickTaken = errors.New("nickname is in use by someone online")
 	// ErrClosed: the session has left the room.
 	ErrClosed = errors.New("session closed")
+	// ErrNeedsExtensions: the room was made on a server with the
+	// data-path extensions, and this server has not got them.
+	ErrNeedsExtensions = errors.New("this room numbers its messages on the server (POST /batch), and this server does not offer that: connect to a webaas-chat server")
 )
 
 // NickError says why a nickname is refused.

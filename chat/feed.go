@@ -1,11 +1,15 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/webaas-chat/webaas-chat/backoff"
 	"github.com/webaas-chat/webaas-chat/chat/chatpb"
@@ -62,9 +66,11 @@ type FollowOptions struct {
 }
 
 // Follow streams the room from message after+1 on: every message exactly
-// once, in order, with no gap, across reconnects. It watches the room's
-// counters; each change, and each (re)connect, costs one range query for
-// the messages not yet delivered. The channel closes when ctx ends.
+// once, in order, with no gap, across reconnects. In a sequenced room the
+// server pushes the messages, and only a gap, a message too large for its
+// frame, or a (re)connect costs a read; otherwise the feed watches the
+// room's counters, and each change costs one range query for the
+// messages not yet delivered. The channel closes when ctx ends.
 func (r *Room) Follow(ctx context.Context, after int64, opts FollowOptions) (<-chan Event, error) {
 	if opts.Refresh <= 0 {
 		opts.Refresh = 10 * time.Second
@@ -79,7 +85,14 @@ func (r *Room) Follow(ctx context.Context, after int64, opts FollowOptions) (<-c
 	if opts.Reconnect.Max > 0 {
 		watchOpts = append(watchOpts, webaas.WithBackoff(opts.Reconnect.Min, opts.Reconnect.Max))
 	}
-	watch, err := r.c.Watch(ctx, r.code, "chatroom.Counter", []string{headKey, rosterKey}, watchOpts...)
+	keys := []string{headKey, rosterKey}
+	if r.Sequenced() {
+		// The messages themselves are pushed; the roster counter says
+		// when to read the members.
+		keys = []string{rosterKey}
+		watchOpts = append(watchOpts, webaas.WithTypes(messageType), webaas.WithRecords())
+	}
+	watch, err := r.c.Watch(ctx, r.code, "chatroom.Counter", keys, watchOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("follow room: %w", err)
 	}
@@ -96,7 +109,8 @@ type feed struct {
 	out   chan Event
 
 	needMessages, needMembers bool
-	gapSeen                   time.Time // when the gap after last was first seen; zero: none
+	gapSeen                   time.Time         // when the gap after last was first seen; zero: none
+	pushed                    []*chatpb.Message // pushed messages that follow on from last, in order
 }
 
 func (f *feed) emit(ctx context.Context, e Event) bool {
@@ -165,6 +179,10 @@ func (f *feed) note(ctx context.Context, ev webaas.Event) bool {
 	case webaas.Disconnected:
 		return f.emit(ctx, Event{Kind: Reconnecting, Err: ev.Err, Retry: ev.Retry})
 	case webaas.Changed:
+		if ev.Records != nil {
+			f.notePushed(ev)
+			return true
+		}
 		for _, k := range ev.Keys {
 			switch k {
 			case headKey:
@@ -177,6 +195,47 @@ func (f *feed) note(ctx context.Context, ev webaas.Event) bool {
 	return true
 }
 
+// notePushed takes the messages a records frame carries. One that follows
+// on from the last is queued for delivery, if the frame's sequence value
+// says the server numbered it: a record written by hand ahead of the
+// sequence is not part of the room (and is overwritten when its number
+// comes). A gap, or a message the frame left out, needs a read.
+func (f *feed) notePushed(ev webaas.Event) {
+	head, numbered := ev.Sequences[messageSequence]
+	var msgs []*chatpb.Message
+	for _, rc := range ev.Records {
+		switch {
+		case rc.Schema == "chatroom.Counter":
+			if rc.Key == rosterKey {
+				f.needMembers = f.opts.Members
+			}
+		case rc.Schema != messageType || rc.Deleted:
+		case rc.Omitted:
+			f.needMessages = true
+		default:
+			m := &chatpb.Message{}
+			if proto.Unmarshal(rc.Record, m) != nil {
+				f.needMessages = true // the read will say what it is
+				continue
+			}
+			if numbered && m.Seq <= int64(head) {
+				msgs = append(msgs, m)
+			}
+		}
+	}
+	slices.SortFunc(msgs, func(a, b *chatpb.Message) int { return cmp.Compare(a.Seq, b.Seq) })
+	for _, m := range msgs {
+		next := f.last + int64(len(f.pushed)) + 1
+		switch {
+		case m.Seq < next: // delivered already
+		case m.Seq == next && !f.needMessages:
+			f.pushed = append(f.pushed, m)
+		default:
+			f.needMessages = true // a gap: a read fills it
+		}
+	}
+}
+
 // gapPoll is how often missing messages are looked for again.
 const gapPoll = 250 * time.Millisecond
 
@@ -184,6 +243,16 @@ const gapPoll = 250 * time.Millisecond
 var errGapPending = errors.New("messages missing; waiting for them")
 
 func (f *feed) fetch(ctx context.Context) error {
+	if len(f.pushed) > 0 {
+		msgs := f.pushed
+		f.pushed = nil
+		if !f.needMessages { // else the read delivers them, in order
+			f.last = msgs[len(msgs)-1].Seq
+			if !f.emit(ctx, Event{Kind: Messages, Messages: messagesOf(msgs)}) {
+				return ctx.Err()
+			}
+		}
+	}
 	if f.needMessages {
 		if err := f.fetchMessages(ctx); err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/webaas"
+	"github.com/webaas-chat/webaas-chat/webaas/server"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
 )
 
@@ -33,7 +34,8 @@ func lossyProxy(t *testing.T, target string, n int32, cut bool) string {
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		if strings.Contains(r.URL.RawQuery, "action=commit") && left.Add(-1) >= 0 {
+		lands := strings.Contains(r.URL.RawQuery, "action=commit") || r.URL.Path == "/batch"
+		if lands && resp.StatusCode == http.StatusOK && left.Add(-1) >= 0 {
 			if cut {
 				conn, _, _ := w.(http.Hijacker).Hijack()
 				conn.Close()
@@ -56,40 +58,42 @@ func lossyProxy(t *testing.T, target string, n int32, cut bool) string {
 // land is lost, the sender finds its message before retrying, so the
 // message is in the room exactly once and Send reports its real seq.
 func TestLostCommitAnswerSendsOnce(t *testing.T) {
-	for _, cut := range []bool{true, false} {
-		srv := servertest.Start(t)
-		direct, _ := webaas.New(srv.URL())
-		room, err := chat.NewClient(direct).CreateRoom(ctx, "lossy")
-		if err != nil {
-			t.Fatal(err)
+	bothPaths(t, func(t *testing.T, plain bool) {
+		for _, cut := range []bool{true, false} {
+			srv := servertest.Start(t, func(c *server.Config) { c.Plain = plain })
+			direct, _ := webaas.New(srv.URL())
+			room, err := chat.NewClient(direct).CreateRoom(ctx, "lossy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, _ := webaas.New(lossyProxy(t, srv.URL(), 2, cut))
+			viaProxy, err := chat.NewClient(c).OpenRoom(ctx, room.Code())
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := viaProxy.Sender("alice", chat.SessionOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, err := s.Send(ctx, "only once")
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := s.Send(context.Background(), "and this once")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			all, err := room.After(ctx, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := texts(all); got != "alice: only once | alice: and this once" {
+				t.Fatalf("cut=%v: room holds %q", cut, got)
+			}
+			if first.Seq != 1 || second.Seq != 2 {
+				t.Fatalf("cut=%v: Send reported seqs %d and %d, want 1 and 2", cut, first.Seq, second.Seq)
+			}
 		}
-		c, _ := webaas.New(lossyProxy(t, srv.URL(), 2, cut))
-		viaProxy, err := chat.NewClient(c).OpenRoom(ctx, room.Code())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := viaProxy.Sender("alice", chat.SessionOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		first, err := s.Send(ctx, "only once")
-		if err != nil {
-			t.Fatal(err)
-		}
-		second, err := s.Send(context.Background(), "and this once")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Close()
-		all, err := room.After(ctx, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := texts(all); got != "alice: only once | alice: and this once" {
-			t.Fatalf("cut=%v: room holds %q", cut, got)
-		}
-		if first.Seq != 1 || second.Seq != 2 {
-			t.Fatalf("cut=%v: Send reported seqs %d and %d, want 1 and 2", cut, first.Seq, second.Seq)
-		}
-	}
+	})
 }

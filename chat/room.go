@@ -2,11 +2,14 @@
 // presence. It has no terminal code; the TUI (package ui), the scriptable
 // commands and the benchmarks all use it.
 //
-// A room is one WeBaaS app whose schema is proto/chatroom.proto. Every
-// message is its own record keyed by a sequence number; senders take the
-// next number by a transaction on the room's "head" counter, so every
-// client sees one order with no gaps, and a send costs the same whatever
-// the history size.
+// A room is one WeBaaS app whose schema is chatpb/chatroom.proto. Every
+// message is its own record keyed by a sequence number, so every client
+// sees one order with no gaps, and a send costs the same whatever the
+// history size. On a server with the data-path extensions (ours) a room
+// is "sequenced": a send is one request that the server numbers, and
+// subscribers are pushed the messages themselves. On a plain WeBaaS
+// server senders take the next number by a transaction on the room's
+// "head" counter, and subscribers read what changed.
 package chat
 
 import (
@@ -14,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -31,6 +35,10 @@ const (
 	schemaVersion = "chatroom-1"
 	schemaFile    = "chatroom.proto"
 
+	// messageSequence numbers a sequenced room's messages.
+	messageSequence = "messages"
+	messageType     = "chatroom.Message"
+
 	// MaxText is the longest message, in bytes of UTF-8.
 	MaxText = 4000
 	// MaxRoomName is the longest room name, in characters.
@@ -47,6 +55,10 @@ type Room struct {
 	presence time.Duration
 }
 
+// Sequenced reports whether the room's messages are numbered by the
+// server (see the package doc).
+func (r *Room) Sequenced() bool { return r.info.GetSequenced() }
+
 // Code is the room code: the WeBaaS app id, and the secret that lets
 // someone join.
 func (r *Room) Code() string { return r.code }
@@ -58,10 +70,38 @@ func (r *Room) Name() string { return r.info.GetName() }
 func (r *Room) Client() *webaas.Client { return r.c }
 
 // Client is the chat's way to one server.
-type Client struct{ c *webaas.Client }
+type Client struct {
+	c *webaas.Client
+
+	mu    sync.Mutex
+	known bool // fast was learnt from the server
+	fast  bool // the server offers every extension a sequenced room needs
+}
 
 // NewClient is the chat on the WeBaaS client c.
 func NewClient(c *webaas.Client) *Client { return &Client{c: c} }
+
+// sequencedExtensions are what a sequenced room needs of its server.
+var sequencedExtensions = []string{"batch", "sequence", "watch-types", "records-frames"}
+
+// canSequence asks the server, once, whether it can serve sequenced
+// rooms. A server without GET /info (plain WeBaaS) cannot.
+func (cl *Client) canSequence(ctx context.Context) (bool, error) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.known {
+		return cl.fast, nil
+	}
+	info, err := cl.c.Info(ctx)
+	if err != nil {
+		return false, err // asked again next time: the server may be back
+	}
+	cl.known, cl.fast = true, true
+	for _, x := range sequencedExtensions {
+		cl.fast = cl.fast && info.Has(x)
+	}
+	return cl.fast, nil
+}
 
 // Dial is the chat on the server at url, e.g. "http://127.0.0.1:11232".
 func Dial(url string) (*Client, error) {
@@ -85,6 +125,10 @@ func (cl *Client) CreateRoom(ctx context.Context, name string) (*Room, error) {
 	if n := len([]rune(name)); n > MaxRoomName {
 		return nil, fmt.Errorf("room name is %d characters; the limit is %d", n, MaxRoomName)
 	}
+	sequenced, err := cl.canSequence(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create room: %w", err)
+	}
 	code, err := c.RegisterApp(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("create room: %w", err)
@@ -95,12 +139,16 @@ func (cl *Client) CreateRoom(ctx context.Context, name string) (*Room, error) {
 	if err := c.ActivateSchema(ctx, code, schemaVersion); err != nil {
 		return nil, fmt.Errorf("create room: activate schema: %w", err)
 	}
-	info := &chatpb.Room{Id: roomKey, Name: name, CreatedUnixMs: time.Now().UnixMilli()}
+	info := &chatpb.Room{Id: roomKey, Name: name, CreatedUnixMs: time.Now().UnixMilli(), Sequenced: sequenced}
 	tx, err := c.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("create room: %w", err)
 	}
-	for _, rec := range []proto.Message{info, &chatpb.Counter{Name: headKey}, &chatpb.Counter{Name: rosterKey}} {
+	records := []proto.Message{info, &chatpb.Counter{Name: rosterKey}}
+	if !sequenced {
+		records = append(records, &chatpb.Counter{Name: headKey})
+	}
+	for _, rec := range records {
 		if err := tx.PutMessage(ctx, code, rec); err != nil {
 			return nil, fmt.Errorf("create room: %w", err)
 		}
@@ -124,6 +172,15 @@ func (cl *Client) OpenRoom(ctx context.Context, code string) (*Room, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open room: %w", err)
 	}
+	if info.GetSequenced() {
+		ok, err := cl.canSequence(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("open room: %w", err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("open room: %w", ErrNeedsExtensions)
+		}
+	}
 	return &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout}, nil
 }
 
@@ -141,6 +198,10 @@ func (r *Room) counter(ctx context.Context, name string) (int64, error) {
 
 // Head returns the sequence number of the newest message (0: none).
 func (r *Room) Head(ctx context.Context) (int64, error) {
+	if r.Sequenced() {
+		n, err := r.c.Sequence(ctx, r.code, messageSequence)
+		return int64(n), err
+	}
 	return r.counter(ctx, headKey)
 }
 

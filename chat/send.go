@@ -1,16 +1,21 @@
 package chat
 
 // Sending: a session's messages queue, and one goroutine commits what is
-// waiting in one transaction on the room's head counter, retrying on
-// conflicts and failures without ever posting a message twice.
+// waiting, retrying on failures without ever posting a message twice: in
+// a sequenced room as one POST /batch whose token makes a retry harmless,
+// else as one transaction on the room's head counter, retried on
+// conflicts too.
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/webaas-chat/webaas-chat/backoff"
 	"github.com/webaas-chat/webaas-chat/chat/chatpb"
@@ -102,6 +107,11 @@ func (s *Session) sender() {
 // messages committed since, so a retry never posts it twice.
 func (s *Session) commitBatch(ctx context.Context, batch []*sendReq) error {
 	ambiguousFrom := int64(-1) // head read by the earliest attempt whose commit outcome is unknown
+	try := func(lookOnly bool) (int64, error) { return s.tryCommit(ctx, batch, &ambiguousFrom, lookOnly) }
+	if s.room.Sequenced() {
+		ambiguous := false
+		try = func(lookOnly bool) (int64, error) { return s.tryBatch(ctx, batch, &ambiguous, lookOnly) }
+	}
 	failing := backoff.Backoff{Min: 2 * time.Millisecond, Max: 2 * time.Second}
 	var cannotStore time.Time // the first of an unbroken run of "cannot store now" answers
 	var lastErr error
@@ -109,7 +119,7 @@ func (s *Session) commitBatch(ctx context.Context, batch []*sendReq) error {
 		// After GiveUp of such answers, one last attempt only looks for
 		// the batch (an earlier commit may have landed) before failing.
 		lookOnly := !cannotStore.IsZero() && time.Since(cannotStore) >= s.giveUp
-		head, err := s.tryCommit(ctx, batch, &ambiguousFrom, lookOnly)
+		head, err := try(lookOnly)
 		if err == nil {
 			return nil
 		}
@@ -216,6 +226,68 @@ func (s *Session) tryCommit(ctx context.Context, batch []*sendReq, ambiguousFrom
 	}
 	committed = err == nil
 	return head, err
+}
+
+// tryBatch sends the batch as one POST /batch, the server numbering the
+// messages. Its token (the session and the first message's number in it)
+// names the batch: a retry after a lost answer is told the numbers the
+// first attempt got, and writes nothing. Only a look (lookOnly, once the
+// server has said for GiveUp that it cannot store) reads: it searches the
+// messages since the session's last known number for the batch.
+func (s *Session) tryBatch(ctx context.Context, batch []*sendReq, ambiguous *bool, lookOnly bool) (int64, error) {
+	if lookOnly {
+		if !*ambiguous {
+			return 0, errLookedOnly
+		}
+		head, err := s.room.Head(ctx)
+		if err != nil {
+			return 0, err
+		}
+		found, err := s.landed(ctx, batch, s.sentUpTo.Load(), head)
+		if err != nil || found {
+			return head, err
+		}
+		return head, errLookedOnly
+	}
+	writes := make([]webaas.BatchWrite, len(batch))
+	for i, req := range batch {
+		req.msg.Seq = 0 // the server sets it
+		rec, err := proto.Marshal(req.msg)
+		if err != nil {
+			return 0, err
+		}
+		writes[i] = webaas.BatchWrite{SchemaName: messageType, Sequence: messageSequence, Record: rec}
+	}
+	token := fmt.Sprintf("%s:%d", s.clientID, batch[0].msg.ClientSeq)
+	res, err := s.room.c.Batch(ctx, s.room.code, token, writes)
+	if err != nil {
+		if !refused(err) {
+			*ambiguous = true // it may have landed
+		}
+		return 0, err
+	}
+	if len(res.Keys) != len(batch) {
+		return 0, fmt.Errorf("the server numbered %d of %d messages", len(res.Keys), len(batch))
+	}
+	for i, k := range res.Keys {
+		seq, err := strconv.ParseInt(k, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("the server numbered a message %q: %w", k, err)
+		}
+		batch[i].msg.Seq = seq
+	}
+	s.noteSent(batch[len(batch)-1].msg.Seq)
+	return 0, nil
+}
+
+// noteSent raises the session's last known message number.
+func (s *Session) noteSent(seq int64) {
+	for {
+		cur := s.sentUpTo.Load()
+		if seq <= cur || s.sentUpTo.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
 }
 
 // landed reports whether the batch was committed with a sequence number in

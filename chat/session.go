@@ -49,10 +49,14 @@ type Session struct {
 	nick string
 
 	clientSeq atomic.Uint64
-	sendq     chan *sendReq
-	ctx       context.Context // the session's life; cancelled by Leave/Close
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
+	// sentUpTo is a message number no later than any of this session's
+	// (sequenced rooms): where a look for a batch whose answer was lost
+	// starts.
+	sentUpTo atomic.Int64
+	sendq    chan *sendReq
+	ctx      context.Context // the session's life; cancelled by Leave/Close
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 func newClientID() string {
@@ -109,6 +113,14 @@ func (r *Room) newSession(nick string, opts SessionOptions) (*Session, error) {
 	}
 	if s.owner == "" {
 		s.owner = s.clientID
+	}
+	if r.Sequenced() {
+		// Best effort: without it a look starts at the first message.
+		ctx, cancel := context.WithTimeout(sctx, 5*time.Second)
+		if head, err := r.Head(ctx); err == nil {
+			s.sentUpTo.Store(head)
+		}
+		cancel()
 	}
 	s.wg.Add(1)
 	go s.sender()

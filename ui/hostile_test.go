@@ -17,6 +17,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/chat/chatpb"
+	"github.com/webaas-chat/webaas-chat/chat/chattest"
 	"github.com/webaas-chat/webaas-chat/ui/messages"
 	"github.com/webaas-chat/webaas-chat/webaas"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
@@ -46,35 +47,6 @@ func hostileMessages() []*chatpb.Message {
 
 var hostileNicks = []string{forgedNick, "\u202emallory", "zero\u200bwidth", "👨\u200d👩\u200d👧"}
 
-// rawPost appends messages to a room the way a sender does (the next
-// sequence numbers, the head counter bumped in the same transaction), but
-// with whatever nicknames and text they hold.
-func rawPost(t *testing.T, c *webaas.Client, code string, msgs ...*chatpb.Message) {
-	t.Helper()
-	ctx := context.Background()
-	tx, err := c.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, err := webaas.TxnGetMessage[chatpb.Counter](ctx, tx, code, "head")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range msgs {
-		head.Value++
-		m.Seq = head.Value
-		if err := tx.PutMessage(ctx, code, m); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tx.PutMessage(ctx, code, head); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // hostileChat logs alice in for real to a room whose name, messages and
 // members were written raw; the messages and members on screen are the
 // ones read back from the server.
@@ -87,7 +59,7 @@ func hostileChat(t *testing.T) *Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rawPost(t, c, room.Code(), hostileMessages()...)
+	chattest.RawPost(t, c, room.Code(), hostileMessages()...)
 	tx, err := c.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)

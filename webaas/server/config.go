@@ -63,6 +63,12 @@ type Config struct {
 	// accepts any.
 	AllowHosts []string
 
+	// Plain serves the original API only: no extension's endpoint,
+	// parameter or field is recognised, as on a WeBaaS server that never
+	// had them. Clients' fallbacks are tested, and the original design
+	// measured, against it.
+	Plain bool
+
 	Logger *slog.Logger
 }
 

@@ -378,3 +378,35 @@ func TestTwoNodesPushRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainServerOffersNoExtension: with Config.Plain the server answers
+// as one that never had the extensions, for clients' fallbacks to be
+// tested against.
+func TestPlainServerOffersNoExtension(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.Plain = true })
+	info, err := e.c.Info(ctx)
+	if err != nil || len(info.Extensions) != 0 {
+		t.Fatalf("Info = %+v, %v; want none", info, err)
+	}
+	if _, err := e.c.Batch(ctx, e.app, "", []webaas.BatchWrite{seqItem("a")}); err == nil {
+		t.Fatal("POST /batch answered")
+	}
+	if _, err := e.c.Sequence(ctx, e.app, "items"); err == nil {
+		t.Fatal("GET /sequence answered")
+	}
+	status, body := e.raw("POST", "/notification", nil, []byte(`{"appID":"`+e.app+`","schemaNames":["test.Item"]}`))
+	if status != 400 || !strings.Contains(string(body), "missing schemaName") {
+		t.Fatalf("schemaNames alone: %d %s", status, body)
+	}
+	id, err := e.c.RegisterNotification(ctx, e.app, "test.Item", []string{"1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := e.listenRecords(id) // frames=records is not heard
+	if err := e.c.Put(ctx, e.app, "test.Item", item(1, "x")); err != nil {
+		t.Fatal(err)
+	}
+	if m := readFrame(t, conn); strings.Join(m.RecordKeys, ",") != "1" {
+		t.Fatalf("frame %v", m)
+	}
+}

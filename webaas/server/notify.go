@@ -57,6 +57,9 @@ func (s *Server) registerNotification(w http.ResponseWriter, r *http.Request) er
 	if err := readJSON(w, r, s.cfg.MaxJSONBytes, &body); err != nil {
 		return err
 	}
+	if s.cfg.Plain {
+		body.SchemaNames = nil
+	}
 	if body.AppID == "" {
 		return errorf(wire.CodeBadParameter, "missing appID in the JSON body")
 	}
@@ -205,9 +208,10 @@ func (s *Server) listen(w http.ResponseWriter, r *http.Request) error {
 		return errorf(wire.CodeBadParameter, "GET /notification is a websocket upgrade: connect with a websocket client to ws://host/notification?appID=...&notificationID=...")
 	}
 	records, err := framesParam(r)
-	if err != nil {
+	if err != nil && !s.cfg.Plain {
 		return err
 	}
+	records = records && !s.cfg.Plain
 	if len(n.Types) > 0 && !records {
 		// Keys found by type may be any bytes, which text frames of
 		// NotificationMessage cannot carry.

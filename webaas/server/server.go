@@ -103,9 +103,11 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /notification", s.handle(s.registerNotification))
 	m.HandleFunc("DELETE /notification", s.handle(s.deleteNotification))
 	m.HandleFunc("GET /notification", s.handle(s.listen))
-	m.HandleFunc("GET /info", s.handle(s.info))         // extension
-	m.HandleFunc("POST /batch", s.handle(s.batch))      // extension
-	m.HandleFunc("GET /sequence", s.handle(s.sequence)) // extension
+	if !s.cfg.Plain {
+		m.HandleFunc("GET /info", s.handle(s.info))         // extension
+		m.HandleFunc("POST /batch", s.handle(s.batch))      // extension
+		m.HandleFunc("GET /sequence", s.handle(s.sequence)) // extension
+	}
 	// Anything else gets the API's error shape, not net/http's plain text.
 	m.HandleFunc("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(wire.CodeBadParameter, "no endpoint %s %s", r.Method, r.URL.Path)
