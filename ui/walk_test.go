@@ -1,0 +1,92 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
+)
+
+// What a person trying the chat in a terminal found; each test is one
+// thing that was wrong on the screen.
+
+// screenLine is row i of what the terminal shows (negative: from the
+// bottom).
+func screenLine(m *Model, i int) string {
+	lines := strings.Split(shown(m), "\n")
+	if i < 0 {
+		i += len(lines)
+	}
+	return lines[i]
+}
+
+// TestHeaderKeepsTheConnectionState: a long room name (any name up to 64
+// characters is allowed) or nickname must not push the connection's
+// state off the header, at any width: it is the one place that says the
+// server is gone. The name is what gives way.
+func TestHeaderKeepsTheConnectionState(t *testing.T) {
+	srv := servertest.Start(t)
+	c, err := chat.Dial(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "The quarterly planning room for the infrastructure team of 2027"
+	room, err := c.CreateRoom(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nick := "abcdefghijklmnopqrstuvwx" // the longest nickname
+	m := newTestModel(t, srv, nick, room.Code())
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	logIn(t, m, nick, room.Code())
+	for _, w := range []int{MinWidth, 80, 120} {
+		m.Update(tea.WindowSizeMsg{Width: w, Height: 24})
+		feed(m, chat.Event{Kind: chat.Connected})
+		if h := screenLine(m, 0); !strings.HasSuffix(strings.TrimRight(h, " "), "● connected") || !strings.Contains(h, nick) {
+			t.Errorf("at %d columns the header is %q", w, h)
+		}
+		feed(m, chat.Event{Kind: chat.Reconnecting, Retry: 3 * time.Second})
+		if h := screenLine(m, 0); !strings.Contains(h, "reconnecting in 3s") {
+			t.Errorf("at %d columns, reconnecting, the header is %q", w, h)
+		}
+	}
+}
+
+// TestReconnectCountdownCounts: the header's "reconnecting in Ns" counts
+// down while the chat waits, instead of showing the delay it was told
+// once (a "retry in 3.0s" that still says so seconds later looks frozen).
+func TestReconnectCountdownCounts(t *testing.T) {
+	m := loggedIn(t, 100, 30)
+	_, cmd := m.Update(feedMsg{room: m.room().id, ok: true, ev: chat.Event{Kind: chat.Reconnecting, Retry: 3 * time.Second}})
+	if h := screenLine(m, 0); !strings.Contains(h, "◌ server unreachable, reconnecting in 3s") {
+		t.Fatalf("header %q", h)
+	}
+	// The check every second while reconnecting (a real one-second tick).
+	m.Update(findMsg[hostCheckMsg](t, cmd))
+	if h := screenLine(m, 0); !strings.Contains(h, "reconnecting in 2s") && !strings.Contains(h, "reconnecting in 1s") {
+		t.Fatalf("a second later the header is %q", h)
+	}
+}
+
+// TestNotSentFitsTheStatusLine: the note that a message typed while the
+// server is unreachable was kept is read whole at the usual 80 columns,
+// and at the smallest size the chat runs at.
+func TestNotSentFitsTheStatusLine(t *testing.T) {
+	for _, w := range []int{MinWidth, 80} {
+		m := loggedIn(t, w, 24)
+		feed(m, chat.Event{Kind: chat.Reconnecting, Retry: time.Second})
+		m.room().input.SetValue("typed while the server is down")
+		m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+		if got := screenLine(m, -1); !strings.Contains(got, "Not sent: the server is unreachable") || strings.Contains(got, "…") {
+			t.Errorf("at %d columns the status line is %q", w, got)
+		}
+		if v := m.room().input.Value(); v != "typed while the server is down" {
+			t.Errorf("the input holds %q", v)
+		}
+	}
+}
