@@ -90,3 +90,18 @@ func TestNotSentFitsTheStatusLine(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginErrorIsShownWhole: an error on the login form wraps inside the
+// form instead of being cut (it is the one thing to read there).
+func TestLoginErrorIsShownWhole(t *testing.T) {
+	srv := servertest.Start(t)
+	m := newTestModel(t, srv, "alice", "")
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	srv.Stop()
+	m.Update(m.loginCmd("alice", "")())
+	s := shown(m)
+	if !strings.Contains(s, "running?)") {
+		t.Fatalf("the login error is cut:\n%s", s)
+	}
+	checkFills(t, "login error", m.View().Content, 80, 24)
+}

@@ -127,6 +127,7 @@ func (m *Model) View() string {
 		}
 		return l.Render(common.PadRight(s, 11))
 	}
+	inner := min(max(m.width-4, 10), 60)
 	lines := []string{
 		st.Title.Render("webaas-chat"),
 		"",
@@ -138,17 +139,37 @@ func (m *Model) View() string {
 	case m.busy:
 		lines = append(lines, st.Dim.Render("Connecting…"))
 	case m.err != "":
-		lines = append(lines, st.Error.Render("✗ "+m.err))
+		// The error is what there is to read here: wrapped, not cut.
+		for i, l := range wrapLines(m.err, inner-2, maxErrLines) {
+			mark := "  " // continued lines sit under the first one's text
+			if i == 0 {
+				mark = "✗ "
+			}
+			lines = append(lines, st.Error.Render(mark+l))
+		}
 	default:
 		lines = append(lines, st.Hint.Render("Enter logs in; an empty room code creates a room."))
 	}
 	lines = append(lines, "", st.Dim.Render("server "+m.server))
-	inner := min(max(m.width-4, 10), 60)
 	for i, l := range lines {
 		lines[i] = common.PadRight(ansi.Truncate(l, inner, "…"), inner)
 	}
 	box := st.Pane.Render(strings.Join(lines, "\n"))
 	return lipgloss.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, box)
+}
+
+// maxErrLines bounds an error on the form (a server's answer can be long).
+const maxErrLines = 4
+
+// wrapLines wraps s to w cells, in at most n lines, the last one cut
+// with "…" if there is more.
+func wrapLines(s string, w, n int) []string {
+	lines := strings.Split(ansi.Wrap(s, w, ""), "\n")
+	if len(lines) > n {
+		lines = lines[:n]
+		lines[n-1] = ansi.Truncate(lines[n-1]+" …", w, "…")
+	}
+	return lines
 }
 
 // ShortHelp lists the form's keys.
