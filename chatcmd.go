@@ -125,7 +125,7 @@ Flags:
 	data := fs.String("data", defData, "data directory of the embedded server")
 	var level slog.Level
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level of the log file: debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -95,18 +95,27 @@ func parseScript(fs *flag.FlagSet, args []string, usage string) error {
 		fmt.Fprint(fs.Output(), usage+"\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	return fs.Parse(args)
+	return parseFlags(fs, args)
 }
 
 func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return usageError{"usage: webaas-chat room create [--server URL] [--name NAME]"}
+	const usage = "usage: webaas-chat room create [--server URL] [--name NAME]"
+	switch {
+	case len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+		fmt.Fprintln(stderr, usage+"\n\nRun webaas-chat room create --help for its flags.")
+		return flag.ErrHelp
+	case len(args) == 0 || args[0] != "create":
+		return usageError{usage}
 	}
 	fs := flag.NewFlagSet("room create", flag.ContinueOnError)
 	sf := newScriptFlags(fs)
 	name := fs.String("name", "webaas-chat", "the room's display name")
 	if err := parseScript(fs, args[1:], "Usage: webaas-chat room create [flags]\n\nCreates a room and prints its code, the key others join it with.\n"); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		// "room create my room" would make a room called "webaas-chat".
+		return usageError{fmt.Sprintf("room create: unexpected arguments %q (a name goes in --name)", fs.Args())}
 	}
 	ctx, cn, done, err := sf.connectWithin(ctx, stderr)
 	if err != nil {
