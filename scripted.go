@@ -125,7 +125,7 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// A retry after a lost answer may leave behind an app nobody knows
 	// the code of: harmless, and better than no room.
 	var room *chat.Room
-	err = newRetrier(cn.c, stderr, 0).do(ctx, func(ctx context.Context) (err error) {
+	err = newRetrier(cn.c, stderr, *sf.timeout).do(ctx, func(ctx context.Context) (err error) {
 		room, err = chat.NewClient(cn.c).CreateRoom(ctx, *name)
 		return err
 	})
@@ -165,7 +165,7 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer done()
 	var room *chat.Room
-	err = newRetrier(cn.c, stderr, 0).do(ctx, func(ctx context.Context) (err error) {
+	err = newRetrier(cn.c, stderr, *sf.timeout).do(ctx, func(ctx context.Context) (err error) {
 		room, err = chat.NewClient(cn.c).OpenRoom(ctx, *code)
 		return err
 	})
@@ -243,15 +243,21 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return stopped(*follow, ctx, err)
 	}
-	saidHostLeft := false
+	saidHostLeft, lost := false, false
 	for ev := range events {
 		switch ev.Kind {
 		case chat.Connected:
-			saidHostLeft = false
+			if lost {
+				fmt.Fprintln(stderr, "reconnected to the server at "+rt.server)
+			}
+			saidHostLeft, lost = false, false
 		case chat.Reconnecting:
+			lost = true
 			switch {
 			case !cn.hostLeft():
-				fmt.Fprintf(stderr, "reconnecting (retry in %.1fs): %v\n", ev.Retry.Seconds(), ev.Err)
+				// Like the retry lines: the cause without the request's
+				// URL, which holds the room code.
+				fmt.Fprintf(stderr, "%s; reconnecting in %.1fs (%v)\n", rt.trouble(ev.Err), ev.Retry.Seconds(), plainCause(ev.Err))
 			case !saidHostLeft:
 				fmt.Fprintln(stderr, hostLeftNote)
 				saidHostLeft = true
