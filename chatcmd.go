@@ -95,8 +95,9 @@ func serverURLFlag(fs *flag.FlagSet) *string {
 	return fs.String("server", os.Getenv("WEBAAS_URL"), "WeBaaS server URL, e.g. http://host:11232 (default $WEBAAS_URL; empty: the embedded server on "+defaultListen+")")
 }
 
-func cmdChat(ctx context.Context, args []string) error {
+func cmdChat(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: webaas-chat [chat] [flags]
 
@@ -109,13 +110,8 @@ the others keep chatting and no history is lost.
 Flags:
 `)
 		fs.PrintDefaults()
-	}
-	last := loadLastLogin()
-	if last.Owner == "" {
-		last.Owner = newOwnerToken()
-		if err := saveLastLogin(last); err != nil {
-			return fmt.Errorf("config: %w", err)
-		}
+		// This is what plain "webaas-chat --help" shows: name the rest.
+		fmt.Fprint(fs.Output(), "\n"+topUsage)
 	}
 	serverURL := serverURLFlag(fs)
 	nick := fs.String("nick", "", "nickname (pre-filled from the last login; given with --room, logs in at once)")
@@ -130,6 +126,14 @@ Flags:
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected arguments %q (see webaas-chat --help)", fs.Args())}
+	}
+	// Only now, with the command line good: --help writes nothing.
+	last := loadLastLogin()
+	if last.Owner == "" {
+		last.Owner = newOwnerToken()
+		if err := saveLastLogin(last); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
 	}
 	log, logFile, logPath, err := openLog(level)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -154,5 +156,30 @@ func TestHistoryFollowSaysPlainlyWhatHappens(t *testing.T) {
 		if !strings.HasPrefix(l, "cannot reach the server at "+srv.URL()) && !strings.HasPrefix(l, "reconnected") {
 			t.Errorf("stderr line %q", l)
 		}
+	}
+}
+
+// TestChatHelpListsTheCommands: `webaas-chat --help`, the first thing a
+// newcomer types, names the other commands (it showed the chat's flags
+// only, so `serve`, `send` and `history` went unseen), and neither it
+// nor a bad flag writes anything to the user's config.
+func TestChatHelpListsTheCommands(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "config"))
+	for _, args := range [][]string{{"--help"}, {"chat", "-h"}, {"chat", "--bogus"}} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), args, nil, &out, &errOut)
+		if err == nil {
+			t.Fatalf("%v opened the chat", args)
+		}
+		for _, cmd := range []string{"serve", "room create", "send", "history"} {
+			if !strings.Contains(errOut.String(), cmd) {
+				t.Errorf("%v does not name %q:\n%s", args, cmd, errOut.String())
+			}
+		}
+	}
+	if entries, err := os.ReadDir(home); err != nil || len(entries) > 0 {
+		t.Errorf("--help wrote to the home directory: %v %v", entries, err)
 	}
 }

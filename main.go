@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintln(stdout, "webaas-chat", versionString())
 			return nil
 		}
-		return cmdChat(ctx, args)
+		return cmdChat(ctx, args, stderr)
 	case "serve":
 		return cmdServe(ctx, args)
 	case "room":
