@@ -104,4 +104,34 @@ func TestLoginErrorIsShownWhole(t *testing.T) {
 		t.Fatalf("the login error is cut:\n%s", s)
 	}
 	checkFills(t, "login error", m.View().Content, 80, 24)
+
+	// A refused nickname's reason ends in "_ - .)": wrapped at its dash,
+	// it was cut at the form's edge ("digits, _…").
+	m.login.Reset("ev\u202eil", "")
+	m.login.Ready()
+	m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	if s := shown(m); strings.Contains(s, "…") || !strings.Contains(s, ".)") {
+		t.Fatalf("the nickname error is cut:\n%s", s)
+	}
+}
+
+// TestDashAtTheEdgeIsShown: a " - " that falls at the right edge of the
+// messages pane is shown, wherever the line breaks; the wrapping let that
+// line run one cell over and the pane cut it, so the dash vanished
+// ("green - ship it" showed as "green  ship it").
+func TestDashAtTheEdgeIsShown(t *testing.T) {
+	for _, w := range []int{MinWidth, 80} {
+		m := loggedIn(t, w, 24)
+		for k := 20; k < 80; k++ {
+			r := m.room()
+			r.msgs.Reset()
+			r.msgs.Add([]chat.Message{{Seq: 1, Nick: "bob", Text: strings.Repeat("a", k) + " - b", Sent: day0}})
+			rows := strings.Split(shown(m), "\n")
+			pane := strings.Join(rows[1:len(rows)-6], "\n") // below the header, above the input
+			if !strings.Contains(pane, "-") {
+				t.Fatalf("at %d columns, %d a's: the dash is gone:\n%s", w, k, pane)
+			}
+			checkFills(t, "dash at the edge", m.View().Content, w, 24)
+		}
+	}
 }

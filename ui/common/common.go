@@ -33,6 +33,26 @@ func PadRight(s string, w int) string {
 	return s + strings.Repeat(" ", w-n)
 }
 
+// Wrap wraps s into lines of at most w cells: at spaces and hyphens
+// where it can, anywhere where it must. ansi.Wrap alone lets a line run
+// one cell over when it breaks after a lone hyphen at the edge (" - "),
+// and the pane then cuts that cell: the dash would vanish.
+func Wrap(s string, w int) []string {
+	lines := strings.Split(ansi.Wrap(s, w, ""), "\n")
+	if w < 1 {
+		return lines
+	}
+	out := lines[:0:0]
+	for _, l := range lines {
+		if ansi.StringWidth(l) <= w {
+			out = append(out, l)
+			continue
+		}
+		out = append(out, strings.Split(ansi.Hardwrap(l, w, true), "\n")...)
+	}
+	return out
+}
+
 // Fill makes s exactly w × h cells: every view fills its area, so no
 // stale cells survive a resize.
 func Fill(s string, w, h int) string {

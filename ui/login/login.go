@@ -164,7 +164,7 @@ const maxErrLines = 4
 // wrapLines wraps s to w cells, in at most n lines, the last one cut
 // with "…" if there is more.
 func wrapLines(s string, w, n int) []string {
-	lines := strings.Split(ansi.Wrap(s, w, ""), "\n")
+	lines := common.Wrap(s, w)
 	if len(lines) > n {
 		lines = lines[:n]
 		lines[n-1] = ansi.Truncate(lines[n-1]+" …", w, "…")
