@@ -11,7 +11,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -173,8 +176,23 @@ Flags:
 	}
 	opts.AutoLogin = *nick != "" && *room != ""
 	log.Info("chat starting", "server", url, "embedded", host != nil, "version", versionString())
-	p := tea.NewProgram(ui.New(ctx, opts), tea.WithContext(ctx))
-	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+	// A closed terminal window hangs the terminal up (SIGHUP): a quit like
+	// SIGINT and SIGTERM, not a death. Unless it is ignored (nohup): a
+	// handler would undo that.
+	if !signal.Ignored(syscall.SIGHUP) {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, syscall.SIGHUP)
+		defer stop()
+	}
+	model := ui.New(ctx, opts)
+	p := tea.NewProgram(model, tea.WithContext(ctx))
+	_, err = p.Run()
+	// Ended by a signal or a lost terminal, the chat has not left its
+	// room; it does so now, briefly, as ctrl+c would have.
+	if lerr := model.Leave(2 * time.Second); lerr != nil {
+		log.Warn("leave on exit", "err", lerr)
+	}
+	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return fmt.Errorf("%w (log: %s)", err, logPath)
 	}
 	return nil
