@@ -135,3 +135,29 @@ func TestDashAtTheEdgeIsShown(t *testing.T) {
 		}
 	}
 }
+
+// TestInputShowsNoBidiControls: a bidi override pasted into the input
+// (from a web page, a message copied out of another chat) reaches the
+// terminal from the input pane too, where a terminal that does bidi
+// would reverse the rest of the row. The input keeps the text as typed
+// (it is sent as is, and the messages pane shows the controls as
+// <U+202E>); only its display leaves them out. They take no cells, so
+// the cursor stays where it was.
+func TestInputShowsNoBidiControls(t *testing.T) {
+	m := loggedIn(t, 80, 24)
+	typed := "price: \u202e0001$ \u2066x\u2069 \u200fy"
+	m.room().input.SetValue(typed)
+	view := m.View().Content
+	for _, r := range []rune{'\u202e', '\u2066', '\u2069', '\u200f'} {
+		if strings.ContainsRune(view, r) {
+			t.Errorf("the screen holds %U", r)
+		}
+	}
+	if !strings.Contains(shown(m), "price: 0001$ x y") {
+		t.Errorf("the input does not show the text:\n%s", shown(m))
+	}
+	if m.room().input.Value() != typed {
+		t.Errorf("the input's text changed to %q", m.room().input.Value())
+	}
+	checkFills(t, "bidi in the input", view, 80, 24)
+}
