@@ -7,6 +7,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
@@ -160,4 +161,12 @@ func TestInputShowsNoBidiControls(t *testing.T) {
 		t.Errorf("the input's text changed to %q", m.room().input.Value())
 	}
 	checkFills(t, "bidi in the input", view, 80, 24)
+
+	// The login form's fields too.
+	srv := servertest.Start(t)
+	login := newTestModel(t, srv, "ev\u202eil", "")
+	login.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if view := login.View().Content; strings.ContainsRune(view, '\u202e') || !strings.Contains(ansi.Strip(view), "evil") {
+		t.Errorf("the login form shows %q", ansi.Strip(view))
+	}
 }

@@ -53,6 +53,23 @@ func Wrap(s string, w int) []string {
 	return out
 }
 
+// DropBidi leaves out of an editor's display the bidi controls that may
+// be in what was typed or pasted (a message copied from elsewhere): on a
+// terminal that does bidi they would reverse the rest of the row, border
+// included. They take no cells, so the layout and the cursor are as the
+// editor measured them; the text itself keeps them (the messages pane
+// shows them as <U+202E>).
+func DropBidi(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\u061c', r == '\u200e', r == '\u200f',
+			r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+			return -1
+		}
+		return r
+	}, s)
+}
+
 // Fill makes s exactly w × h cells: every view fills its area, so no
 // stale cells survive a resize.
 func Fill(s string, w, h int) string {

@@ -71,7 +71,7 @@ func (m *Model) SetValue(s string) { m.ta.SetValue(s) }
 
 // View draws the editor inside its border.
 func (m *Model) View() string {
-	lines := strings.Split(strings.Map(dropBidi, m.ta.View()), "\n")
+	lines := strings.Split(common.DropBidi(m.ta.View()), "\n")
 	w, h := max(m.width-2, 1), max(m.height-2, 1)
 	for len(lines) < h {
 		lines = append(lines, "")
@@ -81,20 +81,6 @@ func (m *Model) View() string {
 		lines[i] = common.PadRight(lines[i], w)
 	}
 	return strings.Join(lines, "\n")
-}
-
-// dropBidi leaves out of the display the bidi controls that may be in the
-// text (pasted: a message copied from elsewhere): on a terminal that does
-// bidi they would reverse the rest of the row, border included. They take
-// no cells, so the layout and the cursor are as the editor measured them;
-// the text itself keeps them (the messages pane shows them as <U+202E>).
-func dropBidi(r rune) rune {
-	switch {
-	case r == '\u061c', r == '\u200e', r == '\u200f',
-		r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
-		return -1
-	}
-	return r
 }
 
 // ShortHelp lists the editor's keys.

@@ -131,8 +131,8 @@ func (m *Model) View() string {
 	lines := []string{
 		st.Title.Render("webaas-chat"),
 		"",
-		label("Nickname", 0) + m.fields[0].View(),
-		label("Room code", 1) + m.fields[1].View(),
+		label("Nickname", 0) + common.DropBidi(m.fields[0].View()),
+		label("Room code", 1) + common.DropBidi(m.fields[1].View()),
 		"",
 	}
 	switch {
