@@ -170,3 +170,14 @@ func TestInputShowsNoBidiControls(t *testing.T) {
 		t.Errorf("the login form shows %q", ansi.Strip(view))
 	}
 }
+
+// TestLogoutSaysLoggingOut: logging out while the server is slow or gone
+// holds the form for up to 10 s; it said "Connecting…", which is not what
+// it was doing.
+func TestLogoutSaysLoggingOut(t *testing.T) {
+	m := loggedIn(t, 80, 24)
+	m.Update(tea.KeyPressMsg{Code: 'd', Mod: tea.ModCtrl})
+	if s := shown(m); !strings.Contains(s, "Logging out…") || strings.Contains(s, "Connecting…") {
+		t.Fatalf("while logging out the form shows:\n%s", s)
+	}
+}

@@ -26,6 +26,7 @@ type Model struct {
 	focus         int
 	err           string
 	busy          bool
+	busyNote      string // what it is busy with: "Connecting…"
 	server        string
 }
 
@@ -63,7 +64,7 @@ func (m *Model) SetError(err string) { m.err, m.busy = chat.DisplayLine(err), fa
 func (m *Model) Reset(nick, room string) {
 	m.fields[0].SetValue(nick)
 	m.fields[1].SetValue(room)
-	m.err, m.busy = "", true
+	m.err, m.busy, m.busyNote = "", true, "Logging out…"
 }
 
 // Ready lets the user edit again.
@@ -113,7 +114,7 @@ func (m *Model) submit() tea.Cmd {
 		m.SetError(chat.Explain(err))
 		return nil
 	}
-	m.err, m.busy = "", true
+	m.err, m.busy, m.busyNote = "", true, "Connecting…"
 	return func() tea.Msg { return Request{Nick: nick, Room: room} }
 }
 
@@ -137,7 +138,7 @@ func (m *Model) View() string {
 	}
 	switch {
 	case m.busy:
-		lines = append(lines, st.Dim.Render("Connecting…"))
+		lines = append(lines, st.Dim.Render(m.busyNote))
 	case m.err != "":
 		// The error is what there is to read here: wrapped, not cut.
 		for i, l := range wrapLines(m.err, inner-2, maxErrLines) {
