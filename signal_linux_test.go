@@ -73,7 +73,8 @@ func TestChatLeavesWhenStoppedOrHungUp(t *testing.T) {
 			}
 			slave.Close()
 			exited := make(chan error, 1)
-			go io.Copy(io.Discard, master) // the chat's screen
+			screen := &syncBuffer{}
+			go io.Copy(screen, master) // the chat's screen
 			go func() { exited <- cmd.Wait() }()
 			t.Cleanup(func() {
 				if cmd.ProcessState == nil {
@@ -95,8 +96,9 @@ func TestChatLeavesWhenStoppedOrHungUp(t *testing.T) {
 				}
 				return false
 			}
+			// Joined and on the chat screen (not still logging in).
 			deadline := time.Now().Add(20 * time.Second)
-			for !online() {
+			for !strings.Contains(screen.String(), "Joined") || !online() {
 				if time.Now().After(deadline) {
 					t.Fatal("the chat never joined")
 				}
@@ -108,11 +110,18 @@ func TestChatLeavesWhenStoppedOrHungUp(t *testing.T) {
 			} else {
 				master.Close()
 			}
+			var exitErr error
 			select {
-			case <-exited:
+			case exitErr = <-exited:
 			case <-time.After(15 * time.Second):
 				t.Fatal("the chat did not exit")
 			}
+			defer func() {
+				if t.Failed() {
+					out := screen.String()
+					t.Logf("exit: %v; the last of the screen: %q", exitErr, out[max(len(out)-2000, 0):])
+				}
+			}()
 			last, err := room.Latest(ctx, 1)
 			if err != nil {
 				t.Fatal(err)
