@@ -21,11 +21,14 @@ import (
 // openPTY opens a pseudo-terminal of 80 × 24: the chat needs a terminal.
 func openPTY(t *testing.T) (master, slave *os.File) {
 	t.Helper()
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	// Non-blocking, so the poller owns it: Close then closes it at once,
+	// even with a read waiting on it (which would otherwise hold it open,
+	// and the terminal would not hang up until the chat next drew).
+	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Skipf("no pseudo-terminals here: %v", err)
 	}
-	fd := int(master.Fd())
+	master = os.NewFile(uintptr(fd), "/dev/ptmx")
 	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
 		t.Fatal(err)
 	}
