@@ -73,7 +73,7 @@ Flags:
 	honestApp := fs.String("honest-app", "", "honest: the app (with attack.Blob) the honest client writes into")
 	honestKeepAlive := fs.Bool("honest-keepalive", true, "honest: reuse connections (false: one per request)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	run := map[string]bool{}

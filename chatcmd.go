@@ -11,7 +11,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -95,8 +98,9 @@ func serverURLFlag(fs *flag.FlagSet) *string {
 	return fs.String("server", os.Getenv("WEBAAS_URL"), "WeBaaS server URL, e.g. http://host:11232 (default $WEBAAS_URL; empty: the embedded server on "+defaultListen+")")
 }
 
-func cmdChat(ctx context.Context, args []string) error {
+func cmdChat(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: webaas-chat [chat] [flags]
 
@@ -109,13 +113,8 @@ the others keep chatting and no history is lost.
 Flags:
 `)
 		fs.PrintDefaults()
-	}
-	last := loadLastLogin()
-	if last.Owner == "" {
-		last.Owner = newOwnerToken()
-		if err := saveLastLogin(last); err != nil {
-			return fmt.Errorf("config: %w", err)
-		}
+		// This is what plain "webaas-chat --help" shows: name the rest.
+		fmt.Fprint(fs.Output(), "\n"+topUsage)
 	}
 	serverURL := serverURLFlag(fs)
 	nick := fs.String("nick", "", "nickname (pre-filled from the last login; given with --room, logs in at once)")
@@ -125,11 +124,19 @@ Flags:
 	data := fs.String("data", defData, "data directory of the embedded server")
 	var level slog.Level
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level of the log file: debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected arguments %q (see webaas-chat --help)", fs.Args())}
+	}
+	// Only now, with the command line good: --help writes nothing.
+	last := loadLastLogin()
+	if last.Owner == "" {
+		last.Owner = newOwnerToken()
+		if err := saveLastLogin(last); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
 	}
 	log, logFile, logPath, err := openLog(level)
 	if err != nil {
@@ -169,8 +176,23 @@ Flags:
 	}
 	opts.AutoLogin = *nick != "" && *room != ""
 	log.Info("chat starting", "server", url, "embedded", host != nil, "version", versionString())
-	p := tea.NewProgram(ui.New(ctx, opts), tea.WithContext(ctx))
-	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+	// A closed terminal window hangs the terminal up (SIGHUP): a quit like
+	// SIGINT and SIGTERM, not a death. Unless it is ignored (nohup): a
+	// handler would undo that.
+	if !signal.Ignored(syscall.SIGHUP) {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, syscall.SIGHUP)
+		defer stop()
+	}
+	model := ui.New(ctx, opts)
+	p := tea.NewProgram(model, tea.WithContext(ctx))
+	_, err = p.Run()
+	// Ended by a signal or a lost terminal, the chat has not left its
+	// room; it does so now, briefly, as ctrl+c would have.
+	if lerr := model.Leave(2 * time.Second); lerr != nil {
+		log.Warn("leave on exit", "err", lerr)
+	}
+	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return fmt.Errorf("%w (log: %s)", err, logPath)
 	}
 	return nil

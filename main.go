@@ -42,6 +42,16 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// parseFlags parses a command's flags: a flag that does not exist or has
+// a bad value is a usage error (exit 2), -h a request for help (exit 0).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usageError{err.Error()}
+}
+
 const topUsage = `Usage: webaas-chat [command] [flags]
 
 Commands:
@@ -83,7 +93,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintln(stdout, "webaas-chat", versionString())
 			return nil
 		}
-		return cmdChat(ctx, args)
+		return cmdChat(ctx, args, stderr)
 	case "serve":
 		return cmdServe(ctx, args)
 	case "room":

@@ -95,18 +95,27 @@ func parseScript(fs *flag.FlagSet, args []string, usage string) error {
 		fmt.Fprint(fs.Output(), usage+"\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	return fs.Parse(args)
+	return parseFlags(fs, args)
 }
 
 func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return usageError{"usage: webaas-chat room create [--server URL] [--name NAME]"}
+	const usage = "usage: webaas-chat room create [--server URL] [--name NAME]"
+	switch {
+	case len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+		fmt.Fprintln(stderr, usage+"\n\nRun webaas-chat room create --help for its flags.")
+		return flag.ErrHelp
+	case len(args) == 0 || args[0] != "create":
+		return usageError{usage}
 	}
 	fs := flag.NewFlagSet("room create", flag.ContinueOnError)
 	sf := newScriptFlags(fs)
 	name := fs.String("name", "webaas-chat", "the room's display name")
 	if err := parseScript(fs, args[1:], "Usage: webaas-chat room create [flags]\n\nCreates a room and prints its code, the key others join it with.\n"); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		// "room create my room" would make a room called "webaas-chat".
+		return usageError{fmt.Sprintf("room create: unexpected arguments %q (a name goes in --name)", fs.Args())}
 	}
 	ctx, cn, done, err := sf.connectWithin(ctx, stderr)
 	if err != nil {
@@ -116,7 +125,7 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// A retry after a lost answer may leave behind an app nobody knows
 	// the code of: harmless, and better than no room.
 	var room *chat.Room
-	err = newRetrier(cn.c, stderr, 0).do(ctx, func(ctx context.Context) (err error) {
+	err = newRetrier(cn.c, stderr, *sf.timeout).do(ctx, func(ctx context.Context) (err error) {
 		room, err = chat.NewClient(cn.c).CreateRoom(ctx, *name)
 		return err
 	})
@@ -156,7 +165,7 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer done()
 	var room *chat.Room
-	err = newRetrier(cn.c, stderr, 0).do(ctx, func(ctx context.Context) (err error) {
+	err = newRetrier(cn.c, stderr, *sf.timeout).do(ctx, func(ctx context.Context) (err error) {
 		room, err = chat.NewClient(cn.c).OpenRoom(ctx, *code)
 		return err
 	})
@@ -234,15 +243,21 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return stopped(*follow, ctx, err)
 	}
-	saidHostLeft := false
+	saidHostLeft, lost := false, false
 	for ev := range events {
 		switch ev.Kind {
 		case chat.Connected:
-			saidHostLeft = false
+			if lost {
+				fmt.Fprintln(stderr, "reconnected to the server at "+rt.server)
+			}
+			saidHostLeft, lost = false, false
 		case chat.Reconnecting:
+			lost = true
 			switch {
 			case !cn.hostLeft():
-				fmt.Fprintf(stderr, "reconnecting (retry in %.1fs): %v\n", ev.Retry.Seconds(), ev.Err)
+				// Like the retry lines: the cause without the request's
+				// URL, which holds the room code.
+				fmt.Fprintf(stderr, "%s; reconnecting in %.1fs (%v)\n", rt.trouble(ev.Err), ev.Retry.Seconds(), plainCause(ev.Err))
 			case !saidHostLeft:
 				fmt.Fprintln(stderr, hostLeftNote)
 				saidHostLeft = true

@@ -49,8 +49,9 @@ type roomView struct {
 	stop    context.CancelFunc // ends the feed
 
 	conn     string
-	connNote string // the retry countdown while reconnecting
-	hostWhy  string // why the server is unreachable, from Options.HostNote
+	connNote string    // the retry countdown while reconnecting
+	retryAt  time.Time // when the feed tries again, while reconnecting
+	hostWhy  string    // why the server is unreachable, from Options.HostNote
 
 	msgs    *messages.Model
 	members *members.Model
@@ -138,8 +139,12 @@ type (
 		nick string
 		err  error
 	}
-	// hostCheckMsg asks, while reconnecting, whether HostNote changed.
-	hostCheckMsg struct{ room int }
+	// hostCheckMsg asks, while reconnecting, whether HostNote changed,
+	// and moves the countdown on to now.
+	hostCheckMsg struct {
+		room int
+		now  time.Time
+	}
 )
 
 // waitFeed is the listener: one feed event becomes one message, and the
@@ -164,7 +169,8 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 	case chat.Reconnecting:
 		checking := r.conn == connReconnecting
 		r.conn = connReconnecting
-		r.connNote = fmt.Sprintf("retry in %.1fs", msg.ev.Retry.Seconds())
+		r.retryAt = time.Now().Add(msg.ev.Retry)
+		r.connNote = countdown(msg.ev.Retry)
 		r.hostWhy = m.hostNote()
 		r.Log.Info("feed reconnecting", "err", msg.ev.Err, "retry", msg.ev.Retry)
 		if !checking {
@@ -198,15 +204,25 @@ func (m *Model) hostNote() string {
 // hostCheck asks again in a second: the host may leave (or come back)
 // between two reconnect attempts, which are up to seconds apart.
 func hostCheck(room int) tea.Cmd {
-	return tea.Tick(time.Second, func(time.Time) tea.Msg { return hostCheckMsg{room} })
+	return tea.Tick(time.Second, func(now time.Time) tea.Msg { return hostCheckMsg{room, now} })
 }
 
-func (m *Model) checkHost(r *roomView) tea.Cmd {
+func (m *Model) checkHost(r *roomView, now time.Time) tea.Cmd {
 	if r.conn != connReconnecting {
 		return nil // connected again: stop asking
 	}
 	r.hostWhy = m.hostNote()
+	r.connNote = countdown(r.retryAt.Sub(now))
 	return hostCheck(r.id)
+}
+
+// countdown is the header's word on the next attempt to reconnect, due
+// in d: whole seconds, rounded up, so it reaches "in 1s", never "in 0s".
+func countdown(d time.Duration) string {
+	if d <= 0 {
+		return "reconnecting…"
+	}
+	return fmt.Sprintf("reconnecting in %ds", (d+time.Second-1)/time.Second)
 }
 
 // send posts text (a message or an action) in the room.
@@ -221,7 +237,8 @@ func (m *Model) send(r *roomView, kind chat.Kind, text string) tea.Cmd {
 		if r.hostWhy != "" {
 			why = r.hostWhy
 		}
-		return m.setStatus("Not sent: "+why+". Your text stays in the input; send it once connected.", true)
+		// Short enough to read whole at 80 columns (60 without a host note).
+		return m.setStatus("Not sent: "+why+" (kept in the input).", true)
 	}
 	r.input.Reset()
 	r.nextLocal++

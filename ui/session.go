@@ -178,6 +178,23 @@ func (m *Model) quit() tea.Cmd {
 	return leaveCmd(m.c.Ctx, s, true, 2*time.Second)
 }
 
+// Leave leaves the room on screen, within timeout, unless the chat is
+// already leaving it (ctrl+c, /quit) or holds none: for a program that
+// ended without the chat quitting (a signal, the terminal gone), so that
+// its nickname goes offline at once and the room reads "alice left".
+// Call it once the program has returned.
+func (m *Model) Leave(timeout time.Duration) error {
+	if m.quitting {
+		return nil
+	}
+	s := m.endRoom()
+	if s == nil {
+		return nil
+	}
+	m.quitting = true
+	return leaveCmd(m.c.Ctx, s, true, timeout)().(loggedOutMsg).err
+}
+
 func pronoun(n int) string {
 	if n == 1 {
 		return "it"

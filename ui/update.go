@@ -35,7 +35,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case renamedMsg:
 		return m, forRoom(m, msg.room, func(r *roomView) tea.Cmd { return m.onRenamed(r, msg) })
 	case hostCheckMsg:
-		return m, forRoom(m, msg.room, m.checkHost)
+		return m, forRoom(m, msg.room, func(r *roomView) tea.Cmd { return m.checkHost(r, msg.now) })
 	case tea.KeyPressMsg:
 		return m, m.onKey(msg)
 	case tea.MouseWheelMsg:

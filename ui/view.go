@@ -65,7 +65,9 @@ func (m *Model) frame(p interface{ View() string }, focused bool) string {
 }
 
 // header is the top line: room, nickname, room code (when it fits) and
-// the connection's state.
+// the connection's state. The state is never cut: it is the one place
+// that says the server is gone; the room's name gives way first, then
+// the nickname.
 func (m *Model) header(r *roomView) string {
 	st := m.c.Styles
 	var state string
@@ -76,7 +78,7 @@ func (m *Model) header(r *roomView) string {
 		if r.hostWhy != "" {
 			state = st.Reconnecting.Render("◌ " + chat.DisplayLine(r.hostWhy))
 		} else {
-			state = st.Reconnecting.Render("◌ reconnecting " + r.connNote)
+			state = st.Reconnecting.Render("◌ server unreachable, " + r.connNote)
 		}
 	case connConnecting:
 		state = st.Reconnecting.Render("◌ connecting")
@@ -89,8 +91,13 @@ func (m *Model) header(r *roomView) string {
 		name, nick = r.name(), chat.DisplayNick(r.session.Nick())
 		code = st.HeaderCode.Render("room " + r.room.Code() + " ")
 	}
-	left := st.HeaderRoom.Render(" "+name) + st.Header.Render(" · ") + st.HeaderNick.Render(nick+" ")
 	right := state + st.Header.Render(" ")
+	name, nick = fitHeader(name, nick, m.width-ansi.StringWidth(right))
+	left := st.HeaderRoom.Render(" " + name)
+	if name != "" {
+		left += st.Header.Render(" · ")
+	}
+	left += st.HeaderNick.Render(nick + " ")
 	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(right)
 	if code != "" && gap >= ansi.StringWidth(code)+1 {
 		right = code + right
@@ -100,6 +107,20 @@ func (m *Model) header(r *roomView) string {
 		return common.PadRight(left+right, m.width)
 	}
 	return left + st.Header.Render(strings.Repeat(" ", gap)) + right
+}
+
+// fitHeader shortens the room's name, and if need be the nickname, so
+// that " name · nick " fits in w cells; a name with no room left is
+// dropped.
+func fitHeader(name, nick string, w int) (string, string) {
+	const frame = 1 + 3 + 1 // " " before, " · " between, " " after
+	if ansi.StringWidth(name)+ansi.StringWidth(nick)+frame <= w {
+		return name, nick
+	}
+	if nameW := w - frame - ansi.StringWidth(nick); nameW >= 2 {
+		return ansi.Truncate(name, nameW, "…"), nick
+	}
+	return "", ansi.Truncate(nick, max(w-2, 0), "…")
 }
 
 func (m *Model) hintLine(keys help.KeyMap) string {

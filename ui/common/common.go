@@ -33,6 +33,43 @@ func PadRight(s string, w int) string {
 	return s + strings.Repeat(" ", w-n)
 }
 
+// Wrap wraps s into lines of at most w cells: at spaces and hyphens
+// where it can, anywhere where it must. ansi.Wrap alone lets a line run
+// one cell over when it breaks after a lone hyphen at the edge (" - "),
+// and the pane then cuts that cell: the dash would vanish.
+func Wrap(s string, w int) []string {
+	lines := strings.Split(ansi.Wrap(s, w, ""), "\n")
+	if w < 1 {
+		return lines
+	}
+	out := lines[:0:0]
+	for _, l := range lines {
+		if ansi.StringWidth(l) <= w {
+			out = append(out, l)
+			continue
+		}
+		out = append(out, strings.Split(ansi.Hardwrap(l, w, true), "\n")...)
+	}
+	return out
+}
+
+// DropBidi leaves out of an editor's display the bidi controls that may
+// be in what was typed or pasted (a message copied from elsewhere): on a
+// terminal that does bidi they would reverse the rest of the row, border
+// included. They take no cells, so the layout and the cursor are as the
+// editor measured them; the text itself keeps them (the messages pane
+// shows them as <U+202E>).
+func DropBidi(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\u061c', r == '\u200e', r == '\u200f',
+			r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+			return -1
+		}
+		return r
+	}, s)
+}
+
 // Fill makes s exactly w × h cells: every view fills its area, so no
 // stale cells survive a resize.
 func Fill(s string, w, h int) string {

@@ -71,7 +71,7 @@ func (m *Model) SetValue(s string) { m.ta.SetValue(s) }
 
 // View draws the editor inside its border.
 func (m *Model) View() string {
-	lines := strings.Split(m.ta.View(), "\n")
+	lines := strings.Split(common.DropBidi(m.ta.View()), "\n")
 	w, h := max(m.width-2, 1), max(m.height-2, 1)
 	for len(lines) < h {
 		lines = append(lines, "")

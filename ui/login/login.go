@@ -26,6 +26,7 @@ type Model struct {
 	focus         int
 	err           string
 	busy          bool
+	busyNote      string // what it is busy with: "Connecting…"
 	server        string
 }
 
@@ -63,7 +64,7 @@ func (m *Model) SetError(err string) { m.err, m.busy = chat.DisplayLine(err), fa
 func (m *Model) Reset(nick, room string) {
 	m.fields[0].SetValue(nick)
 	m.fields[1].SetValue(room)
-	m.err, m.busy = "", true
+	m.err, m.busy, m.busyNote = "", true, "Logging out…"
 }
 
 // Ready lets the user edit again.
@@ -113,7 +114,7 @@ func (m *Model) submit() tea.Cmd {
 		m.SetError(chat.Explain(err))
 		return nil
 	}
-	m.err, m.busy = "", true
+	m.err, m.busy, m.busyNote = "", true, "Connecting…"
 	return func() tea.Msg { return Request{Nick: nick, Room: room} }
 }
 
@@ -127,28 +128,49 @@ func (m *Model) View() string {
 		}
 		return l.Render(common.PadRight(s, 11))
 	}
+	inner := min(max(m.width-4, 10), 60)
 	lines := []string{
 		st.Title.Render("webaas-chat"),
 		"",
-		label("Nickname", 0) + m.fields[0].View(),
-		label("Room code", 1) + m.fields[1].View(),
+		label("Nickname", 0) + common.DropBidi(m.fields[0].View()),
+		label("Room code", 1) + common.DropBidi(m.fields[1].View()),
 		"",
 	}
 	switch {
 	case m.busy:
-		lines = append(lines, st.Dim.Render("Connecting…"))
+		lines = append(lines, st.Dim.Render(m.busyNote))
 	case m.err != "":
-		lines = append(lines, st.Error.Render("✗ "+m.err))
+		// The error is what there is to read here: wrapped, not cut.
+		for i, l := range wrapLines(m.err, inner-2, maxErrLines) {
+			mark := "  " // continued lines sit under the first one's text
+			if i == 0 {
+				mark = "✗ "
+			}
+			lines = append(lines, st.Error.Render(mark+l))
+		}
 	default:
 		lines = append(lines, st.Hint.Render("Enter logs in; an empty room code creates a room."))
 	}
 	lines = append(lines, "", st.Dim.Render("server "+m.server))
-	inner := min(max(m.width-4, 10), 60)
 	for i, l := range lines {
 		lines[i] = common.PadRight(ansi.Truncate(l, inner, "…"), inner)
 	}
 	box := st.Pane.Render(strings.Join(lines, "\n"))
 	return lipgloss.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, box)
+}
+
+// maxErrLines bounds an error on the form (a server's answer can be long).
+const maxErrLines = 4
+
+// wrapLines wraps s to w cells, in at most n lines, the last one cut
+// with "…" if there is more.
+func wrapLines(s string, w, n int) []string {
+	lines := common.Wrap(s, w)
+	if len(lines) > n {
+		lines = lines[:n]
+		lines[n-1] = ansi.Truncate(lines[n-1]+" …", w, "…")
+	}
+	return lines
 }
 
 // ShortHelp lists the form's keys.

@@ -76,7 +76,7 @@ func (m *Model) body(e *entry, when time.Time, w int, me string) []string {
 		nickStyle, textStyle = st.System, st.System
 	}
 	width := max(w-gutterWidth, 4)
-	wrapped, more := fold(strings.Split(ansi.Wrap(prefix+text, width, ""), "\n"))
+	wrapped, more := fold(common.Wrap(prefix+text, width))
 	out := make([]string, len(wrapped), len(wrapped)+1)
 	indent := strings.Repeat(" ", gutterWidth)
 	for j, line := range wrapped {
