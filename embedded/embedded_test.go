@@ -3,7 +3,11 @@ package embedded_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,13 +19,36 @@ import (
 // performance target.
 const waitLimit = 30 * time.Second
 
+// freeListener listens on a free port below the kernel's ephemeral range.
+// A takeover test frees the port and binds it again; a port the kernel
+// hands out (to outgoing connections, to listeners on :0) could be taken
+// by another process in between, and was, while other packages' tests ran.
+// Below the range, only a process that names the port can take it.
 func freeListener(t *testing.T) net.Listener {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	low := 32768 // Linux's default start of ip_local_port_range
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
 	}
-	return ln
+	const from = 20000
+	if low <= from+100 {
+		t.Skipf("the ephemeral port range starts at %d: no port below it to use", low)
+	}
+	for range 100 {
+		port := from + rand.N(low-from)
+		if port == 11232 { // the embedded default a person may be using
+			continue
+		}
+		if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			return ln
+		}
+	}
+	t.Fatal("no free port below the ephemeral range in 100 tries")
+	return nil
 }
 
 // start starts a host and stops it when the test ends.
