@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"strconv"
@@ -134,6 +136,7 @@ Flags:
 	fs.StringVar(&pg.Schema, "pg-schema", "", "PostgreSQL schema holding the tables (default: the connection's search_path)")
 	var level slog.Level
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	debugAddr := fs.String("debug-listen", "", "also serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; keep it on loopback")
 	cfg := serverFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -154,6 +157,13 @@ Flags:
 		return err
 	}
 	log.Info("store opened", "store", where)
+	if *debugAddr != "" {
+		if err := serveDebug(*debugAddr, log); err != nil {
+			ln.Close()
+			st.Close()
+			return err
+		}
+	}
 	n := node.Start(ln, st, *cfg, log)
 	select {
 	case <-ctx.Done():
@@ -184,4 +194,27 @@ func listener(addr string, fd int) (net.Listener, error) {
 		return nil, fmt.Errorf("--listen-fd %d: %w", fd, err)
 	}
 	return ln, nil
+}
+
+// serveDebug serves the profiler on its own listener, apart from the API:
+// the API's mux never exposes it.
+func serveDebug(addr string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--debug-listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Info("profiler listening", "addr", ln.Addr().String())
+	go func() {
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		if err := srv.Serve(ln); err != nil {
+			log.Warn("profiler stopped", "err", err)
+		}
+	}()
+	return nil
 }
