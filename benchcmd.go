@@ -26,6 +26,7 @@ type benchFlags struct {
 	runs         int
 	members      int
 	rates        []float64
+	through      float64
 	duration     time.Duration
 	settle       time.Duration
 	greedy       []int
@@ -85,6 +86,7 @@ Flags:
 	fs.IntVar(&f.runs, "runs", 1, "sweep, greedy, fanout: repeat each this many times and report medians")
 	fs.IntVar(&f.members, "members", 50, "sweep: members in the room, each following it and sending its share")
 	rates := fs.String("rates", joinFloats(bench.DefaultRates), "sweep: aggregate rates (msg/s) to step through; a step that clearly fails ends the sweep")
+	fs.Float64Var(&f.through, "through", 200, "sweep: run every step up to this rate even after one clearly failed (not for the original design, which stops at its first failed step)")
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "sweep, greedy, latency, throughput: how long each step or run sends")
 	fs.DurationVar(&f.settle, "settle", 10*time.Second, "sweep, greedy: how long to wait after the last send for acknowledgements and deliveries")
 	greedy := fs.String("greedy", "10,50", "greedy: numbers of senders, each with one send in flight")

@@ -189,7 +189,7 @@ func (b *benchRun) sweep(ctx context.Context, r int, model string) ([]bench.Swee
 	est := b.stepEstimate()
 	steps, err := bench.RunSweep(ctx, bench.SweepConfig{
 		NewModel: b.newModel(model, cl.URLs, true), Cluster: cl, Members: f.members, Rates: f.rates,
-		Duration: f.duration, Settle: f.settle, StopAtFirstFailure: model == "original",
+		Duration: f.duration, Settle: f.settle, StopAtFirstFailure: model == "original", Through: f.through,
 		Progress: func(i int, rate float64, phase string, d time.Duration) {
 			if phase == "connecting" {
 				b.prog.unit(est)

@@ -100,3 +100,40 @@ func TestBenchSeq(t *testing.T) {
 		}
 	}
 }
+
+func TestSweepStops(t *testing.T) {
+	slow := step(100) // past the bound, but not by far
+	slow.Delivery.P99 = 2 * KneeP99
+	collapsed := step(100)
+	collapsed.Delivery.P99 = 10 * time.Second
+	collapsed.Achieved = 50
+	lossy := step(25)
+	lossy.LostPairs = 1
+	ours := SweepConfig{Through: 200}
+	original := SweepConfig{StopAtFirstFailure: true, Through: 200}
+	for _, c := range []struct {
+		name string
+		cfg  SweepConfig
+		s    SweepStep
+		want bool
+	}{
+		{"ours, passed", ours, step(400), false},
+		{"ours, slow", ours, withRate(slow, 400), false},
+		{"ours, collapsed below --through", ours, collapsed, false},
+		{"ours, collapsed at --through", ours, withRate(collapsed, 200), true},
+		{"original, passed", original, step(25), false},
+		{"original, a lost pair", original, lossy, true},
+		{"original, slow below --through", original, slow, true},
+	} {
+		if got := c.cfg.stopsAfter(c.s); got != c.want {
+			t.Errorf("%s: stopsAfter = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// withRate is s moved to rate r, offered and achieved scaled alike.
+func withRate(s SweepStep, r float64) SweepStep {
+	f := r / s.Rate
+	s.Rate, s.Offered, s.Achieved = r, f*s.Offered, f*s.Achieved
+	return s
+}

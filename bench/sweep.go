@@ -22,8 +22,10 @@ type SweepConfig struct {
 	Settle   time.Duration
 	// StopAtFirstFailure ends the sweep at the first step that does not
 	// pass (for the original design, which collapses early); otherwise
-	// it ends at the first step that clearly fails.
+	// it ends at the first step that clearly fails, but not before the
+	// rate Through (so that a row such as 200 msg/s is always measured).
 	StopAtFirstFailure bool
+	Through            float64
 	// Progress hears what step i (of the planned ones) is doing.
 	Progress func(i int, rate float64, phase string, elapsed time.Duration)
 	// Done hears each step's result.
@@ -59,11 +61,19 @@ func RunSweep(ctx context.Context, cfg SweepConfig) ([]SweepStep, error) {
 		if cfg.Done != nil {
 			cfg.Done(s)
 		}
-		if s.ClearlyFailed() || (cfg.StopAtFirstFailure && !s.Passed()) {
+		if cfg.stopsAfter(s) {
 			break
 		}
 	}
 	return out, nil
+}
+
+// stopsAfter reports whether the sweep ends after step s.
+func (cfg SweepConfig) stopsAfter(s SweepStep) bool {
+	if cfg.StopAtFirstFailure {
+		return !s.Passed()
+	}
+	return s.ClearlyFailed() && s.Rate >= cfg.Through
 }
 
 // String is a step in one line.
