@@ -85,15 +85,16 @@ func printSweeps(w io.Writer, r benchReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "\nsweep: %d members in one room, each following it and sending its share, open loop%s\n",
 		r.Sweeps[0].Runs[0][0].Members, mediansOf(r.Runs))
-	fmt.Fprintln(tw, "model\trate\toffered\tachieved\tp50\tp99\tmax\tlost pairs\tlost msgs\tfailed\tCPU/msg\tpassed\t")
+	fmt.Fprintln(tw, "model\trate\toffered\tachieved\tp50\tp99\tmax\tlost pairs\tlost msgs\tfailed\tCPU/msg\tothers\tpassed\t")
 	for _, s := range r.Sweeps {
 		for _, x := range s.Median {
-			fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t\n", x.Model, x.Rate, x.Offered, x.Achieved,
+			fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%.2f\t%s\t\n", x.Model, x.Rate, x.Offered, x.Achieved,
 				msStr(x.Delivery.P50), msStr(x.Delivery.P99), msStr(x.Delivery.Max), x.LostPairs, x.LostMessages, x.Failed,
-				msStr(x.CPUPerMessage), passedStr(x, r.Runs))
+				msStr(x.CPUPerMessage), x.OtherLoad, passedStr(x, r.Runs))
 		}
 	}
 	tw.Flush()
+	fmt.Fprintln(w, "(CPU/msg: the server's; others: cores used meanwhile by processes other than the bench and the server)")
 	fmt.Fprintf(w, "knee (highest rate with p99 ≤ %v, nothing lost or failed, ≥ %.0f%% of the offered rate taken):\n", bench.KneeP99, 100*bench.KneeAchieved)
 	for _, s := range r.Sweeps {
 		knees := make([]string, len(s.Knees))
@@ -124,12 +125,12 @@ func printGreedy(w io.Writer, r benchReport) {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "\ngreedy senders: one room, each sender with one send in flight, the next once it is acknowledged%s\n", mediansOf(r.Runs))
-	fmt.Fprintln(tw, "model\tsenders\tacked msg/s\tack p50\tp99\tfailed\tlost\tCPU/msg\t")
+	fmt.Fprintln(tw, "model\tsenders\tacked msg/s\tack p50\tp99\tfailed\tlost\tCPU/msg\tothers\t")
 	for _, g := range r.Greedy {
 		m := g.Median
-		fmt.Fprintf(tw, "%s\t%d\t%.0f%s\t%s\t%s\t%d\t%d\t%s\t\n", m.Model, m.Senders, m.Rate,
+		fmt.Fprintf(tw, "%s\t%d\t%.0f%s\t%s\t%s\t%d\t%d\t%s\t%.2f\t\n", m.Model, m.Senders, m.Rate,
 			rangeOf(g.Runs, func(x bench.GreedyResult) float64 { return x.Rate }, "%.0f"),
-			msStr(m.Ack.P50), msStr(m.Ack.P99), m.Failed, m.Lost, msStr(m.CPUPerMessage))
+			msStr(m.Ack.P50), msStr(m.Ack.P99), m.Failed, m.Lost, msStr(m.CPUPerMessage), m.OtherLoad)
 	}
 	tw.Flush()
 }

@@ -31,11 +31,12 @@ type GreedyResult struct {
 	Ack                      Percentiles
 	ServerCPU, CPUPerMessage time.Duration
 	Elapsed                  time.Duration
+	OtherLoad                float64 // as in SweepStep
 }
 
 func (r GreedyResult) String() string {
-	return fmt.Sprintf("%s, %d greedy senders: %.0f acknowledged msg/s; ack p50 %s p99 %s; failed %d, lost %d; server CPU %s/msg",
-		r.Model, r.Senders, r.Rate, ms(r.Ack.P50), ms(r.Ack.P99), r.Failed, r.Lost, ms(r.CPUPerMessage))
+	return fmt.Sprintf("%s, %d greedy senders: %.0f acknowledged msg/s; ack p50 %s p99 %s; failed %d, lost %d; server CPU %s/msg; others %.2f cores",
+		r.Model, r.Senders, r.Rate, ms(r.Ack.P50), ms(r.Ack.P99), r.Failed, r.Lost, ms(r.CPUPerMessage), r.OtherLoad)
 }
 
 // RunGreedy runs the senders for the duration.
@@ -61,6 +62,7 @@ func RunGreedy(ctx context.Context, cfg GreedyConfig) (GreedyResult, error) {
 		cpu = cfg.Cluster.CPU
 	}
 	cpu0 := readCPU(cpu)
+	load := startLoad(cpu)
 	began := time.Now()
 	stopAt := began.Add(cfg.Duration)
 	sctx, cancel := context.WithDeadline(ctx, stopAt.Add(cfg.Settle))
@@ -84,6 +86,7 @@ func RunGreedy(ctx context.Context, cfg GreedyConfig) (GreedyResult, error) {
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(began)
+	res.OtherLoad = load.other()
 	if cpu != nil {
 		res.ServerCPU = readCPU(cpu) - cpu0
 	}
@@ -129,5 +132,6 @@ func MedianGreedy(runs []GreedyResult) GreedyResult {
 		ServerCPU:     medianDur(runs, func(r GreedyResult) time.Duration { return r.ServerCPU }),
 		CPUPerMessage: medianDur(runs, func(r GreedyResult) time.Duration { return r.CPUPerMessage }),
 		Elapsed:       medianDur(runs, func(r GreedyResult) time.Duration { return r.Elapsed }),
+		OtherLoad:     medianOf(runs, func(r GreedyResult) float64 { return r.OtherLoad }),
 	}
 }

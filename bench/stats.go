@@ -124,6 +124,7 @@ func medianStep(xs []SweepStep) SweepStep {
 		LostMessages:  medianInt(xs, func(s SweepStep) int { return s.LostMessages }),
 		ServerCPU:     medianDur(xs, func(s SweepStep) time.Duration { return s.ServerCPU }),
 		CPUPerMessage: medianDur(xs, func(s SweepStep) time.Duration { return s.CPUPerMessage }),
+		OtherLoad:     medianOf(xs, func(s SweepStep) float64 { return s.OtherLoad }),
 		Runs:          len(xs),
 	}
 	for _, s := range xs {

@@ -37,6 +37,10 @@ type SweepStep struct {
 	// messages delivered (pairs / members). 0: not measured.
 	ServerCPU, CPUPerMessage time.Duration
 	Elapsed                  time.Duration
+	// OtherLoad is the cores that processes other than the bench and
+	// the server used during the step, on average (another job on a
+	// shared machine; with PostgreSQL, PostgreSQL itself); -1: unknown.
+	OtherLoad float64
 	// In medians of several runs: how many runs ran this step, and how
 	// many of them passed.
 	Runs, PassedRuns int `json:",omitempty"`
@@ -55,6 +59,10 @@ type StepConfig struct {
 	CPU func() (time.Duration, error)
 	// Progress, if set, hears what the step is doing, now and then.
 	Progress func(phase string, elapsed time.Duration)
+	// Quiet, if set, waits after the members connected until the
+	// server is idle: joining members bump the roster, and every member
+	// then reads the member list, which is set-up, not load.
+	Quiet func(context.Context)
 }
 
 // tracker is the bookkeeping of one step, shared by the senders and the
@@ -114,6 +122,10 @@ func RunStep(ctx context.Context, cfg StepConfig) (SweepStep, error) {
 	if err != nil {
 		return res, err
 	}
+	if cfg.Quiet != nil {
+		report("waiting for the server to go quiet", 0)
+		cfg.Quiet(ctx)
+	}
 	n := int(cfg.Rate * cfg.Duration.Seconds())
 	t := &tracker{starts: make([]atomic.Int64, n), acked: make([]atomic.Bool, n), holders: make([]atomic.Int32, n), members: len(clients)}
 	members := make([]*member, len(clients))
@@ -135,6 +147,7 @@ func RunStep(ctx context.Context, cfg StepConfig) (SweepStep, error) {
 	defer closeAll()
 
 	cpu0 := readCPU(cfg.CPU)
+	load := startLoad(cfg.CPU)
 	began := time.Now()
 	deadline := began.Add(cfg.Duration + cfg.Settle)
 	sctx, cancel := context.WithDeadline(ctx, deadline)
@@ -179,6 +192,7 @@ func RunStep(ctx context.Context, cfg StepConfig) (SweepStep, error) {
 	}
 	res.Elapsed = time.Since(began)
 	cpu1 := readCPU(cfg.CPU)
+	res.OtherLoad = load.other()
 	closeAll()
 	if err := ctx.Err(); err != nil {
 		return res, err

@@ -46,7 +46,8 @@ func RunSweep(ctx context.Context, cfg SweepConfig) ([]SweepStep, error) {
 		if err != nil {
 			return out, fmt.Errorf("%.0f msg/s: %w", rate, err)
 		}
-		sc := StepConfig{Model: m, Members: cfg.Members, Rate: rate, Duration: cfg.Duration, Settle: cfg.Settle}
+		sc := StepConfig{Model: m, Members: cfg.Members, Rate: rate, Duration: cfg.Duration, Settle: cfg.Settle,
+			Quiet: func(ctx context.Context) { cfg.Cluster.Quiet(ctx, 10*time.Second) }}
 		if cfg.Cluster.Measured() {
 			sc.CPU = cfg.Cluster.CPU
 		}
@@ -82,7 +83,7 @@ func (s SweepStep) String() string {
 	if s.Passed() {
 		verdict = "pass"
 	}
-	return fmt.Sprintf("%s %.0f msg/s: took %.0f/s; p50 %s p99 %s max %s; lost %d pairs (%d msgs), %d failed; %s CPU/msg; %s",
+	return fmt.Sprintf("%s %.0f msg/s: took %.0f/s; p50 %s p99 %s max %s; lost %d pairs (%d msgs), %d failed; %s CPU/msg; others %.2f cores; %s",
 		s.Model, s.Rate, s.Achieved, ms(s.Delivery.P50), ms(s.Delivery.P99), ms(s.Delivery.Max),
-		s.LostPairs, s.LostMessages, s.Failed, ms(s.CPUPerMessage), verdict)
+		s.LostPairs, s.LostMessages, s.Failed, ms(s.CPUPerMessage), s.OtherLoad, verdict)
 }
