@@ -51,6 +51,7 @@ type benchFlags struct {
 	honestApp    string
 	honestKeep   bool
 	asJSON       bool
+	jsonOut      string
 	sectionNames []string
 }
 
@@ -114,6 +115,7 @@ Flags:
 	fs.StringVar(&f.honestApp, "honest-app", "", "honest: the app (with attack.Blob) the honest client writes into")
 	fs.BoolVar(&f.honestKeep, "honest-keepalive", true, "honest: reuse connections (false: one per request)")
 	fs.BoolVar(&f.asJSON, "json", false, "print only the report, as JSON (no progress)")
+	fs.StringVar(&f.jsonOut, "json-out", "", "also write the report as JSON to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -228,6 +230,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	prog.finish()
+	if f.jsonOut != "" {
+		if err := writeJSON(f.jsonOut, rep); err != nil {
+			return err
+		}
+	}
 	if f.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -235,6 +242,14 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	printReport(stdout, rep)
 	return nil
+}
+
+func writeJSON(path string, rep benchReport) error {
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
 }
 
 func serverWords(f *benchFlags) string {
