@@ -52,6 +52,7 @@ type benchFlags struct {
 	honestKeep   bool
 	asJSON       bool
 	jsonOut      string
+	chartFrom    []string
 	sectionNames []string
 }
 
@@ -116,6 +117,7 @@ Flags:
 	fs.BoolVar(&f.honestKeep, "honest-keepalive", true, "honest: reuse connections (false: one per request)")
 	fs.BoolVar(&f.asJSON, "json", false, "print only the report, as JSON (no progress)")
 	fs.StringVar(&f.jsonOut, "json-out", "", "also write the report as JSON to this file")
+	chartFrom := fs.String("chart-from", "", "measure nothing: draw --chart from the sweeps in these reports (--json-out files, comma-separated), e.g. before and after a change")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -150,6 +152,9 @@ Flags:
 	}
 	if *server != "" {
 		f.servers = strings.Split(*server, ",")
+	}
+	if *chartFrom != "" {
+		f.chartFrom = strings.Split(*chartFrom, ",")
 	}
 	switch {
 	case f.runs < 1 || f.members < 1 || f.fanout < 1 || f.fanoutMsgs < 1 || f.fsyncWrites < 1 || f.pgNodes < 1:
@@ -197,6 +202,13 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f, err := parseBenchFlags(args)
 	if err != nil {
 		return err
+	}
+	if len(f.chartFrom) > 0 {
+		if err := chartFromReports(f.chart, f.chartFrom); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "chart: %s\n", f.chart)
+		return nil
 	}
 	if f.run["honest"] {
 		// The attacks' honest client, in a process of its own (see

@@ -5,8 +5,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/webaas-chat/webaas-chat/bench"
@@ -263,20 +266,69 @@ func (b *benchRun) fanout(ctx context.Context, r int) (bench.FanoutResult, error
 }
 
 func (b *benchRun) writeChart() error {
-	var series []bench.ChartSeries
-	for _, s := range b.rep.Sweeps {
-		series = append(series, bench.ChartSeries{Model: s.Model, Steps: s.Median, Knee: s.Knee})
-	}
-	title := fmt.Sprintf("Delivery in a %d-member room, %v per step", b.f.members, b.f.duration)
-	if b.f.runs > 1 {
-		title += fmt.Sprintf(", medians of %d runs", b.f.runs)
-	}
-	if b.f.store != "" {
-		title += fmt.Sprintf(", PostgreSQL, %d nodes", b.f.pgNodes)
-	}
-	if err := bench.WriteSweepChart(b.f.chart, title, series); err != nil {
+	b.rep.StepDuration = b.f.duration
+	if err := bench.WriteSweepChart(b.f.chart, chartTitle(*b.rep), chartSeries(*b.rep, "")); err != nil {
 		return fmt.Errorf("chart: %w", err)
 	}
 	b.rep.Chart = b.f.chart
+	return nil
+}
+
+func chartTitle(r benchReport) string {
+	title := "Delivery in a room"
+	if len(r.Sweeps) > 0 && len(r.Sweeps[0].Median) > 0 {
+		title = fmt.Sprintf("Delivery in a %d-member room", r.Sweeps[0].Median[0].Members)
+	}
+	if r.StepDuration > 0 {
+		title += fmt.Sprintf(", %v per step", r.StepDuration)
+	}
+	if r.Runs > 1 {
+		title += fmt.Sprintf(", medians of %d runs", r.Runs)
+	}
+	if strings.Contains(r.Server, "PostgreSQL") {
+		title += ", PostgreSQL"
+	}
+	return title
+}
+
+// chartSeries are a report's sweeps, labelled with suffix if any.
+func chartSeries(r benchReport, suffix string) []bench.ChartSeries {
+	var series []bench.ChartSeries
+	for _, s := range r.Sweeps {
+		label := s.Model
+		if suffix != "" {
+			label += " " + suffix
+		}
+		series = append(series, bench.ChartSeries{Model: s.Model, Label: label, Steps: s.Median, Knee: s.Knee})
+	}
+	return series
+}
+
+// chartFromReports draws the sweeps of saved reports on one chart; with
+// several, each series is labelled with its file's name.
+func chartFromReports(path string, files []string) error {
+	var series []bench.ChartSeries
+	var first benchReport
+	for i, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		var r benchReport
+		if err := json.Unmarshal(data, &r); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if i == 0 {
+			first = r
+		}
+		suffix := ""
+		if len(files) > 1 {
+			suffix = "(" + strings.TrimSuffix(filepath.Base(name), filepath.Ext(name)) + ")"
+		}
+		series = append(series, chartSeries(r, suffix)...)
+	}
+	if err := bench.WriteSweepChart(path, chartTitle(first), series); err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
 	return nil
 }

@@ -15,22 +15,24 @@ import (
 
 // benchReport is everything one bench run measured (the --json output).
 type benchReport struct {
-	Machine    string               `json:"machine"`
-	Server     string               `json:"server"`
-	Runs       int                  `json:"runs,omitempty"`
-	Fsync      *bench.FsyncResult   `json:"fsync,omitempty"` // medians over FsyncRuns
-	FsyncRuns  []bench.FsyncResult  `json:"fsync_runs,omitempty"`
-	Sweeps     []*sweepReport       `json:"sweeps,omitempty"`
-	Greedy     []*greedyReport      `json:"greedy,omitempty"`
-	Fanout     *fanoutReport        `json:"fanout,omitempty"`
-	Chart      string               `json:"chart,omitempty"`
-	Senders    *bench.SendersResult `json:"senders,omitempty"`
-	Latency    []bench.LoadResult   `json:"latency,omitempty"`
-	Throughput []bench.LoadResult   `json:"throughput,omitempty"`
-	History    []bench.HistoryPoint `json:"history,omitempty"`
-	Attacks    []bench.AttackResult `json:"attacks,omitempty"`
-	ServerCPU  time.Duration        `json:"server_cpu_ns,omitempty"`
-	ServerPeak int64                `json:"server_peak_rss_bytes,omitempty"`
+	Machine   string              `json:"machine"`
+	Server    string              `json:"server"`
+	Runs      int                 `json:"runs,omitempty"`
+	Fsync     *bench.FsyncResult  `json:"fsync,omitempty"` // medians over FsyncRuns
+	FsyncRuns []bench.FsyncResult `json:"fsync_runs,omitempty"`
+	Sweeps    []*sweepReport      `json:"sweeps,omitempty"`
+	Greedy    []*greedyReport     `json:"greedy,omitempty"`
+	Fanout    *fanoutReport       `json:"fanout,omitempty"`
+	Chart     string              `json:"chart,omitempty"`
+	// StepDuration is how long each sweep step sent.
+	StepDuration time.Duration        `json:"step_duration_ns,omitempty"`
+	Senders      *bench.SendersResult `json:"senders,omitempty"`
+	Latency      []bench.LoadResult   `json:"latency,omitempty"`
+	Throughput   []bench.LoadResult   `json:"throughput,omitempty"`
+	History      []bench.HistoryPoint `json:"history,omitempty"`
+	Attacks      []bench.AttackResult `json:"attacks,omitempty"`
+	ServerCPU    time.Duration        `json:"server_cpu_ns,omitempty"`
+	ServerPeak   int64                `json:"server_peak_rss_bytes,omitempty"`
 }
 
 func printReport(w io.Writer, r benchReport) {

@@ -22,6 +22,9 @@ import (
 // ChartSeries is one model's sweep (medians) and knee.
 type ChartSeries struct {
 	Model string
+	// Label names the series in the legend (default: Model), e.g. "ours
+	// before" beside "ours after".
+	Label string
 	Steps []SweepStep
 	Knee  float64
 }
@@ -29,6 +32,13 @@ type ChartSeries struct {
 var chartColors = map[string]color.Color{
 	"ours":     color.RGBA{R: 0x1f, G: 0x5f, B: 0xbf, A: 0xff},
 	"original": color.RGBA{R: 0xd0, G: 0x50, B: 0x10, A: 0xff},
+}
+
+// moreColors are for further series (a model charted twice).
+var moreColors = []color.Color{
+	color.RGBA{R: 0x20, G: 0x90, B: 0x40, A: 0xff},
+	color.RGBA{R: 0x80, G: 0x30, B: 0xa0, A: 0xff},
+	color.RGBA{R: 0x60, G: 0x60, B: 0x60, A: 0xff},
 }
 
 // msFloor keeps a zero latency drawable on a log axis.
@@ -86,10 +96,15 @@ func WriteSweepChart(path, title string, series []ChartSeries) error {
 	}
 
 	failed := plotter.XYs{}
+	used := map[string]bool{}
 	for n, s := range series {
 		col := chartColors[s.Model]
-		if col == nil {
-			col = color.Black
+		if col == nil || used[s.Model] {
+			col = moreColors[n%len(moreColors)]
+		}
+		used[s.Model] = true
+		if s.Label == "" {
+			s.Label = s.Model
 		}
 		var p50, p99 plotter.XYs
 		for _, st := range s.Steps {
@@ -99,10 +114,10 @@ func WriteSweepChart(path, title string, series []ChartSeries) error {
 				failed = append(failed, p99[len(p99)-1])
 			}
 		}
-		if err := addSeries(p, &legend, p50, col, []vg.Length{vg.Points(5), vg.Points(3)}, draw.CircleGlyph{}, s.Model+" p50"); err != nil {
+		if err := addSeries(p, &legend, p50, col, []vg.Length{vg.Points(5), vg.Points(3)}, draw.CircleGlyph{}, s.Label+" p50"); err != nil {
 			return err
 		}
-		if err := addSeries(p, &legend, p99, col, nil, draw.TriangleGlyph{}, s.Model+" p99"); err != nil {
+		if err := addSeries(p, &legend, p99, col, nil, draw.TriangleGlyph{}, s.Label+" p99"); err != nil {
 			return err
 		}
 		if s.Knee > 0 {
@@ -117,9 +132,11 @@ func WriteSweepChart(path, title string, series []ChartSeries) error {
 				x = s.Knee / 1.04
 			}
 			y := p.Y.Max / math.Pow(2.5, float64(n+1))
-			if err := addLabel(p, x, y, fmt.Sprintf("knee (%s): %.0f msg/s", s.Model, s.Knee), col, !right); err != nil {
+			if err := addLabel(p, x, y, fmt.Sprintf("knee (%s): %.0f msg/s", s.Label, s.Knee), col, !right); err != nil {
 				return err
 			}
+		} else {
+			legend.Add(fmt.Sprintf("%s: no knee", s.Label))
 		}
 	}
 	if len(failed) > 0 {
@@ -134,17 +151,26 @@ func WriteSweepChart(path, title string, series []ChartSeries) error {
 	return save(p, legend, path)
 }
 
-// save draws the plot and, in a column to its right, the legend.
+// save draws the plot and, in a column to its right as wide as the
+// legend needs, the legend.
 func save(p *plot.Plot, legend plot.Legend, path string) error {
-	const w, h, legendWidth = 9 * vg.Inch, 5 * vg.Inch, 1.7 * vg.Inch
+	const plotWidth, h = 7.3 * vg.Inch, 5 * vg.Inch
 	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-	c, err := draw.NewFormattedCanvas(w, h, format)
+	probe, err := draw.NewFormattedCanvas(plotWidth, h, format)
+	if err != nil {
+		return err
+	}
+	r := legend.Rectangle(draw.New(probe))
+	// Room to spare: a viewer without the Liberation fonts the widths
+	// were measured with draws in a wider one.
+	legendWidth := 1.25*(r.Max.X-r.Min.X) + vg.Points(12)
+	c, err := draw.NewFormattedCanvas(plotWidth+legendWidth, h, format)
 	if err != nil {
 		return err
 	}
 	dc := draw.New(c)
 	p.Draw(draw.Crop(dc, 0, -legendWidth, 0, 0))
-	legend.Draw(draw.Crop(dc, w-legendWidth, 0, 0, -vg.Points(30)))
+	legend.Draw(draw.Crop(dc, plotWidth, 0, 0, -vg.Points(30)))
 	f, err := os.Create(path)
 	if err != nil {
 		return err
