@@ -7,245 +7,247 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/webaas-chat/webaas-chat/bench"
 )
 
-// benchReport is everything one bench run measured (the --json output).
-type benchReport struct {
-	Machine    string               `json:"machine"`
-	Server     string               `json:"server"`
-	Senders    *bench.SendersResult `json:"senders,omitempty"`
-	Latency    []bench.LoadResult   `json:"latency,omitempty"`
-	Throughput []bench.LoadResult   `json:"throughput,omitempty"`
-	History    []bench.HistoryPoint `json:"history,omitempty"`
-	Fanout     *bench.FanoutResult  `json:"fanout,omitempty"`
-	Attacks    []bench.AttackResult `json:"attacks,omitempty"`
-	ServerCPU  time.Duration        `json:"server_cpu_ns,omitempty"`
-	ServerPeak int64                `json:"server_peak_rss_bytes,omitempty"`
+// benchFlags are the bench command's knobs.
+type benchFlags struct {
+	servers      []string // --server, split at commas
+	store        string
+	pgNodes      int
+	dataParent   string
+	run          map[string]bool
+	models       []string
+	runs         int
+	members      int
+	rates        []float64
+	through      float64
+	duration     time.Duration
+	settle       time.Duration
+	greedy       []int
+	fanout       int
+	fanoutMsgs   int
+	fsyncWrites  int
+	chart        string
+	clients      int
+	rate         float64
+	tpClients    int
+	inFlight     int
+	history      []int
+	samples      int
+	senders      int
+	each         int
+	attackList   string
+	attackTime   time.Duration
+	slowBodies   int
+	attackDir    string
+	serveFlags   []string
+	serverExe    string
+	honestApp    string
+	honestKeep   bool
+	asJSON       bool
+	jsonOut      string
+	chartFrom    []string
+	sectionNames []string
 }
 
-func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// sections the bench knows; the first three are the default.
+var benchSections = []string{"sweep", "greedy", "fanout", "senders", "latency", "throughput", "history", "attacks", "honest"}
+
+func parseBenchFlags(args []string) (*benchFlags, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: webaas-chat bench [flags]
 
-Runs simulated chat clients against a server and reports delivery latency,
-throughput, cost against history size and notification fan-out, for this
-project's design and, beside it, the original one (a single record holding
-the whole room). With no --server it starts a server as a child process
-(on a temporary data dir) so that its CPU time and memory can be read.
+Runs simulated chat clients against a server, driving the chat through
+its public API, and reports what a room takes: a sweep of the rate into a
+50-member room up to its knee (the highest rate at which p99 delivery
+stays within 50 ms with nothing lost), greedy senders, fan-out to 1,000
+subscribers and memory per idle subscriber; beside this project's design,
+the original one (a single record holding the whole room). With no
+--server it starts the server as a child process, a fresh one for each
+section and run, so that its CPU time and memory can be read; with
+--store, two nodes on a PostgreSQL schema of their own.
 
 Flags:
 `)
 		fs.PrintDefaults()
 	}
-	serverURL := fs.String("server", "", "an already running server (default: start one as a child process)")
-	runList := fs.String("run", "latency,throughput,history,fanout", "sections to run: senders, latency, throughput, history, fanout, attacks (not by default: each attack starts its own server)")
-	models := fs.String("model", "both", "ours, original or both")
-	clients := fs.Int("clients", 50, "latency: clients in the room")
-	rate := fs.Float64("rate", 200, "latency: total messages per second, spread over the clients")
-	duration := fs.Duration("duration", 10*time.Second, "latency and throughput: how long each run sends")
-	tpClients := fs.Int("throughput-clients", 10, "throughput: clients sending as fast as they can")
-	inFlight := fs.Int("in-flight", 32, "throughput: sends each client keeps outstanding (a client batches them into one transaction)")
+	f := &benchFlags{run: map[string]bool{}}
+	server := fs.String("server", "", "already running servers, comma-separated (default: start them as child processes)")
+	fs.StringVar(&f.store, "store", "", "a postgres:// URL: start --pg-nodes server nodes on a fresh schema there (dropped at the end) and spread the clients over them")
+	fs.IntVar(&f.pgNodes, "pg-nodes", 2, "with --store: how many server nodes")
+	fs.StringVar(&f.dataParent, "data-dir", "", "where the child servers keep their data, and where fsync is measured (default: the temporary directory)")
+	runList := fs.String("run", "sweep,greedy,fanout", "sections to run: "+strings.Join(benchSections[:len(benchSections)-1], ", "))
+	models := fs.String("model", "both", "sweep, greedy, latency, throughput, history: ours, original or both")
+	fs.IntVar(&f.runs, "runs", 1, "sweep, greedy, fanout: repeat each this many times and report medians")
+	fs.IntVar(&f.members, "members", 50, "sweep: members in the room, each following it and sending its share")
+	rates := fs.String("rates", joinFloats(bench.DefaultRates), "sweep: aggregate rates (msg/s) to step through; a step that clearly fails ends the sweep")
+	fs.Float64Var(&f.through, "through", 200, "sweep: run every step up to this rate even after one clearly failed (not for the original design, which stops at its first failed step)")
+	fs.DurationVar(&f.duration, "duration", 10*time.Second, "sweep, greedy, latency, throughput: how long each step or run sends")
+	fs.DurationVar(&f.settle, "settle", 10*time.Second, "sweep, greedy: how long to wait after the last send for acknowledgements and deliveries")
+	greedy := fs.String("greedy", "10,50", "greedy: numbers of senders, each with one send in flight")
+	fs.IntVar(&f.fanout, "fanout", 1000, "fanout: subscribers following the room through the chat layer, all from one address")
+	fs.IntVar(&f.fanoutMsgs, "fanout-messages", 30, "fanout: messages sent to them, one at a time")
+	fs.IntVar(&f.fsyncWrites, "fsync-writes", 300, "4 KiB writes, each fsynced, to time this machine's disk")
+	fs.StringVar(&f.chart, "chart", "bench-sweep.svg", "sweep: write the chart here (.svg, .png or .pdf); empty: no chart")
+	fs.IntVar(&f.clients, "clients", 50, "latency: clients in the room")
+	fs.Float64Var(&f.rate, "rate", 200, "latency: total messages per second, spread over the clients")
+	fs.IntVar(&f.tpClients, "throughput-clients", 10, "throughput: clients sending as fast as they can")
+	fs.IntVar(&f.inFlight, "in-flight", 32, "throughput: sends each client keeps outstanding (a client batches them into one transaction)")
 	historyList := fs.String("history", "0,1000,10000,100000", "history: room sizes to measure at")
-	samples := fs.Int("samples", 50, "history: sends measured at each size")
-	fanout := fs.Int("fanout", 1000, "fanout: watching sockets, all from one address (a --server of your own must allow them: serve --max-conns-per-client)")
-	fanoutMsgs := fs.Int("fanout-messages", 30, "fanout: messages sent to them")
-	senders := fs.Int("senders", 20, "senders: clients sending at once")
-	each := fs.Int("each", 200, "senders: messages each of them sends")
-	attackList := fs.String("attack", strings.Join(bench.Attacks, ","), "attacks: which ones")
-	attackTime := fs.Duration("attack-duration", 10*time.Second, "attacks: how long each one runs")
-	slowBodies := fs.Int("slow-bodies", 19000, "attacks: connections the slow-bodies attacker tries to hold")
-	attackDir := fs.String("attack-dir", "", "attacks: where the servers keep their data (default: the temporary directory); a tmpfs such as /dev/shm takes the disk's fsync latency out of the honest client's numbers")
-	var serveFlags []string
+	fs.IntVar(&f.samples, "samples", 50, "history: sends measured at each size")
+	fs.IntVar(&f.senders, "senders", 20, "senders: clients sending at once")
+	fs.IntVar(&f.each, "each", 200, "senders: messages each of them sends")
+	fs.StringVar(&f.attackList, "attack", strings.Join(bench.Attacks, ","), "attacks: which ones")
+	fs.DurationVar(&f.attackTime, "attack-duration", 10*time.Second, "attacks: how long each one runs")
+	fs.IntVar(&f.slowBodies, "slow-bodies", 19000, "attacks: connections the slow-bodies attacker tries to hold")
+	fs.StringVar(&f.attackDir, "attack-dir", "", "attacks: where the servers keep their data (default: the temporary directory); a tmpfs such as /dev/shm takes the disk's fsync latency out of the honest client's numbers")
 	fs.Func("serve-flag", "attacks: a flag for the attacked servers, e.g. --serve-flag=--max-txn-reads=40000 (repeat for more)", func(v string) error {
-		serveFlags = append(serveFlags, v)
+		f.serveFlags = append(f.serveFlags, v)
 		return nil
 	})
-	serverExe := fs.String("server-exe", "", "attacks: the webaas-chat binary whose server to attack (default: this one), e.g. an older build to compare")
-	honestApp := fs.String("honest-app", "", "honest: the app (with attack.Blob) the honest client writes into")
-	honestKeepAlive := fs.Bool("honest-keepalive", true, "honest: reuse connections (false: one per request)")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
+	fs.StringVar(&f.serverExe, "server-exe", "", "attacks: the webaas-chat binary whose server to attack (default: this one), e.g. an older build to compare")
+	fs.StringVar(&f.honestApp, "honest-app", "", "honest: the app (with attack.Blob) the honest client writes into")
+	fs.BoolVar(&f.honestKeep, "honest-keepalive", true, "honest: reuse connections (false: one per request)")
+	fs.BoolVar(&f.asJSON, "json", false, "print only the report, as JSON (no progress)")
+	fs.StringVar(&f.jsonOut, "json-out", "", "also write the report as JSON to this file")
+	chartFrom := fs.String("chart-from", "", "measure nothing: draw --chart from the sweeps in these reports (--json-out files, comma-separated), e.g. before and after a change")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
-	run := map[string]bool{}
+	if fs.NArg() > 0 {
+		return nil, usageError{fmt.Sprintf("bench takes no arguments, got %q", fs.Args())}
+	}
 	for _, s := range strings.Split(*runList, ",") {
-		switch s = strings.TrimSpace(s); s {
-		case "senders", "latency", "throughput", "history", "fanout", "attacks", "honest":
-			run[s] = true
-		default:
-			return usageError{fmt.Sprintf("--run: unknown section %q", s)}
+		s = strings.TrimSpace(s)
+		if !contains(benchSections, s) {
+			return nil, usageError{fmt.Sprintf("--run: unknown section %q", s)}
 		}
+		f.run[s] = true
+		f.sectionNames = append(f.sectionNames, s)
 	}
-	var useModels []string
 	switch *models {
 	case "both":
-		useModels = []string{"ours", "original"}
+		f.models = []string{"ours", "original"}
 	case "ours", "original":
-		useModels = []string{*models}
+		f.models = []string{*models}
 	default:
-		return usageError{"--model: want ours, original or both"}
+		return nil, usageError{"--model: want ours, original or both"}
 	}
-	var sizes []int
-	for _, s := range strings.Split(*historyList, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 0 {
-			return usageError{fmt.Sprintf("--history: %q is not a size", s)}
-		}
-		sizes = append(sizes, n)
+	var err error
+	if f.rates, err = parseList(*rates, "--rates", func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }); err != nil {
+		return nil, err
 	}
+	if f.greedy, err = parseList(*greedy, "--greedy", strconv.Atoi); err != nil {
+		return nil, err
+	}
+	if f.history, err = parseList(*historyList, "--history", strconv.Atoi); err != nil {
+		return nil, err
+	}
+	if *server != "" {
+		f.servers = strings.Split(*server, ",")
+	}
+	if *chartFrom != "" {
+		f.chartFrom = strings.Split(*chartFrom, ",")
+	}
+	switch {
+	case f.runs < 1 || f.members < 1 || f.fanout < 1 || f.fanoutMsgs < 1 || f.fsyncWrites < 1 || f.pgNodes < 1:
+		return nil, usageError{"--runs, --members, --fanout, --fanout-messages, --fsync-writes and --pg-nodes must be at least 1"}
+	case f.store != "" && len(f.servers) > 0:
+		return nil, usageError{"--store starts servers of its own; it takes no --server"}
+	case f.run["attacks"] && len(f.servers) > 0:
+		return nil, usageError{"--run attacks starts a server of its own for each attack; it takes no --server"}
+	case f.run["honest"] && (len(f.run) != 1 || len(f.servers) != 1 || f.honestApp == ""):
+		return nil, usageError{"--run honest goes alone, with --server and --honest-app"}
+	}
+	return f, nil
+}
 
-	if run["honest"] {
+func parseList[T int | float64](s, flagName string, parse func(string) (T, error)) ([]T, error) {
+	var out []T
+	for _, v := range strings.Split(s, ",") {
+		n, err := parse(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			return nil, usageError{fmt.Sprintf("%s: %q is not a number ≥ 0", flagName, v)}
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func joinFloats(xs []float64) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return strings.Join(s, ",")
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseBenchFlags(args)
+	if err != nil {
+		return err
+	}
+	if len(f.chartFrom) > 0 {
+		if err := chartFromReports(f.chart, f.chartFrom); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "chart: %s\n", f.chart)
+		return nil
+	}
+	if f.run["honest"] {
 		// The attacks' honest client, in a process of its own (see
 		// bench.AttackConfig.Honest).
-		if len(run) != 1 || *serverURL == "" || *honestApp == "" {
-			return usageError{"--run honest goes alone, with --server and --honest-app"}
-		}
-		lat, failed, err := bench.RunHonest(ctx, *serverURL, *honestApp, *duration, *honestKeepAlive)
+		lat, failed, err := bench.RunHonest(ctx, f.servers[0], f.honestApp, f.duration, f.honestKeep)
 		if err != nil {
 			return err
 		}
 		return json.NewEncoder(stdout).Encode(honestReport{Latencies: lat, Failed: failed})
 	}
-	if run["attacks"] && *serverURL != "" {
-		return usageError{"--run attacks starts a server of its own for each attack; it takes no --server"}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
 	}
-	rep := benchReport{Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())}
-	var proc *bench.Proc
-	url := *serverURL
-	switch {
-	case url == "" && onlyAttacks(run):
-		rep.Server = "a child process per attack"
-	case url == "":
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		dir, err := os.MkdirTemp("", "webaas-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		// Large records, so that the original design can hold 100k
-		// messages in one record at all; and room for the fan-out's
-		// sockets, all from one address.
-		proc, err = bench.StartServer(ctx, exe, "serve", "--data", dir, "--log-level", "warn", "--max-record-bytes", strconv.Itoa(64<<20),
-			"--max-conns-per-client", strconv.Itoa(max(4*(*fanout), 20000)))
-		if err != nil {
-			return err
-		}
-		defer proc.Stop()
-		url = proc.URL
-		rep.Server = "child process, embedded bbolt store in " + dir
-	default:
-		rep.Server = url
+	rep := benchReport{
+		Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()),
+		Server:  serverWords(f),
 	}
-	progress := func(format string, a ...any) {
-		if !*asJSON {
-			fmt.Fprintf(stderr, format+"\n", a...)
-		}
+	prog := newProgress(stderr, f.asJSON)
+	defer prog.finish()
+	b := &benchRun{f: f, exe: exe, rep: &rep, prog: prog}
+	if err := b.repeated(ctx); err != nil {
+		return err
 	}
-	newModel := func(name string) func(context.Context) (bench.Model, error) {
-		return func(ctx context.Context) (bench.Model, error) {
-			if name == "original" {
-				return bench.NewOriginal(ctx, url)
-			}
-			return bench.NewOurs(ctx, url)
-		}
+	if err := b.classic(ctx); err != nil {
+		return err
 	}
-
-	if run["senders"] {
-		progress("senders: %d clients × %d messages…", *senders, *each)
-		m, err := bench.NewOurs(ctx, url)
-		if err != nil {
-			return err
-		}
-		res, err := bench.RunSenders(ctx, bench.SendersConfig{Server: url, Room: m.Room, Clients: *senders, Each: *each})
-		if err != nil {
-			return err
-		}
-		rep.Senders = &res
-	}
-	for _, name := range useModels {
-		if run["latency"] {
-			progress("latency: %s, %d clients at %.0f msg/s for %v…", name, *clients, *rate, *duration)
-			m, err := newModel(name)(ctx)
-			if err != nil {
-				return err
-			}
-			res, err := bench.RunLoad(ctx, bench.LoadConfig{Model: m, Clients: *clients, Rate: *rate, Duration: *duration})
-			if err != nil {
-				return err
-			}
-			rep.Latency = append(rep.Latency, res)
-		}
-		if run["throughput"] {
-			progress("throughput: %s, %d clients × %d in flight for %v…", name, *tpClients, *inFlight, *duration)
-			m, err := newModel(name)(ctx)
-			if err != nil {
-				return err
-			}
-			res, err := bench.RunLoad(ctx, bench.LoadConfig{Model: m, Clients: *tpClients, InFlight: *inFlight, Duration: *duration})
-			if err != nil {
-				return err
-			}
-			rep.Throughput = append(rep.Throughput, res)
-		}
-		if run["history"] {
-			progress("history: %s at %v messages…", name, sizes)
-			pts, err := bench.RunHistory(ctx, newModel(name), sizes, *samples)
-			if err != nil {
-				return err
-			}
-			rep.History = append(rep.History, pts...)
-		}
-	}
-	if run["fanout"] {
-		progress("fanout: %d sockets, %d messages…", *fanout, *fanoutMsgs)
-		res, err := bench.RunFanout(ctx, url, proc, *fanout, *fanoutMsgs)
-		if err != nil {
-			return err
-		}
-		rep.Fanout = &res
-	}
-	if run["attacks"] {
-		exe, start := *serverExe, bench.StartLegacyServer // an older build may not take --listen-fd
-		if exe == "" {
-			var err error
-			if exe, err = os.Executable(); err != nil {
-				return err
-			}
-			start = bench.StartServer
-		}
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		cfg := bench.AttackConfig{
-			Start: attackServer(start, exe, *attackDir, serveFlags), Only: strings.Split(*attackList, ","),
-			Duration: *attackTime, SlowBodies: *slowBodies, Honest: honestProcess(self),
-		}
-		err = bench.RunAttacks(ctx, cfg, func(r bench.AttackResult) {
-			progress("%s", r)
-			rep.Attacks = append(rep.Attacks, r)
-		})
-		if err != nil {
+	if f.run["attacks"] {
+		if err := b.attacks(ctx); err != nil {
 			return err
 		}
 	}
-	if proc != nil {
-		rep.ServerCPU, _ = proc.CPU()
-		_, rep.ServerPeak, _ = proc.Memory()
+	prog.finish()
+	if f.jsonOut != "" {
+		if err := writeJSON(f.jsonOut, rep); err != nil {
+			return err
+		}
 	}
-	if *asJSON {
+	if f.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
@@ -254,114 +256,58 @@ Flags:
 	return nil
 }
 
-func onlyAttacks(run map[string]bool) bool { return len(run) == 1 && run["attacks"] }
+func writeJSON(path string, rep benchReport) error {
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
 
-// attackServer starts exe's server at its default limits (but for flags),
-// on a data dir of its own under parent, for one attack.
-func attackServer(start func(context.Context, string, ...string) (*bench.Proc, error), exe, parent string, flags []string) func(context.Context) (*bench.Proc, error) {
-	return func(ctx context.Context) (*bench.Proc, error) {
-		dir, err := os.MkdirTemp(parent, "webaas-attack-")
-		if err != nil {
-			return nil, err
-		}
-		p, err := start(ctx, exe, append([]string{"serve", "--data", dir, "--log-level", "error"}, flags...)...)
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, err
-		}
-		p.OnStop(func() { os.RemoveAll(dir) })
-		return p, nil
+func serverWords(f *benchFlags) string {
+	switch {
+	case len(f.servers) > 0:
+		return strings.Join(f.servers, ", ")
+	case f.store != "":
+		return fmt.Sprintf("%d child processes on PostgreSQL (a fresh schema per section and run), clients spread over them", f.pgNodes)
+	default:
+		return "a child process on the embedded bbolt store (a fresh one per section and run)"
 	}
 }
 
-func printReport(w io.Writer, r benchReport) {
-	fmt.Fprintf(w, "machine: %s\nserver: %s\n", r.Machine, r.Server)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if s := r.Senders; s != nil {
-		fmt.Fprintf(w, "\nconcurrent senders\n%v\nverdict: %s\n", s, map[bool]string{true: "OK: every client holds every message, once, in one order", false: "FAILED"}[s.OK()])
-	}
-	loads := func(title string, rs []bench.LoadResult) {
-		if len(rs) == 0 {
-			return
-		}
-		fmt.Fprintf(w, "\n%s\n", title)
-		fmt.Fprintln(tw, "model\tclients\trate asked\tsent\tmsg/s\tdelivery p50\tp99\tmax\tundelivered\tlost")
-		for _, x := range rs {
-			asked := "max"
-			if x.Rate > 0 {
-				asked = fmt.Sprintf("%.0f/s", x.Rate)
-			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%d\n", x.Model, x.Clients, asked, x.Sent, x.Throughput,
-				msStr(x.Delivery.P50), msStr(x.Delivery.P99), msStr(x.Delivery.Max), x.Undelivered, x.Lost)
-		}
-		tw.Flush()
-	}
-	loads("latency (send to every other client's chat layer)", r.Latency)
-	loads("throughput (durable, acknowledged messages)", r.Throughput)
-	if len(r.History) > 0 {
-		fmt.Fprintf(w, "\ncost against history (medians; ratio to the empty room)\n")
-		fmt.Fprintln(tw, "model\thistory\tsend p50\tratio\tdelivery p50\tratio")
-		base := map[string]bench.HistoryPoint{}
-		for _, p := range r.History {
-			if _, ok := base[p.Model]; !ok {
-				base[p.Model] = p
-			}
-			b := base[p.Model]
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%.2fx\t%s\t%.2fx\n", p.Model, p.History, msStr(p.Send.P50), ratio(p.Send.P50, b.Send.P50),
-				msStr(p.Delivery.P50), ratio(p.Delivery.P50, b.Delivery.P50))
-		}
-		tw.Flush()
-	}
-	if f := r.Fanout; f != nil {
-		fmt.Fprintf(w, "\nfan-out: one message to %d sockets (%d messages)\nuntil the last socket: p50 %s p99 %s max %s; every socket: p50 %s p99 %s; missing frames %d\n",
-			f.Sockets, f.Messages, msStr(f.Last.P50), msStr(f.Last.P99), msStr(f.Last.Max), msStr(f.All.P50), msStr(f.All.P99), f.Missing)
-		if f.BytesPerSocket > 0 {
-			fmt.Fprintf(w, "server memory per idle socket: %.1f KiB\n", float64(f.BytesPerSocket)/1024)
-		}
-	}
-	if len(r.Attacks) > 0 {
-		fmt.Fprintf(w, "\nattacks (each on a fresh server at its default limits; the honest client sends from another address)\n")
-		for _, a := range r.Attacks {
-			fmt.Fprintf(w, "%s\n  %s\n", a.What, a)
-		}
-	}
-	if r.ServerCPU > 0 {
-		fmt.Fprintf(w, "\nserver: %.1f CPU seconds, peak RSS %.0f MiB\n", r.ServerCPU.Seconds(), float64(r.ServerPeak)/(1<<20))
-	}
+// benchRun is one bench command's state.
+type benchRun struct {
+	f    *benchFlags
+	exe  string
+	rep  *benchReport
+	prog *progress
+	// fsyncDone: this run's fsync is measured.
+	fsyncDone bool
 }
 
-func msStr(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) + " ms" }
-
-func ratio(a, b time.Duration) float64 {
-	if b == 0 {
-		return 0
-	}
-	return float64(a) / float64(b)
+// cluster starts the server under test (or names the external one).
+func (b *benchRun) cluster(ctx context.Context) (*bench.Cluster, error) {
+	return bench.StartCluster(ctx, bench.ClusterConfig{
+		Exe: b.exe, Store: b.f.store, Nodes: b.f.pgNodes, Parent: b.f.dataParent, External: b.f.servers,
+		// Large records, so that the original design can hold 100k
+		// messages in one record at all; and room for the fan-out's
+		// connections, all from one address.
+		Args: []string{"--max-record-bytes", strconv.Itoa(64 << 20), "--max-conns-per-client", strconv.Itoa(max(4*b.f.fanout, 20000))},
+	})
 }
 
-// honestReport is what `bench --run honest` prints.
-type honestReport struct {
-	Latencies []time.Duration `json:"latencies_ns"`
-	Failed    int             `json:"failed"`
-}
-
-// honestProcess runs the attacks' honest client as `self bench --run
-// honest`, a process of its own: in the attacker's process it would
-// share the Go scheduler with a thousand attacking goroutines and
-// measure that rather than the server.
-func honestProcess(self string) func(ctx context.Context, url, app string, d time.Duration, keepAlive bool) ([]time.Duration, int, error) {
-	return func(ctx context.Context, url, app string, d time.Duration, keepAlive bool) ([]time.Duration, int, error) {
-		cmd := exec.CommandContext(ctx, self, "bench", "--run", "honest", "--server", url, "--honest-app", app,
-			"--duration", d.String(), "--honest-keepalive="+strconv.FormatBool(keepAlive))
-		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", cmd, err)
-		}
-		var r honestReport
-		if err := json.Unmarshal(out, &r); err != nil {
-			return nil, 0, fmt.Errorf("honest client's report: %w", err)
-		}
-		return r.Latencies, r.Failed, nil
+func (b *benchRun) attacks(ctx context.Context) error {
+	f := b.f
+	exe, start := f.serverExe, bench.StartLegacyServer // an older build may not take --listen-fd
+	if exe == "" {
+		exe, start = b.exe, bench.StartServer
 	}
+	cfg := bench.AttackConfig{
+		Start: attackServer(start, exe, f.attackDir, f.serveFlags), Only: strings.Split(f.attackList, ","),
+		Duration: f.attackTime, SlowBodies: f.slowBodies, Honest: honestProcess(b.exe),
+	}
+	return bench.RunAttacks(ctx, cfg, func(r bench.AttackResult) {
+		b.prog.line("%s", r)
+		b.rep.Attacks = append(b.rep.Attacks, r)
+	})
 }

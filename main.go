@@ -6,7 +6,7 @@
 //	webaas-chat room create          make a room, print its code
 //	webaas-chat send TEXT...         send one message
 //	webaas-chat history              print a room's messages
-//	webaas-chat bench                measure latency and throughput
+//	webaas-chat bench                measure what a room takes: the rate sweep and its knee, greedy senders, fan-out
 //
 // Run any command with --help for its flags.
 package main
@@ -61,7 +61,7 @@ Commands:
   room create   create a room and print its code
   send          send one message to a room
   history       print a room's messages
-  bench         measure delivery latency and throughput
+  bench         measure what a room takes (rate sweep and knee, greedy senders, fan-out)
   version       print the version
 
 Run webaas-chat COMMAND --help for a command's flags.

@@ -2,8 +2,10 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/webaas-chat/webaas-chat/backoff"
 	"github.com/webaas-chat/webaas-chat/chat"
@@ -16,8 +18,12 @@ type Model interface {
 	Name() string
 	// Prefill adds n messages of history to the room.
 	Prefill(ctx context.Context, n int) error
-	// Connect makes one simulated client with its own connections.
+	// Connect makes one simulated client with its own connections, which
+	// sends and follows the room; it returns once the client is live
+	// (its notification socket connected).
 	Connect(ctx context.Context, i int) (Client, error)
+	// Sender makes a client that only sends (its Delivered is nil).
+	Sender(ctx context.Context, i int) (Client, error)
 	// Count says how many messages the room holds.
 	Count(ctx context.Context) (int, error)
 }
@@ -32,19 +38,34 @@ type Client interface {
 	Close()
 }
 
+// connectTimeout bounds the wait for a client's notification socket.
+const connectTimeout = 30 * time.Second
+
+var errNotLive = errors.New("the notification socket did not connect")
+
 // ---- ours --------------------------------------------------------------
 
-// Ours is this project's design: a record per message, sequence numbers
-// from a transaction on the head counter, incremental fetches.
+// Ours is this project's design, driven only through the chat package's
+// public API, so that whatever data path the chat uses is what is
+// measured.
 type Ours struct {
-	URL       string
+	// URLs are the server nodes; client i talks to URLs[i%len(URLs)].
+	URLs      []string
 	Room      string
 	Reconnect backoff.Backoff
+	// Members makes Connect's clients members of the room as the TUI
+	// makes them: Join (presence, heartbeats) and Follow with the member
+	// list. Otherwise they are bare senders (room.Sender) that follow
+	// messages only.
+	Members bool
 }
 
-// NewOurs creates a room for a run.
-func NewOurs(ctx context.Context, url string) (*Ours, error) {
-	c, err := webaas.New(url)
+// NewOurs creates a room for a run, through the first node.
+func NewOurs(ctx context.Context, urls ...string) (*Ours, error) {
+	if len(urls) == 0 {
+		return nil, errors.New("no server")
+	}
+	c, err := webaas.New(urls[0])
 	if err != nil {
 		return nil, err
 	}
@@ -52,13 +73,14 @@ func NewOurs(ctx context.Context, url string) (*Ours, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Ours{URL: url, Room: room.Code()}, nil
+	return &Ours{URLs: urls, Room: room.Code()}, nil
 }
 
 func (o *Ours) Name() string { return "ours" }
 
-func (o *Ours) open(ctx context.Context) (*chat.Room, error) {
-	c, err := webaas.New(o.URL)
+// open opens the room for client i, with connections of its own.
+func (o *Ours) open(ctx context.Context, i int) (*chat.Room, error) {
+	c, err := webaas.New(o.URLs[i%len(o.URLs)])
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +90,7 @@ func (o *Ours) open(ctx context.Context) (*chat.Room, error) {
 // Prefill sends n messages concurrently from one sender, which batches
 // them into transactions of up to 100.
 func (o *Ours) Prefill(ctx context.Context, n int) error {
-	room, err := o.open(ctx)
+	room, err := o.open(ctx, 0)
 	if err != nil {
 		return err
 	}
@@ -103,7 +125,7 @@ func (o *Ours) Prefill(ctx context.Context, n int) error {
 }
 
 func (o *Ours) Count(ctx context.Context) (int, error) {
-	room, err := o.open(ctx)
+	room, err := o.open(ctx, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -118,8 +140,30 @@ type oursClient struct {
 	done   chan struct{}
 }
 
+func (o *Ours) session(ctx context.Context, room *chat.Room, i int) (*chat.Session, error) {
+	nick := fmt.Sprintf("c%d", i)
+	if o.Members {
+		return room.Join(ctx, nick, chat.SessionOptions{NoJoinLine: true})
+	}
+	return room.Sender(nick, chat.SessionOptions{})
+}
+
+func (o *Ours) Sender(ctx context.Context, i int) (Client, error) {
+	room, err := o.open(ctx, i)
+	if err != nil {
+		return nil, err
+	}
+	s, err := o.session(ctx, room, i)
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	close(done)
+	return &oursClient{sender: s, stop: func() {}, done: done}, nil
+}
+
 func (o *Ours) Connect(ctx context.Context, i int) (Client, error) {
-	room, err := o.open(ctx)
+	room, err := o.open(ctx, i)
 	if err != nil {
 		return nil, err
 	}
@@ -127,14 +171,19 @@ func (o *Ours) Connect(ctx context.Context, i int) (Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	sender, err := room.Sender(fmt.Sprintf("c%d", i), chat.SessionOptions{})
+	sender, err := o.session(ctx, room, i)
 	if err != nil {
 		return nil, err
 	}
 	fctx, stop := context.WithCancel(context.Background())
-	events, err := room.Follow(fctx, head, chat.FollowOptions{Reconnect: o.Reconnect})
+	events, err := room.Follow(fctx, head, chat.FollowOptions{Reconnect: o.Reconnect, Members: o.Members})
+	if err == nil {
+		err = awaitLive(ctx, events)
+	}
 	if err != nil {
 		stop()
+		for range events {
+		}
 		sender.Close()
 		return nil, err
 	}
@@ -156,6 +205,28 @@ func (o *Ours) Connect(ctx context.Context, i int) (Client, error) {
 	return c, nil
 }
 
+// awaitLive waits for the feed's first Connected event, so that a client
+// counts as subscribed only once its socket is.
+func awaitLive(ctx context.Context, events <-chan chat.Event) error {
+	t := time.NewTimer(connectTimeout)
+	defer t.Stop()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return errNotLive
+			}
+			if ev.Kind == chat.Connected {
+				return nil
+			}
+		case <-t.C:
+			return errNotLive
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 func (c *oursClient) Send(ctx context.Context, text string) error {
 	_, err := c.sender.Send(ctx, text)
 	return err
@@ -165,10 +236,10 @@ func (c *oursClient) Delivered() <-chan []string { return c.out }
 
 func (c *oursClient) Close() {
 	c.stop()
-	for range c.out { // let the feed finish
+	if c.out != nil {
+		for range c.out { // let the feed finish
+		}
 	}
 	<-c.done
 	c.sender.Close()
 }
-
-// ---- the original design -------------------------------------------------

@@ -32,14 +32,17 @@ message Channel {
 // transaction, so concurrent senders lose messages); every client re-reads
 // the whole record on every notification.
 type Original struct {
-	URL string
-	App string
+	URLs []string // client i talks to URLs[i%len(URLs)]
+	App  string
 }
 
 // NewOriginal registers an app with the original schema and an empty
 // channel.
-func NewOriginal(ctx context.Context, url string) (*Original, error) {
-	c, err := webaas.New(url)
+func NewOriginal(ctx context.Context, urls ...string) (*Original, error) {
+	if len(urls) == 0 {
+		return nil, errors.New("no server")
+	}
+	c, err := webaas.New(urls[0])
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +59,7 @@ func NewOriginal(ctx context.Context, url string) (*Original, error) {
 	if err := c.Put(ctx, app, "original.Channel", encodeChannel(nil)); err != nil {
 		return nil, err
 	}
-	return &Original{URL: url, App: app}, nil
+	return &Original{URLs: urls, App: app}, nil
 }
 
 // The channel is encoded by hand: id 1, then each message as field 3.
@@ -139,10 +142,10 @@ type originalClient struct {
 
 func (o *Original) Name() string { return "original" }
 
-func (o *Original) client() (*webaas.Client, error) { return webaas.New(o.URL) }
+func (o *Original) client(i int) (*webaas.Client, error) { return webaas.New(o.URLs[i%len(o.URLs)]) }
 
 func (o *Original) Prefill(ctx context.Context, n int) error {
-	c, err := o.client()
+	c, err := o.client(0)
 	if err != nil {
 		return err
 	}
@@ -154,7 +157,7 @@ func (o *Original) Prefill(ctx context.Context, n int) error {
 }
 
 func (o *Original) Count(ctx context.Context) (int, error) {
-	c, err := o.client()
+	c, err := o.client(0)
 	if err != nil {
 		return 0, err
 	}
@@ -166,8 +169,19 @@ func (o *Original) Count(ctx context.Context) (int, error) {
 	return len(msgs), err
 }
 
+// Sender is a client of the original design that only sends.
+func (o *Original) Sender(ctx context.Context, i int) (Client, error) {
+	c, err := o.client(i)
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	close(done)
+	return &originalClient{o: o, c: c, nick: fmt.Sprintf("c%d", i), stop: func() {}, done: done}, nil
+}
+
 func (o *Original) Connect(ctx context.Context, i int) (Client, error) {
-	c, err := o.client()
+	c, err := o.client(i)
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +193,12 @@ func (o *Original) Connect(ctx context.Context, i int) (Client, error) {
 	events, err := c.Watch(wctx, o.App, "original.Channel", []string{"1"})
 	if err != nil {
 		stop()
+		return nil, err
+	}
+	if err := awaitConnected(ctx, events); err != nil {
+		stop()
+		for range events {
+		}
 		return nil, err
 	}
 	oc := &originalClient{o: o, c: c, nick: fmt.Sprintf("c%d", i), out: make(chan []string, 1024), stop: stop, done: make(chan struct{}), known: n}
@@ -232,7 +252,32 @@ func (c *originalClient) Delivered() <-chan []string { return c.out }
 
 func (c *originalClient) Close() {
 	c.stop()
-	for range c.out {
+	if c.out != nil {
+		for range c.out {
+		}
 	}
 	<-c.done
+}
+
+// awaitConnected waits for the watch's first Connected event. The
+// client's view starts from the count read before the watch, so
+// anything sent in between is still found by the first re-read.
+func awaitConnected(ctx context.Context, events <-chan webaas.Event) error {
+	t := time.NewTimer(connectTimeout)
+	defer t.Stop()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return errNotLive
+			}
+			if ev.Kind == webaas.Connected {
+				return nil
+			}
+		case <-t.C:
+			return errNotLive
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

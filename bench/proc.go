@@ -120,20 +120,7 @@ func (p *Proc) Stop() error {
 
 // CPU is the CPU time (user + system) the server has used so far.
 func (p *Proc) CPU() (time.Duration, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name may contain spaces; fields start after its ')'.
-	s := string(data)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("short /proc stat")
-	}
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	const ticks = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / ticks, nil
+	return processCPU(strconv.Itoa(p.cmd.Process.Pid))
 }
 
 // Memory reads the server's resident set size now and at its peak, in bytes.

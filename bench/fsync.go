@@ -1,0 +1,61 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+// FsyncResult is how long this machine takes to make a small write
+// durable: the floor under every acknowledged commit.
+type FsyncResult struct {
+	Dir      string
+	Writes   int
+	P50, P99 time.Duration
+}
+
+func (f FsyncResult) String() string {
+	return fmt.Sprintf("fsync of a 4 KiB write: p50 %s, p99 %s (%d writes in %s)", ms(f.P50), ms(f.P99), f.Writes, f.Dir)
+}
+
+// MeasureFsync appends 4 KiB and fsyncs, n times, in a file of its own
+// in dir (which it removes), and times each write plus fsync.
+func MeasureFsync(dir string, n int) (FsyncResult, error) {
+	res := FsyncResult{Dir: dir, Writes: n}
+	f, err := os.CreateTemp(dir, "fsync-probe-")
+	if err != nil {
+		return res, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	block := make([]byte, 4096)
+	for i := range block {
+		block[i] = byte(i)
+	}
+	times := make([]time.Duration, 0, n)
+	for range n {
+		t0 := time.Now()
+		if _, err := f.Write(block); err != nil {
+			return res, err
+		}
+		if err := f.Sync(); err != nil {
+			return res, err
+		}
+		times = append(times, time.Since(t0))
+	}
+	p := percentiles(times)
+	res.P50, res.P99 = p.P50, p.P99
+	return res, nil
+}
+
+// MedianFsync is the median of each figure over several measurements.
+func MedianFsync(runs []FsyncResult) FsyncResult {
+	if len(runs) == 0 {
+		return FsyncResult{}
+	}
+	return FsyncResult{
+		Dir: runs[0].Dir, Writes: runs[0].Writes,
+		P50: medianDur(runs, func(f FsyncResult) time.Duration { return f.P50 }),
+		P99: medianDur(runs, func(f FsyncResult) time.Duration { return f.P99 }),
+	}
+}
