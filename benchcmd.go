@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +53,7 @@ type benchFlags struct {
 	honestKeep   bool
 	asJSON       bool
 	jsonOut      string
+	cpuProfile   string
 	chartFrom    []string
 	sectionNames []string
 }
@@ -117,6 +119,7 @@ Flags:
 	fs.BoolVar(&f.honestKeep, "honest-keepalive", true, "honest: reuse connections (false: one per request)")
 	fs.BoolVar(&f.asJSON, "json", false, "print only the report, as JSON (no progress)")
 	fs.StringVar(&f.jsonOut, "json-out", "", "also write the report as JSON to this file")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the bench process (its clients, not a child server: serve --debug-listen profiles that) to this file")
 	chartFrom := fs.String("chart-from", "", "measure nothing: draw --chart from the sweeps in these reports (--json-out files, comma-separated), e.g. before and after a change")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -202,6 +205,17 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f, err := parseBenchFlags(args)
 	if err != nil {
 		return err
+	}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if len(f.chartFrom) > 0 {
 		if err := chartFromReports(f.chart, f.chartFrom); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -202,25 +203,35 @@ func (f *feed) note(ctx context.Context, ev webaas.Event) bool {
 // comes). A gap, or a message the frame left out, needs a read.
 func (f *feed) notePushed(ev webaas.Event) {
 	head, numbered := ev.Sequences[messageSequence]
-	var msgs []*chatpb.Message
+	// A frame may carry several commits, in order: a later change of a
+	// number replaces an earlier one.
+	byNumber := map[int64]*chatpb.Message{}
 	for _, rc := range ev.Records {
 		switch {
 		case rc.Schema == "chatroom.Counter":
 			if rc.Key == rosterKey {
 				f.needMembers = f.opts.Members
 			}
-		case rc.Schema != messageType || rc.Deleted:
+		case rc.Schema != messageType:
 		case rc.Omitted:
 			f.needMessages = true
+		case rc.Deleted:
+			if seq, err := strconv.ParseInt(rc.Key, 10, 64); err == nil {
+				delete(byNumber, seq)
+			}
 		default:
 			m := &chatpb.Message{}
 			if proto.Unmarshal(rc.Record, m) != nil {
 				f.needMessages = true // the read will say what it is
 				continue
 			}
-			if numbered && m.Seq <= int64(head) {
-				msgs = append(msgs, m)
-			}
+			byNumber[m.Seq] = m
+		}
+	}
+	var msgs []*chatpb.Message
+	for seq, m := range byNumber {
+		if numbered && seq <= int64(head) {
+			msgs = append(msgs, m)
 		}
 	}
 	slices.SortFunc(msgs, func(a, b *chatpb.Message) int { return cmp.Compare(a.Seq, b.Seq) })

@@ -26,6 +26,7 @@ type Config struct {
 	MaxTxnWrites          int           // writes buffered in one transaction
 	MaxOpenTxns           int           // transactions open at once
 	WSQueue               int           // frames queued per socket; later changes wait in one coalesced frame
+	WSQueueBytes          int           // bytes of frames queued per socket, likewise
 	WSWriteTimeout        time.Duration // a frame not written by then closes the socket as a slow consumer
 	PingInterval          time.Duration // keep-alive pings on idle sockets
 	// WSMaxRecordsFrame bounds the record bytes one records frame
@@ -90,7 +91,8 @@ func DefaultConfig() Config {
 		TxnTimeout:     10 * time.Second,
 		MaxTxnWrites:   1000,
 		MaxOpenTxns:    10000,
-		WSQueue:        16,
+		WSQueue:        256,
+		WSQueueBytes:   1 << 20,
 		WSWriteTimeout: 10 * time.Second,
 		PingInterval:   30 * time.Second,
 
@@ -155,6 +157,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WSQueue <= 0 {
 		c.WSQueue = d.WSQueue
+	}
+	if c.WSQueueBytes <= 0 {
+		c.WSQueueBytes = d.WSQueueBytes
 	}
 	if c.WSWriteTimeout <= 0 {
 		c.WSWriteTimeout = d.WSWriteTimeout

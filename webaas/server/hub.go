@@ -4,12 +4,14 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"log/slog"
 	"maps"
 	"slices"
 	"sync"
 
 	"github.com/coder/websocket"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
@@ -120,7 +122,7 @@ func (h *hub) listened() []store.NotificationRef {
 func (h *hub) open(n store.Notification, records bool) *socket {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	s := &socket{
-		n: n, ctx: ctx, queue: make(chan queued, h.cfg.WSQueue), cancel: cancel, records: records,
+		n: n, ctx: ctx, cancel: cancel, records: records, maxQueue: h.cfg.WSQueue, maxQueueBytes: h.cfg.WSQueueBytes,
 		inBacklog: map[typedKey]uint64{}, wake: make(chan struct{}, 1),
 	}
 	if !h.add(s) {
@@ -131,20 +133,37 @@ func (h *hub) open(n store.Notification, records bool) *socket {
 }
 
 // publish queues one frame per socket whose notification watches a key of
-// the change, or its type. It never blocks: see socket.push.
-func (h *hub) publish(c store.Change) {
+// the change, or its type, and adds the sockets to touched, for the
+// caller to wake. It never blocks: see socket.push.
+func (h *hub) publish(c store.Change, touched map[*socket]struct{}) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	matched := map[*socket][]int{} // indexes into c.Keys
-	for s := range h.byType[typeKey{c.App, c.Schema}] {
-		matched[s] = make([]int, len(c.Keys))
-		for i := range c.Keys {
-			matched[s][i] = i
+	byType := h.byType[typeKey{c.App, c.Schema}]
+	// Sockets on one notification share a frame; those watching the
+	// whole type share the body of their records frame too (all but the
+	// notification id), which is made once.
+	frames := map[string][]byte{}
+	var allBody []byte
+	for s := range byType {
+		frame, ok := frames[s.n.ID]
+		if !ok {
+			if allBody == nil {
+				var err error
+				if allBody, err = proto.Marshal(recordsFrame("", c, nil, h.cfg.WSMaxRecordsFrame)); err != nil {
+					h.log.Error("encode notification", "err", err)
+					return
+				}
+			}
+			frame = withNotificationID(s.n.ID, allBody)
+			frames[s.n.ID] = frame
 		}
+		s.push(frame, c.Schema, c.Keys, c.Seq)
+		touched[s] = struct{}{}
 	}
+	matched := map[*socket][]int{} // indexes into c.Keys
 	for i, k := range c.Keys {
 		for s := range h.byKey[watchKey{c.App, c.Schema, k}] {
-			if _, all := h.byType[typeKey{c.App, c.Schema}][s]; !all {
+			if _, all := byType[s]; !all {
 				matched[s] = append(matched[s], i)
 			}
 		}
@@ -153,14 +172,14 @@ func (h *hub) publish(c store.Change) {
 		notification string
 		records      bool
 	}
-	frames := map[frameID][]byte{} // sockets on one notification share a frame
+	keyFrames := map[frameID][]byte{}
 	for s, idx := range matched {
 		keys := make([]string, len(idx))
 		for j, i := range idx {
 			keys[j] = c.Keys[i]
 		}
 		id := frameID{s.n.ID, s.records}
-		frame, ok := frames[id]
+		frame, ok := keyFrames[id]
 		if !ok {
 			var m proto.Message = &wire.NotificationMessage{NotificationId: s.n.ID, AppId: c.App, SchemaName: c.Schema, RecordKeys: keys}
 			if s.records {
@@ -171,15 +190,32 @@ func (h *hub) publish(c store.Change) {
 				h.log.Error("encode notification", "err", err)
 				continue
 			}
-			frames[id] = frame
+			keyFrames[id] = frame
 		}
 		s.push(frame, c.Schema, keys, c.Seq)
+		touched[s] = struct{}{}
 	}
 }
 
-// recordsFrame carries the changes of c at idx, records included until
-// they would take more than limit bytes; the rest are omitted.
+// withNotificationID is a records frame's body with its notification id
+// put in front: protobuf fields may come in any order.
+func withNotificationID(id string, body []byte) []byte {
+	frame := make([]byte, 0, len(id)+len(body)+1+binary.MaxVarintLen64)
+	frame = protowire.AppendTag(frame, 1, protowire.BytesType) // RecordsFrame.notification_id
+	frame = protowire.AppendString(frame, id)
+	return append(frame, body...)
+}
+
+// recordsFrame carries the changes of c at idx (nil: all of them), records
+// included until they would take more than limit bytes; the rest are
+// omitted.
 func recordsFrame(notification string, c store.Change, idx []int, limit int) *wire.RecordsFrame {
+	if idx == nil {
+		idx = make([]int, len(c.Keys))
+		for i := range idx {
+			idx[i] = i
+		}
+	}
 	f := &wire.RecordsFrame{NotificationId: notification, AppId: c.App, Commit: c.Seq}
 	for _, sv := range c.Sequences {
 		f.Sequences = append(f.Sequences, &wire.SequenceValue{Name: sv.Name, Value: sv.Value})

@@ -47,7 +47,7 @@ func New(st store.Store, cfg Config) *Server {
 		s.txns = s.ownTxns
 	}
 	s.hub = newHub(cfg, s.log)
-	s.unsub = st.Subscribe(s.onChange)
+	s.unsub = st.Subscribe(s.onChanges)
 	s.routes()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopSweep, s.swept = cancel, make(chan struct{})
@@ -73,11 +73,23 @@ func (s *Server) Close() {
 // maintenance.
 func (s *Server) CloseSockets(reason string) { s.hub.kickAll(reason) }
 
-// onChange reacts to durable changes, whichever node made them.
-func (s *Server) onChange(c store.Change) {
+// onChanges reacts to durable changes, whichever node made them.
+func (s *Server) onChanges(cs []store.Change) {
+	touched := map[*socket]struct{}{}
+	for _, c := range cs {
+		s.onChange(c, touched)
+	}
+	// Woken once for the batch, a socket's writer sends what the batch
+	// queued for it in one frame where it can (see socket.gather).
+	for sock := range touched {
+		sock.poke()
+	}
+}
+
+func (s *Server) onChange(c store.Change, touched map[*socket]struct{}) {
 	switch c.Kind {
 	case store.ChangeRecords:
-		s.hub.publish(c)
+		s.hub.publish(c, touched)
 	case store.ChangeSchema:
 		s.apps.forget(c.App)
 	case store.ChangeAppDeleted:

@@ -21,7 +21,6 @@ import (
 type socket struct {
 	n      store.Notification
 	conn   *websocket.Conn // set by serve
-	queue  chan queued
 	ctx    context.Context
 	cancel context.CancelCauseFunc // with a *closeCause when the server closes it
 	// after is the store's last sequence number when the socket opened:
@@ -33,10 +32,16 @@ type socket struct {
 	// frames carrying the records) instead of NotificationMessage.
 	records bool
 
-	mu        sync.Mutex
-	backlog   []typedKey          // keys changed while the queue was full, in frames to come
-	inBacklog map[typedKey]uint64 // the keys in backlog, each with the latest change that named it
-	wake      chan struct{}       // holds a token while backlog is not empty
+	// Limits of the queue: frames and their bytes (frames shared with
+	// other sockets count in full).
+	maxQueue, maxQueueBytes int
+
+	mu         sync.Mutex
+	queue      []queued            // frames to write, in order; grown as needed, so an idle socket holds none
+	queueBytes int                 // the bytes of the frames in queue
+	backlog    []typedKey          // keys changed while the queue was full, in frames to come after it
+	inBacklog  map[typedKey]uint64 // the keys in backlog, each with the latest change that named it
+	wake       chan struct{}       // holds a token while queue or backlog is not empty
 }
 
 // typedKey is a record key of a socket's app.
@@ -48,21 +53,21 @@ type queued struct {
 	seq   uint64
 }
 
-// push queues a frame for the keys of change seq. When the queue is full
+// push queues a frame for the keys of change seq; the caller pokes the
+// writer. When the queue is full
 // (a burst of commits, or a client that reads slowly) the keys join the
-// backlog instead, which the writer sends as one frame once the queue is
-// drained: no change is dropped, and the memory a socket holds stays
-// bounded by the keys its notification watches. A client that stops
-// reading altogether is found by the write timeout. Never blocks.
+// backlog instead, which the writer sends, after the queue, as keys only:
+// no change is dropped, and the memory a socket holds stays bounded by
+// the queue's limits and the keys its notification watches. A client that
+// stops reading altogether is found by the write timeout. Never blocks.
 func (s *socket) push(frame []byte, schema string, keys []string, seq uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.backlog) == 0 { // else the frame would overtake the backlog
-		select {
-		case s.queue <- queued{frame, seq}:
-			return
-		default:
-		}
+	// Once the backlog has begun, frames join it, or they would overtake it.
+	if len(s.backlog) == 0 && len(s.queue) < s.maxQueue && s.queueBytes+len(frame) <= s.maxQueueBytes {
+		s.queue = append(s.queue, queued{frame, seq})
+		s.queueBytes += len(frame)
+		return
 	}
 	for _, key := range keys {
 		k := typedKey{schema, key}
@@ -72,21 +77,27 @@ func (s *socket) push(frame []byte, schema string, keys []string, seq uint64) {
 		}
 		s.inBacklog[k] = max(last, seq)
 	}
+}
+
+func (s *socket) poke() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
 }
 
-// takeBacklog empties the backlog and returns its keys, leaving out those
-// that only changes older than the socket named.
-func (s *socket) takeBacklog() []typedKey {
+// take empties the queue and the backlog: the frames to write, in order,
+// then the backlog's keys, leaving out those that only changes older than
+// the socket named.
+func (s *socket) take() ([]queued, []typedKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	frames := s.queue
+	s.queue, s.queueBytes = nil, 0
 	keys := slices.DeleteFunc(s.backlog, func(k typedKey) bool { return s.inBacklog[k] <= s.after })
 	s.backlog = nil
 	clear(s.inBacklog)
-	return keys
+	return frames, keys
 }
 
 // fresh tells whether a queued frame is about a change newer than the
@@ -141,19 +152,16 @@ func (h *hub) serve(s *socket, conn *websocket.Conn) {
 	defer ping.Stop()
 	for {
 		select {
-		case q := <-s.queue:
-			if s.fresh(q) && !write(q.frame) {
-				return
-			}
 		case <-s.wake:
-			// The queue stopped filling when the backlog started: send
-			// what it holds first, so that frames keep their order.
-			for len(s.queue) > 0 {
-				if q := <-s.queue; s.fresh(q) && !write(q.frame) {
+			frames, keys := s.take()
+			for len(frames) > 0 {
+				var frame []byte
+				frame, frames = s.gather(frames, h.cfg.WSMaxRecordsFrame)
+				if frame != nil && !write(frame) {
 					return
 				}
 			}
-			for _, frame := range s.backlogFrames(h.log) {
+			for _, frame := range s.backlogFrames(h.log, keys) {
 				if !write(frame) {
 					return
 				}
@@ -173,11 +181,41 @@ func (h *hub) serve(s *socket, conn *websocket.Conn) {
 	}
 }
 
-// backlogFrames empties the backlog into frames: for records frames, one
-// frame with every record omitted (the client reads them); else one
+// gather returns the next frame to write from frames (nil: the first is
+// older than the socket) and the frames left. On a records socket it
+// joins the frames up to limit bytes into one: protobuf merges
+// concatenated messages (repeated fields append, the last commit wins), so
+// the joined bytes are the one RecordsFrame of those commits, in order, at
+// the cost of one write instead of one per commit. Old-style sockets get
+// their frames one by one, as they always have.
+func (s *socket) gather(frames []queued, limit int) ([]byte, []queued) {
+	var frame []byte
+	owned := false // frame is a copy of our own, not a frame shared with other sockets
+	add := func(next queued) {
+		switch {
+		case !s.fresh(next):
+		case frame == nil:
+			frame = next.frame
+		default:
+			if !owned {
+				frame, owned = append(make([]byte, 0, 2*(len(frame)+len(next.frame))), frame...), true
+			}
+			frame = append(frame, next.frame...)
+		}
+	}
+	add(frames[0])
+	frames = frames[1:]
+	for s.records && len(frames) > 0 && len(frame)+len(frames[0].frame) <= limit {
+		add(frames[0])
+		frames = frames[1:]
+	}
+	return frame, frames
+}
+
+// backlogFrames turns the backlog's keys into frames: for records frames,
+// one frame with every record omitted (the client reads them); else one
 // NotificationMessage per type, types in the order the backlog met them.
-func (s *socket) backlogFrames(log *slog.Logger) [][]byte {
-	keys := s.takeBacklog()
+func (s *socket) backlogFrames(log *slog.Logger, keys []typedKey) [][]byte {
 	if len(keys) == 0 {
 		return nil
 	}

@@ -257,10 +257,12 @@ type Store interface {
 	// started.
 	LastSeq(ctx context.Context) (uint64, error)
 
-	// Subscribe calls fn for every change that becomes durable from now
-	// on; record changes arrive in commit order. fn must not block and must
-	// be safe to call concurrently. The returned func stops the calls.
-	Subscribe(fn func(Change)) (cancel func())
+	// Subscribe calls fn with the changes that become durable from now
+	// on, a commit's or a group's at a time (so that a subscriber can act
+	// once per batch); record changes arrive in commit order. fn must not
+	// block and must be safe to call concurrently. The returned func stops
+	// the calls.
+	Subscribe(fn func([]Change)) (cancel func())
 
 	// Close releases the store; later calls return ErrClosed.
 	Close() error

@@ -8,15 +8,15 @@ import "sync"
 type Subscribers struct {
 	mu   sync.RWMutex
 	next int
-	fns  map[int]func(Change)
+	fns  map[int]func([]Change)
 }
 
 // Subscribe adds fn; the returned func removes it.
-func (s *Subscribers) Subscribe(fn func(Change)) (cancel func()) {
+func (s *Subscribers) Subscribe(fn func([]Change)) (cancel func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fns == nil {
-		s.fns = make(map[int]func(Change))
+		s.fns = make(map[int]func([]Change))
 	}
 	id := s.next
 	s.next++
@@ -28,13 +28,14 @@ func (s *Subscribers) Subscribe(fn func(Change)) (cancel func()) {
 	}
 }
 
-// Publish calls every subscriber with each change.
+// Publish calls every subscriber with the changes.
 func (s *Subscribers) Publish(changes ...Change) {
+	if len(changes) == 0 {
+		return
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, c := range changes {
-		for _, fn := range s.fns {
-			fn(c)
-		}
+	for _, fn := range s.fns {
+		fn(changes)
 	}
 }

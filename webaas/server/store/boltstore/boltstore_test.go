@@ -57,8 +57,8 @@ func TestPublishedBeforeAnswered(t *testing.T) {
 		unhold := sync.OnceFunc(func() { close(release) })
 		t.Cleanup(unhold) // before the store's Close, which waits for the committer
 		held := false
-		st.Subscribe(func(c store.Change) {
-			heard <- c
+		st.Subscribe(func(cs []store.Change) {
+			heard <- cs[0]
 			if !held { // hold the first publication until released
 				held = true
 				<-release

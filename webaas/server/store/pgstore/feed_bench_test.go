@@ -39,7 +39,11 @@ func BenchmarkCrossNode(b *testing.B) {
 	opts := options(newSchema(b))
 	a, other := openStore(b, opts), openStore(b, opts)
 	heard := make(chan uint64, 1024)
-	b.Cleanup(other.Subscribe(func(c store.Change) { heard <- c.Seq }))
+	b.Cleanup(other.Subscribe(func(cs []store.Change) {
+		for _, c := range cs {
+			heard <- c.Seq
+		}
+	}))
 	createApps(b, a, "app")
 	var worst time.Duration
 	b.ResetTimer()

@@ -24,9 +24,9 @@ type listener struct {
 
 func listen(t *testing.T, st store.Store) *listener {
 	l := &listener{signal: make(chan struct{}, 1)}
-	t.Cleanup(st.Subscribe(func(c store.Change) {
+	t.Cleanup(st.Subscribe(func(cs []store.Change) {
 		l.mu.Lock()
-		l.changes = append(l.changes, c)
+		l.changes = append(l.changes, cs...)
 		l.mu.Unlock()
 		select {
 		case l.signal <- struct{}{}:

@@ -243,10 +243,12 @@ func subscribe(t *testing.T, st store.Store) *collector {
 	return c
 }
 
-func (c *collector) add(ch store.Change) {
-	ch.Keys, ch.Values, ch.Sequences = slices.Clone(ch.Keys), slices.Clone(ch.Values), slices.Clone(ch.Sequences)
+func (c *collector) add(chs []store.Change) {
 	c.mu.Lock()
-	c.changes = append(c.changes, ch)
+	for _, ch := range chs {
+		ch.Keys, ch.Values, ch.Sequences = slices.Clone(ch.Keys), slices.Clone(ch.Values), slices.Clone(ch.Sequences)
+		c.changes = append(c.changes, ch)
+	}
 	c.mu.Unlock()
 	select {
 	case c.signal <- struct{}{}:
