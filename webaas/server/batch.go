@@ -4,15 +4,15 @@ package server
 // request (see docs/webaas-api.md, "Extensions").
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"unicode/utf8"
 
-	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/webaas-chat/webaas-chat/webaas/server/store"
 	"github.com/webaas-chat/webaas-chat/wire"
@@ -77,7 +77,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) error {
 		if int64(len(bw.Record)) > s.cfg.MaxRecordBytes {
 			return errorf(wire.CodeTooLarge, "writes[%d]: record of %d bytes; the limit is %d", i, len(bw.Record), s.cfg.MaxRecordBytes)
 		}
-		wr, m, err := s.parseRecord(target{app: st, typ: rt}, bw.Record)
+		wr, _, err := s.parseRecord(target{app: st, typ: rt}, bw.Record)
 		if err != nil {
 			return prefixed(fmt.Sprintf("writes[%d]: ", i), err)
 		}
@@ -88,7 +88,11 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) error {
 			if !rt.codec.signed() && !rt.codec.unsigned() {
 				return errorf(wire.CodeBadParameter, "writes[%d]: %s's primary key %s is a %s; a sequence gives integer keys", i, rt.desc.FullName(), rt.key.Name(), rt.key.Kind())
 			}
-			wr.Sequence, wr.Assign = bw.Sequence, assignKey(rt, m)
+			assign, err := assignKey(rt, bw.Record)
+			if err != nil { // parseRecord took it: it cannot be
+				return errorf(wire.CodeBadRecord, "writes[%d]: %v", i, err)
+			}
+			wr.Sequence, wr.Assign = bw.Sequence, assign
 		}
 		b.Writes[i], types[i] = wr, rt
 	}
@@ -163,22 +167,61 @@ func keyLimit(fd protoreflect.FieldDescriptor) uint64 {
 }
 
 // assignKey makes a sequenced write's key and bytes from its value: the
-// record as sent, its key field set to the value. The group committer
-// calls it, one call at a time.
-func assignKey(rt *recordType, m *dynamicpb.Message) func(uint64) ([]byte, string, []byte, error) {
+// key field holding the value, then the record as sent less any value of
+// its key field (protobuf reads fields in any order; the key usually
+// comes first). The group committer calls it, one call at a time, so it
+// only copies: the record was taken apart by the request's own goroutine.
+func assignKey(rt *recordType, record []byte) (func(uint64) ([]byte, string, []byte, error), error) {
+	rest, err := withoutField(record, rt.key.Number())
+	if err != nil {
+		return nil, err
+	}
 	return func(n uint64) ([]byte, string, []byte, error) {
 		if n > keyLimit(rt.key) {
 			return nil, "", nil, errorf(wire.CodeLimit, "sequence exhausted: %s's key %s holds at most %d", rt.desc.FullName(), rt.key.Name(), keyLimit(rt.key))
 		}
-		v := keyValue(rt.key, n)
-		m.Set(rt.key, v)
-		value, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-		if err != nil {
-			return nil, "", nil, err
-		}
-		enc, text := rt.codec.fromValue(v)
+		value := append(appendKeyField(make([]byte, 0, len(rest)+1+binary.MaxVarintLen64), rt.key, n), rest...)
+		enc, text := rt.codec.fromValue(keyValue(rt.key, n))
 		return enc, text, value, nil
+	}, nil
+}
+
+// withoutField is a record's bytes without the top-level field num.
+func withoutField(record []byte, num protowire.Number) ([]byte, error) {
+	out := make([]byte, 0, len(record))
+	for b := record; len(b) > 0; {
+		n, typ, tagLen := protowire.ConsumeTag(b)
+		if tagLen < 0 {
+			return nil, protowire.ParseError(tagLen)
+		}
+		valLen := protowire.ConsumeFieldValue(n, typ, b[tagLen:])
+		if valLen < 0 {
+			return nil, protowire.ParseError(valLen)
+		}
+		if n != num {
+			out = append(out, b[:tagLen+valLen]...)
+		}
+		b = b[tagLen+valLen:]
 	}
+	return out, nil
+}
+
+// appendKeyField appends the integer key field fd holding n, in its
+// kind's encoding.
+func appendKeyField(b []byte, fd protoreflect.FieldDescriptor, n uint64) []byte {
+	switch fd.Kind() {
+	case protoreflect.Sint32Kind, protoreflect.Sint64Kind:
+		b = protowire.AppendTag(b, fd.Number(), protowire.VarintType)
+		return protowire.AppendVarint(b, protowire.EncodeZigZag(int64(n)))
+	case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind:
+		b = protowire.AppendTag(b, fd.Number(), protowire.Fixed32Type)
+		return protowire.AppendFixed32(b, uint32(n))
+	case protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind:
+		b = protowire.AppendTag(b, fd.Number(), protowire.Fixed64Type)
+		return protowire.AppendFixed64(b, n)
+	}
+	b = protowire.AppendTag(b, fd.Number(), protowire.VarintType)
+	return protowire.AppendVarint(b, n)
 }
 
 // GET /sequence?appID=A&name=N: the last value sequence N of app A gave
