@@ -96,7 +96,7 @@ Flags:
 	greedy := fs.String("greedy", "10,50", "greedy: numbers of senders, each with one send in flight")
 	fs.IntVar(&f.fanout, "fanout", 1000, "fanout: subscribers following the room through the chat layer, all from one address")
 	fs.IntVar(&f.fanoutMsgs, "fanout-messages", 30, "fanout: messages sent to them, one at a time")
-	fs.IntVar(&f.fsyncWrites, "fsync-writes", 300, "4 KiB writes, each fsynced, to time this machine's disk")
+	fs.IntVar(&f.fsyncWrites, "fsync-writes", 1000, "4 KiB writes, each fsynced, to time this machine's disk")
 	fs.StringVar(&f.chart, "chart", "bench-sweep.svg", "sweep: write the chart here (.svg, .png or .pdf); empty: no chart")
 	fs.IntVar(&f.clients, "clients", 50, "latency: clients in the room")
 	fs.Float64Var(&f.rate, "rate", 200, "latency: total messages per second, spread over the clients")

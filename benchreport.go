@@ -38,7 +38,7 @@ type benchReport struct {
 func printReport(w io.Writer, r benchReport) {
 	fmt.Fprintf(w, "machine: %s\nserver: %s\n", r.Machine, r.Server)
 	if f := r.Fsync; f != nil {
-		fmt.Fprintf(w, "fsync of a 4 KiB write here: p50 %s, p99 %s (%d writes%s)\n", msStr(f.P50), msStr(f.P99), f.Writes, mediansOf(r.Runs))
+		fmt.Fprintf(w, "fsync of a 4 KiB write here: p50 %s, p99 %s, max %s (%d writes%s)\n", msStr(f.P50), msStr(f.P99), msStr(f.Max), f.Writes, mediansOf(r.Runs))
 	}
 	printSweeps(w, r)
 	printGreedy(w, r)

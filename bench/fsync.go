@@ -12,10 +12,13 @@ type FsyncResult struct {
 	Dir      string
 	Writes   int
 	P50, P99 time.Duration
+	// Max is the slowest write: a virtual disk stalls now and then for
+	// far longer than its p99, and every commit waiting on it with it.
+	Max time.Duration
 }
 
 func (f FsyncResult) String() string {
-	return fmt.Sprintf("fsync of a 4 KiB write: p50 %s, p99 %s (%d writes in %s)", ms(f.P50), ms(f.P99), f.Writes, f.Dir)
+	return fmt.Sprintf("fsync of a 4 KiB write: p50 %s, p99 %s, max %s (%d writes in %s)", ms(f.P50), ms(f.P99), ms(f.Max), f.Writes, f.Dir)
 }
 
 // MeasureFsync appends 4 KiB and fsyncs, n times, in a file of its own
@@ -45,6 +48,9 @@ func MeasureFsync(dir string, n int) (FsyncResult, error) {
 	}
 	p := percentiles(times)
 	res.P50, res.P99 = p.P50, p.P99
+	for _, t := range times {
+		res.Max = max(res.Max, t)
+	}
 	return res, nil
 }
 
@@ -57,5 +63,6 @@ func MedianFsync(runs []FsyncResult) FsyncResult {
 		Dir: runs[0].Dir, Writes: runs[0].Writes,
 		P50: medianDur(runs, func(f FsyncResult) time.Duration { return f.P50 }),
 		P99: medianDur(runs, func(f FsyncResult) time.Duration { return f.P99 }),
+		Max: medianDur(runs, func(f FsyncResult) time.Duration { return f.Max }),
 	}
 }
