@@ -86,7 +86,7 @@ func TestBrokenStoredSchemaCanBeRepaired(t *testing.T) {
 	plant(other)
 	deleted := e.newApp("deleted")
 	plant(deleted)
-	e.srv.Restart() // nothing cached: every app is loaded from the store
+	e.restart() // nothing cached: every app is loaded from the store
 
 	wantCode(t, e.c.Put(ctx, e.app, "test.Item", item(1, "x")), wire.CodeSchemaCompile)
 	_, err := e.c.RegisterNotification(ctx, e.app, "test.Item", []string{"1"})
