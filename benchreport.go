@@ -87,16 +87,21 @@ func printSweeps(w io.Writer, r benchReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "\nsweep: %d members in one room, each following it and sending its share, open loop%s\n",
 		r.Sweeps[0].Runs[0][0].Members, mediansOf(r.Runs))
-	fmt.Fprintln(tw, "model\trate\toffered\tachieved\tp50\tp99\tmax\tlost pairs\tlost msgs\tfailed\tCPU/msg\tothers\tpassed\t")
+	fmt.Fprintln(tw, "model\trate\toffered\tachieved\tp50\tp99\tmax\tlost pairs\tlost msgs\tfailed\tCPU/msg\treqs/msg\tpresence\tothers\tpassed\t")
 	for _, s := range r.Sweeps {
 		for _, x := range s.Median {
-			fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%.2f\t%s\t\n", x.Model, x.Rate, x.Offered, x.Achieved,
+			reqs, presence := "-", "-"
+			if x.Requests != nil {
+				reqs = fmt.Sprintf("%.2f", x.RequestsPerMessage())
+				presence = fmt.Sprintf("%.1f%%", 100*x.RequestShare("transaction"))
+			}
+			fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%.2f\t%s\t\n", x.Model, x.Rate, x.Offered, x.Achieved,
 				msStr(x.Delivery.P50), msStr(x.Delivery.P99), msStr(x.Delivery.Max), x.LostPairs, x.LostMessages, x.Failed,
-				msStr(x.CPUPerMessage), x.OtherLoad, passedStr(x, r.Runs))
+				msStr(x.CPUPerMessage), reqs, presence, x.OtherLoad, passedStr(x, r.Runs))
 		}
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "(CPU/msg: the server's; others: cores used meanwhile by processes other than the bench and the server)")
+	fmt.Fprintln(w, "(CPU/msg: the server's; reqs/msg: the members' HTTP requests over the messages sent; presence: the share of them in transactions, which in a sequenced room only heartbeats and roster bumps use; others: cores used meanwhile by processes other than the bench and the server)")
 	fmt.Fprintf(w, "knee (highest rate with p99 ≤ %v, nothing lost or failed, ≥ %.0f%% of the offered rate taken):\n", bench.KneeP99, 100*bench.KneeAchieved)
 	for _, s := range r.Sweeps {
 		knees := make([]string, len(s.Knees))

@@ -58,6 +58,8 @@ type Ours struct {
 	// list. Otherwise they are bare senders (room.Sender) that follow
 	// messages only.
 	Members bool
+
+	requests *requestCounter // every client's HTTP requests, by kind
 }
 
 // NewOurs creates a room for a run, through the first node.
@@ -73,14 +75,26 @@ func NewOurs(ctx context.Context, urls ...string) (*Ours, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Ours{URLs: urls, Room: room.Code()}, nil
+	return &Ours{URLs: urls, Room: room.Code(), requests: newRequestCounter()}, nil
+}
+
+// Requests counts the HTTP requests its clients made so far, by kind.
+func (o *Ours) Requests() map[string]int64 {
+	if o.requests == nil {
+		return nil
+	}
+	return o.requests.snapshot()
 }
 
 func (o *Ours) Name() string { return "ours" }
 
 // open opens the room for client i, with connections of its own.
 func (o *Ours) open(ctx context.Context, i int) (*chat.Room, error) {
-	c, err := webaas.New(o.URLs[i%len(o.URLs)])
+	var opts []webaas.Option
+	if o.requests != nil {
+		opts = append(opts, webaas.WithHTTPClient(o.requests.client()))
+	}
+	c, err := webaas.New(o.URLs[i%len(o.URLs)], opts...)
 	if err != nil {
 		return nil, err
 	}

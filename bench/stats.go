@@ -126,6 +126,7 @@ func medianStep(xs []SweepStep) SweepStep {
 		CPUPerMessage: medianDur(xs, func(s SweepStep) time.Duration { return s.CPUPerMessage }),
 		OtherLoad:     medianOf(xs, func(s SweepStep) float64 { return s.OtherLoad }),
 		Runs:          len(xs),
+		Requests:      medianCounts(xs),
 	}
 	for _, s := range xs {
 		if s.Passed() {
@@ -155,4 +156,21 @@ func Range(xs []float64) (lo, hi float64) {
 		return 0, 0
 	}
 	return slices.Min(xs), slices.Max(xs)
+}
+
+// medianCounts is the median of each request kind over the runs that
+// counted requests.
+func medianCounts(xs []SweepStep) map[string]int64 {
+	var out map[string]int64
+	for _, x := range xs {
+		for k := range x.Requests {
+			if out == nil {
+				out = map[string]int64{}
+			}
+			if _, done := out[k]; !done {
+				out[k] = int64(medianInt(xs, func(s SweepStep) int { return int(s.Requests[k]) }))
+			}
+		}
+	}
+	return out
 }

@@ -41,6 +41,10 @@ type SweepStep struct {
 	// the server used during the step, on average (another job on a
 	// shared machine; with PostgreSQL, PostgreSQL itself); -1: unknown.
 	OtherLoad float64
+	// Requests are the HTTP requests the members made over the step, by
+	// kind ("batch": sends; "transaction": presence in a sequenced room);
+	// nil: not counted (the original design).
+	Requests map[string]int64 `json:",omitempty"`
 	// In medians of several runs: how many runs ran this step, and how
 	// many of them passed.
 	Runs, PassedRuns int `json:",omitempty"`
@@ -147,6 +151,7 @@ func RunStep(ctx context.Context, cfg StepConfig) (SweepStep, error) {
 	defer closeAll()
 
 	cpu0 := readCPU(cfg.CPU)
+	req0 := readRequests(cfg.Model)
 	load := startLoad(cfg.CPU)
 	began := time.Now()
 	deadline := began.Add(cfg.Duration + cfg.Settle)
@@ -192,6 +197,9 @@ func RunStep(ctx context.Context, cfg StepConfig) (SweepStep, error) {
 	}
 	res.Elapsed = time.Since(began)
 	cpu1 := readCPU(cfg.CPU)
+	if req0 != nil {
+		res.Requests = countsSince(req0, readRequests(cfg.Model))
+	}
 	res.OtherLoad = load.other()
 	closeAll()
 	if err := ctx.Err(); err != nil {
@@ -222,6 +230,39 @@ func RunStep(ctx context.Context, cfg StepConfig) (SweepStep, error) {
 		res.CPUPerMessage = time.Duration(float64(res.ServerCPU) * float64(len(clients)) / float64(len(all)))
 	}
 	return res, nil
+}
+
+// RequestShare is the share of the step's requests of one kind, and
+// RequestsPerMessage all of them over the acknowledged sends; both 0
+// when the requests were not counted.
+func (s SweepStep) RequestShare(kind string) float64 {
+	var total int64
+	for _, v := range s.Requests {
+		total += v
+	}
+	if total == 0 {
+		return 0
+	}
+	return float64(s.Requests[kind]) / float64(total)
+}
+
+func (s SweepStep) RequestsPerMessage() float64 {
+	var total int64
+	for _, v := range s.Requests {
+		total += v
+	}
+	if s.Acked == 0 {
+		return 0
+	}
+	return float64(total) / float64(s.Acked)
+}
+
+// readRequests counts a model's requests so far, if it counts them.
+func readRequests(m Model) map[string]int64 {
+	if rc, ok := m.(interface{ Requests() map[string]int64 }); ok {
+		return rc.Requests()
+	}
+	return nil
 }
 
 func readCPU(f func() (time.Duration, error)) time.Duration {
