@@ -6,6 +6,7 @@
 //	webaas-chat room create          make a room, print its code
 //	webaas-chat send TEXT...         send one message
 //	webaas-chat history              print a room's messages
+//	webaas-chat identity             this installation's key: fingerprint, export, import
 //	webaas-chat bench                measure what a room takes: the rate sweep and its knee, greedy senders, fan-out
 //
 // Run any command with --help for its flags.
@@ -61,6 +62,7 @@ Commands:
   room create   create a room and print its code
   send          send one message to a room
   history       print a room's messages
+  identity      this installation's key: show its fingerprint, export, import
   bench         measure what a room takes (rate sweep and knee, greedy senders, fan-out)
   version       print the version
 
@@ -104,6 +106,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdHistory(ctx, args, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, args, stdout, stderr)
+	case "identity":
+		return cmdIdentity(args, stdin, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "webaas-chat", versionString())
 		return nil

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/webaas-chat/webaas-chat/identity"
+)
+
+// identityRun runs webaas-chat identity with its config directory in a
+// temporary HOME.
+func identityRun(t *testing.T, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), append([]string{"identity"}, args...), strings.NewReader(stdin), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestIdentityCommand(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(t.TempDir(), "config"))
+
+	fp, errOut, err := identityRun(t, "")
+	if err != nil || !strings.Contains(errOut, "made a new identity") {
+		t.Fatalf("first show: %v, stderr %q", err, errOut)
+	}
+	again, errOut, err := identityRun(t, "", "show")
+	if err != nil || again != fp || errOut != "" {
+		t.Fatalf("second show: %q %q %v, want %q", again, errOut, err, fp)
+	}
+	secret, _, err := identityRun(t, "", "export")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// On another device: import refuses to replace an identity silently.
+	other := filepath.Join(t.TempDir(), "id")
+	if _, _, err := identityRun(t, "", "show", "--file", other); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := identityRun(t, secret, "import", "--file", other); !errors.Is(err, identity.ErrExists) {
+		t.Fatalf("import over an identity: %v, want ErrExists", err)
+	}
+	got, _, err := identityRun(t, secret, "import", "--file", other, "--force")
+	if err != nil || got != fp {
+		t.Fatalf("import --force: %q %v, want %q", got, err, fp)
+	}
+	if shown, _, _ := identityRun(t, "", "show", "--file", other); shown != fp {
+		t.Fatalf("after import, show says %q, want %q", shown, fp)
+	}
+	fi, err := os.Stat(other)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("imported file: %v, %v", fi.Mode(), err)
+	}
+
+	// Bad input: a clear error, nothing written.
+	fresh := filepath.Join(t.TempDir(), "id")
+	if _, _, err := identityRun(t, "not a key", "import", "--file", fresh); !errors.Is(err, identity.ErrBadIdentity) {
+		t.Fatalf("import of garbage: %v", err)
+	}
+	if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("a failed import wrote a file")
+	}
+	var ue usageError
+	if _, _, err := identityRun(t, "", "frobnicate"); !errors.As(err, &ue) {
+		t.Fatalf("unknown action: %v, want a usage error", err)
+	}
+	if _, _, err := identityRun(t, "", "export", "--file", fresh); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("export with no identity: %v", err)
+	}
+}
