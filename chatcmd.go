@@ -122,6 +122,7 @@ Flags:
 	bell := fs.Bool("bell", true, "ring the terminal bell when a line mentions you")
 	defData, _ := dataDir()
 	data := fs.String("data", defData, "data directory of the embedded server")
+	idFile := identityFlag(fs)
 	var level slog.Level
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level of the log file: debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
@@ -143,6 +144,12 @@ Flags:
 		return fmt.Errorf("log file: %w", err)
 	}
 	defer logFile.Close()
+	// Before the screen is taken: a broken identity file is said plainly.
+	// A new one is made quietly (webaas-chat identity shows it).
+	id, err := loadIdentity(*idFile, io.Discard)
+	if err != nil {
+		return err
+	}
 
 	url := *serverURL
 	var host *embedded.Host
@@ -162,7 +169,7 @@ Flags:
 		Client: client, Server: url,
 		Nick: last.Nick, Room: last.Room,
 		Bell: *bell, Logger: log,
-		Session: chat.SessionOptions{Owner: last.Owner, Logger: log},
+		Session: chat.SessionOptions{Owner: last.Owner, Logger: log, Identity: id},
 		Remember: func(nick, room string) error {
 			return saveLastLogin(lastLogin{Nick: nick, Room: room, Owner: last.Owner})
 		},

@@ -22,6 +22,43 @@ directory, readable only by you.
            then gone for good)
 `
 
+// identityFlag is the --identity flag of the commands that sign.
+func identityFlag(fs *flag.FlagSet) *string {
+	return fs.String("identity", "", "the identity file to sign with (default: identity in the config directory, made on first use)")
+}
+
+// loadIdentity reads this installation's identity (file: the default
+// place), making one on first use. A file that is there but broken is an
+// error: replacing it silently would change who you are to everyone.
+func loadIdentity(file string, stderr io.Writer) (*identity.Identity, error) {
+	path, err := identityPath(file)
+	if err != nil {
+		return nil, err
+	}
+	id, created, err := identity.LoadOrCreate(path)
+	if errors.Is(err, identity.ErrBadIdentity) {
+		return nil, fmt.Errorf("%w (move it away and a new identity is made: others then see a new key for your nickname)", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		fmt.Fprintf(stderr, "made a new identity in %s (webaas-chat identity shows its fingerprint)\n", path)
+	}
+	return id, nil
+}
+
+func identityPath(file string) (string, error) {
+	if file != "" {
+		return file, nil
+	}
+	d, err := configDir()
+	if err != nil {
+		return "", fmt.Errorf("identity: no config directory: %w", err)
+	}
+	return filepath.Join(d, identity.FileName), nil
+}
+
 func cmdIdentity(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	verb := "show"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
@@ -42,13 +79,9 @@ func cmdIdentity(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("identity %s: unexpected arguments %q", verb, fs.Args())}
 	}
-	path := *file
-	if path == "" {
-		d, err := configDir()
-		if err != nil {
-			return fmt.Errorf("identity: no config directory: %w", err)
-		}
-		path = filepath.Join(d, identity.FileName)
+	path, err := identityPath(*file)
+	if err != nil {
+		return err
 	}
 
 	switch verb {

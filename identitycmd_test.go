@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/webaas-chat/webaas-chat/identity"
+	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
 )
 
 // identityRun runs webaas-chat identity with its config directory in a
@@ -72,5 +74,52 @@ func TestIdentityCommand(t *testing.T) {
 	}
 	if _, _, err := identityRun(t, "", "export", "--file", fresh); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("export with no identity: %v", err)
+	}
+}
+
+// `send --nick alice` from bob's installation never shows as alice's:
+// her own sends are verified, his under her nickname are not, in both
+// forms of history.
+func TestSendAsSomeoneElseIsUnverified(t *testing.T) {
+	srv := servertest.Start(t)
+	code := createRoom(t, srv.URL()).Code()
+	dir := t.TempDir()
+	aliceID, bobID := filepath.Join(dir, "alice"), filepath.Join(dir, "bob")
+	cli := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), args, nil, &out, &errOut); err != nil {
+			t.Fatalf("%v: %v (%s)", args, err, errOut.String())
+		}
+		return out.String()
+	}
+	cli("send", "--server", srv.URL(), "--room", code, "--nick", "alice", "--identity", aliceID, "hello from alice")
+	cli("send", "--server", srv.URL(), "--room", code, "--nick", "alice", "--identity", bobID, "bob pretending")
+	cli("send", "--server", srv.URL(), "--room", code, "--nick", "alice", "--identity", aliceID, "alice again")
+	aliceFP := cli("identity", "show", "--file", aliceID)
+
+	var got []jsonMessage
+	for line := range strings.Lines(cli("history", "--server", srv.URL(), "--room", code, "--json")) {
+		var m jsonMessage
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, m)
+	}
+	want := map[string]bool{"hello from alice": true, "bob pretending": false, "alice again": true}
+	if len(got) != len(want) {
+		t.Fatalf("history: %+v", got)
+	}
+	for _, m := range got {
+		if m.Verified != want[m.Text] {
+			t.Errorf("%q: verified %v (%s), want %v", m.Text, m.Verified, m.Trust, want[m.Text])
+		}
+		if m.Verified && m.Fingerprint+"\n" != aliceFP {
+			t.Errorf("%q: fingerprint %q, want alice's %q", m.Text, m.Fingerprint, aliceFP)
+		}
+	}
+	text := cli("history", "--server", srv.URL(), "--room", code)
+	if !strings.Contains(text, "⚠ alice (unverified): bob pretending") || strings.Count(text, "unverified") != 1 {
+		t.Errorf("history:\n%s", text)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/webaas-chat/webaas-chat/identity"
 	"io"
 	"log/slog"
 	"strings"
@@ -141,6 +142,7 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	sf := newScriptFlags(fs)
 	code := fs.String("room", "", "room code (required)")
 	nick := fs.String("nick", "", "nickname to send as (required)")
+	idFile := identityFlag(fs)
 	if err := parseScript(fs, args, "Usage: webaas-chat send --room CODE --nick NAME [flags] TEXT...\n\nSends one message and exits 0 once it is committed (durable), printing its\nsequence number; any failure exits non-zero with a one-line error.\n"); err != nil {
 		return err
 	}
@@ -174,7 +176,11 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	// The sender retries failed commits itself (never posting twice);
 	// its logger says so on stderr.
-	sender, err := room.Sender(*nick, chat.SessionOptions{Logger: quietLog(stderr)})
+	id, err := loadIdentity(*idFile, stderr)
+	if err != nil {
+		return err
+	}
+	sender, err := room.Sender(*nick, chat.SessionOptions{Logger: quietLog(stderr), Identity: id})
 	if err != nil {
 		return err
 	}
@@ -351,6 +357,12 @@ type jsonMessage struct {
 	// NickInvalid: the nickname is not one the chat accepts (it was
 	// written through the raw API); a consumer should not trust it.
 	NickInvalid bool `json:"nick_invalid,omitempty"`
+	// Verified: signed by the key the nickname is bound to (trust says
+	// what else it is: unsigned, forged, other-key, replayed), and the
+	// fingerprint of the key that signed it.
+	Verified    bool   `json:"verified"`
+	Trust       string `json:"trust"`
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // print writes one message as one line, whatever it holds: both forms go
@@ -361,6 +373,7 @@ func (p printer) print(m chat.Message) error {
 		data, err := json.Marshal(jsonMessage{
 			Seq: m.Seq, Nick: m.Nick, Text: m.Text, Time: m.Sent.UTC(), Kind: m.Kind.String(),
 			NickInvalid: chat.CheckNick(m.Nick) != nil,
+			Verified:    m.Trust == chat.Verified, Trust: m.Trust.String(), Fingerprint: identity.Fingerprint(m.Key),
 		})
 		if err != nil {
 			return err

@@ -259,7 +259,7 @@ func (f *feed) fetch(ctx context.Context) error {
 		f.pushed = nil
 		if !f.needMessages { // else the read delivers them, in order
 			f.last = msgs[len(msgs)-1].Seq
-			if !f.emit(ctx, Event{Kind: Messages, Messages: messagesOf(msgs)}) {
+			if !f.emit(ctx, Event{Kind: Messages, Messages: f.room.messagesOf(msgs)}) {
 				return ctx.Err()
 			}
 		}
@@ -303,7 +303,7 @@ func (f *feed) fetchMessages(ctx context.Context) error {
 			return true
 		}
 		f.last = ready[len(ready)-1].Seq
-		ok := f.emit(ctx, Event{Kind: Messages, Messages: messagesOf(ready)})
+		ok := f.emit(ctx, Event{Kind: Messages, Messages: f.room.messagesOf(ready)})
 		ready = nil
 		return ok
 	}

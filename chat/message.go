@@ -52,20 +52,26 @@ type Message struct {
 	// times it was tried.
 	ClientID  string
 	ClientSeq uint64
+	// Trust says what its signature proves; Key is the key that signed
+	// it (nil: unsigned). Only a Verified message is the nick's.
+	Trust Trust
+	Key   []byte
 }
 
-// messageOf is a wire message as the chat shows it.
-func messageOf(m *chatpb.Message) Message {
+// messageOf is a wire message as the chat shows it, checked against what
+// this room has seen of signatures.
+func (r *Room) messageOf(m *chatpb.Message) Message {
 	return Message{
 		Seq: m.Seq, Kind: Kind(m.Kind), Nick: m.Nick, Text: m.Text,
 		Sent: time.UnixMilli(m.SentUnixMs), ClientID: m.ClientId, ClientSeq: m.ClientSeq,
+		Trust: r.pins.check(r.code, m), Key: m.AuthorKey,
 	}
 }
 
-func messagesOf(ms []*chatpb.Message) []Message {
+func (r *Room) messagesOf(ms []*chatpb.Message) []Message {
 	out := make([]Message, len(ms))
 	for i, m := range ms {
-		out[i] = messageOf(m)
+		out[i] = r.messageOf(m)
 	}
 	return out
 }
@@ -75,6 +81,11 @@ func messagesOf(ms []*chatpb.Message) []Message {
 // oneLine, newlines in the text show as ↵, so the whole is one line.
 func (m Message) Parts(oneLine bool) (lead, text string) {
 	nick := DisplayNick(m.Nick)
+	if m.Suspect() {
+		// Never shown as that person: whoever wrote it is not the key
+		// the nickname is bound to.
+		nick = "⚠ " + nick + " (unverified)"
+	}
 	show := DisplayText
 	if oneLine {
 		show = DisplayLine
@@ -90,6 +101,15 @@ func (m Message) Parts(oneLine bool) (lead, text string) {
 		return "~", nick + " is now known as " + DisplayNick(m.Text)
 	}
 	return nick + ":", show(m.Text)
+}
+
+// Suspect reports a message that claims a nickname its signature does
+// not prove: forged, signed by another key, replayed, or unsigned under a
+// nickname that signs. An unsigned message under a nickname nobody
+// signed for (an old client's) is not suspect: there is no one it could
+// be taken for.
+func (m Message) Suspect() bool {
+	return m.Trust == Forged || m.Trust == OtherKey || m.Trust == Replayed
 }
 
 // Mentions reports whether someone else's line names nick as a word,

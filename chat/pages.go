@@ -14,7 +14,7 @@ import (
 // and Latest hold the whole range). It stops at fn's first error and
 // returns it.
 func (r *Room) EachPage(ctx context.Context, from, to int64, fn func([]Message) error) error {
-	return r.pages(ctx, from, to, func(page []*chatpb.Message) error { return fn(messagesOf(page)) })
+	return r.pages(ctx, from, to, func(page []*chatpb.Message) error { return fn(r.messagesOf(page)) })
 }
 
 // pages is EachPage in the wire's terms.

@@ -53,6 +53,7 @@ type Room struct {
 	code     string
 	info     *chatpb.Room
 	presence time.Duration
+	pins     *pins // the nicknames' keys, as this Room has seen them
 }
 
 // Sequenced reports whether the room's messages are numbered by the
@@ -156,7 +157,7 @@ func (cl *Client) CreateRoom(ctx context.Context, name string) (*Room, error) {
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("create room: %w", err)
 	}
-	return &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout}, nil
+	return &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout, pins: &pins{}}, nil
 }
 
 // OpenRoom opens an existing room by its code.
@@ -181,7 +182,7 @@ func (cl *Client) OpenRoom(ctx context.Context, code string) (*Room, error) {
 			return nil, fmt.Errorf("open room: %w", ErrNeedsExtensions)
 		}
 	}
-	return &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout}, nil
+	return &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout, pins: &pins{}}, nil
 }
 
 // counter reads one of the room's counters.
@@ -224,7 +225,7 @@ func (r *Room) After(ctx context.Context, after int64) ([]Message, error) {
 		return nil, err
 	}
 	msgs, err := r.messages(ctx, after+1, head+1)
-	return messagesOf(msgs), err
+	return r.messagesOf(msgs), err
 }
 
 // Latest returns the newest n messages, in order.
@@ -234,12 +235,12 @@ func (r *Room) Latest(ctx context.Context, n int) ([]Message, error) {
 		return nil, err
 	}
 	msgs, err := r.messages(ctx, max(1, head-int64(n)+1), head+1)
-	return messagesOf(msgs), err
+	return r.messagesOf(msgs), err
 }
 
 // Before returns up to n messages with seq < before, in order: the page of
 // history just above what a client already shows.
 func (r *Room) Before(ctx context.Context, before int64, n int) ([]Message, error) {
 	msgs, err := r.messages(ctx, max(1, before-int64(n)), before)
-	return messagesOf(msgs), err
+	return r.messagesOf(msgs), err
 }

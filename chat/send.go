@@ -56,6 +56,9 @@ func (s *Session) post(ctx context.Context, kind chatpb.Kind, text string) (Mess
 		},
 		done: make(chan error, 1),
 	}
+	if s.id != nil {
+		sign(s.id, s.room.code, req.msg)
+	}
 	select {
 	case s.sendq <- req:
 	case <-s.ctx.Done():
@@ -68,7 +71,7 @@ func (s *Session) post(ctx context.Context, kind chatpb.Kind, text string) (Mess
 		if err != nil {
 			return Message{}, err
 		}
-		return messageOf(req.msg), nil
+		return s.room.messageOf(req.msg), nil
 	case <-ctx.Done():
 		return Message{}, fmt.Errorf("gave up waiting; the message may still be sent: %w", ctx.Err())
 	}

@@ -5,6 +5,7 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"errors"
+	"github.com/webaas-chat/webaas-chat/identity"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,9 @@ type SessionOptions struct {
 	// same person gets their nickname back at once instead of waiting
 	// for the presence timeout. Empty: a fresh token per session.
 	Owner string
+	// Identity signs every message the session posts, so that others can
+	// tell it is the nick's (nil: unsigned, shown to others as such).
+	Identity *identity.Identity
 }
 
 // Session is one person in a room: their nickname, presence and sends.
@@ -41,6 +45,7 @@ type Session struct {
 	room     *Room
 	clientID string // names this session's sends
 	owner    string // holds the nickname
+	id       *identity.Identity
 	log      *slog.Logger
 	hb       time.Duration
 	giveUp   time.Duration
@@ -108,7 +113,7 @@ func (r *Room) newSession(nick string, opts SessionOptions) (*Session, error) {
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	s := &Session{
-		room: r, clientID: newClientID(), owner: opts.Owner, log: opts.Logger, hb: opts.Heartbeat, giveUp: opts.GiveUp,
+		room: r, clientID: newClientID(), owner: opts.Owner, id: opts.Identity, log: opts.Logger, hb: opts.Heartbeat, giveUp: opts.GiveUp,
 		nick: nick, sendq: make(chan *sendReq, maxBatch), ctx: sctx, cancel: cancel,
 	}
 	if s.owner == "" {

@@ -16,13 +16,12 @@
 package chatpb
 
 import (
-	reflect "reflect"
-	sync "sync"
-	unsafe "unsafe"
-
 	_ "github.com/webaas-chat/webaas-chat/wire"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	reflect "reflect"
+	sync "sync"
+	unsafe "unsafe"
 )
 
 const (
@@ -230,8 +229,15 @@ type Message struct {
 	Kind       Kind                   `protobuf:"varint,5,opt,name=kind,proto3,enum=chatroom.Kind" json:"kind,omitempty"`
 	// client_id and client_seq name the send attempt, so a sender that lost the
 	// answer to its commit can tell whether the message landed before retrying.
-	ClientId      string `protobuf:"bytes,6,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
-	ClientSeq     uint64 `protobuf:"varint,7,opt,name=client_seq,json=clientSeq,proto3" json:"client_seq,omitempty"`
+	ClientId  string `protobuf:"bytes,6,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	ClientSeq uint64 `protobuf:"varint,7,opt,name=client_seq,json=clientSeq,proto3" json:"client_seq,omitempty"`
+	// author_key is the sender's Ed25519 public key and signature its
+	// signature over the message's canonical encoding (chat/sign.go: the
+	// room, kind, nick, text, time, client_id and client_seq; not seq, which
+	// the server assigns). Both empty: an unsigned message (an old client,
+	// or a raw write), shown as unverified.
+	AuthorKey     []byte `protobuf:"bytes,8,opt,name=author_key,json=authorKey,proto3" json:"author_key,omitempty"`
+	Signature     []byte `protobuf:"bytes,9,opt,name=signature,proto3" json:"signature,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -313,6 +319,20 @@ func (x *Message) GetClientSeq() uint64 {
 		return x.ClientSeq
 	}
 	return 0
+}
+
+func (x *Message) GetAuthorKey() []byte {
+	if x != nil {
+		return x.AuthorKey
+	}
+	return nil
+}
+
+func (x *Message) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
 }
 
 // Member is one person in the room, keyed by nickname.
@@ -406,7 +426,7 @@ const file_chatroom_proto_rawDesc = "" +
 	"\tsequenced\x18\x04 \x01(\bR\tsequenced\":\n" +
 	"\aCounter\x12\x19\n" +
 	"\x04name\x18\x01 \x01(\tB\x05\x8aM\x02\b\x01R\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value\"\xcc\x01\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value\"\x89\x02\n" +
 	"\aMessage\x12\x17\n" +
 	"\x03seq\x18\x01 \x01(\x03B\x05\x8aM\x02\b\x01R\x03seq\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x12\n" +
@@ -416,7 +436,10 @@ const file_chatroom_proto_rawDesc = "" +
 	"\x04kind\x18\x05 \x01(\x0e2\x0e.chatroom.KindR\x04kind\x12\x1b\n" +
 	"\tclient_id\x18\x06 \x01(\tR\bclientId\x12\x1d\n" +
 	"\n" +
-	"client_seq\x18\a \x01(\x04R\tclientSeq\"\xa9\x01\n" +
+	"client_seq\x18\a \x01(\x04R\tclientSeq\x12\x1d\n" +
+	"\n" +
+	"author_key\x18\b \x01(\fR\tauthorKey\x12\x1c\n" +
+	"\tsignature\x18\t \x01(\fR\tsignature\"\xa9\x01\n" +
 	"\x06Member\x12\x19\n" +
 	"\x04nick\x18\x01 \x01(\tB\x05\x8aM\x02\b\x01R\x04nick\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x16\n" +

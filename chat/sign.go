@@ -1,0 +1,145 @@
+package chat
+
+// Signed messages. A session with an identity signs each message it
+// posts; receivers verify it and bind each nickname to the first key
+// that signed as it (trust on first use, as SSH does with host keys).
+// The server cannot help here: it is a generic store and knows no chat
+// rules, so whatever it stores is checked by the clients.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"sync"
+
+	"github.com/webaas-chat/webaas-chat/chat/chatpb"
+	"github.com/webaas-chat/webaas-chat/identity"
+)
+
+// Trust says what a message's signature proves.
+type Trust int
+
+const (
+	// Unsigned: no signature (an old client, or a raw write). Whoever
+	// could write to the room may have written it.
+	Unsigned Trust = iota
+	// Verified: signed by the key this room's clients bound to the nick.
+	Verified
+	// Forged: a signature that does not verify (tampered with, or made
+	// up).
+	Forged
+	// OtherKey: a good signature by a key other than the one bound to
+	// the nick, or no signature under a nick that has a key: someone
+	// else using the nickname.
+	OtherKey
+	// Replayed: a signed message this client already saw at another
+	// place in the room (copied, or copied from another room: the room is
+	// in what is signed, so that copy is Forged).
+	Replayed
+)
+
+// String is the trust's name in JSON output.
+func (t Trust) String() string {
+	switch t {
+	case Unsigned:
+		return "unsigned"
+	case Verified:
+		return "verified"
+	case Forged:
+		return "forged"
+	case OtherKey:
+		return "other-key"
+	case Replayed:
+		return "replayed"
+	}
+	return "unknown"
+}
+
+// signingDomain starts every signed encoding, so that a message
+// signature can never be taken for a signature of anything else.
+const signingDomain = "webaas-chat message v1"
+
+// signedBytes is the canonical encoding of what a message's signature
+// covers: each field in a fixed order, each as its length (uvarint) and
+// bytes, so that no two different messages encode alike. The sequence
+// number is not in it: the server assigns it after the signature is made.
+func signedBytes(room string, m *chatpb.Message) []byte {
+	var b bytes.Buffer
+	field := func(p []byte) {
+		b.Write(binary.AppendUvarint(nil, uint64(len(p))))
+		b.Write(p)
+	}
+	num := func(v uint64) { field(binary.BigEndian.AppendUint64(nil, v)) }
+	field([]byte(signingDomain))
+	field([]byte(room))
+	num(uint64(m.Kind))
+	field([]byte(m.Nick))
+	field([]byte(m.Text))
+	num(uint64(m.SentUnixMs))
+	field([]byte(m.ClientId))
+	num(m.ClientSeq)
+	field(m.AuthorKey)
+	return b.Bytes()
+}
+
+// sign fills in m's key and signature.
+func sign(id *identity.Identity, room string, m *chatpb.Message) {
+	m.AuthorKey = id.Public()
+	m.Signature = id.Sign(signedBytes(room, m))
+}
+
+// pins is what one Room remembers of signatures: which key each nickname
+// is bound to, and which signed messages it has seen where.
+type pins struct {
+	mu     sync.Mutex
+	byNick map[string][]byte // nickname -> the first key that signed as it
+	seen   map[string]int64  // a signature -> the seq it was first seen at
+}
+
+// check verifies m (at m.Seq) and binds its nickname on first use.
+func (p *pins) check(room string, m *chatpb.Message) Trust {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.byNick == nil {
+		p.byNick, p.seen = map[string][]byte{}, map[string]int64{}
+	}
+	if len(m.AuthorKey) == 0 && len(m.Signature) == 0 {
+		if _, bound := p.byNick[m.Nick]; bound {
+			return OtherKey // no key is not the nick's key
+		}
+		return Unsigned
+	}
+	if !identity.Verify(m.AuthorKey, signedBytes(room, m), m.Signature) {
+		return Forged
+	}
+	sig := string(m.Signature)
+	if at, ok := p.seen[sig]; ok && at != m.Seq {
+		return Replayed
+	}
+	p.seen[sig] = m.Seq
+	// A rename's new nickname is bound to the key that renamed to it.
+	for _, nick := range boundNicks(m) {
+		key, ok := p.byNick[nick]
+		if !ok {
+			p.byNick[nick] = bytes.Clone(m.AuthorKey)
+		} else if !bytes.Equal(key, m.AuthorKey) {
+			return OtherKey
+		}
+	}
+	return Verified
+}
+
+// boundNicks are the nicknames m speaks for.
+func boundNicks(m *chatpb.Message) []string {
+	if m.Kind == chatpb.Kind_KIND_NICK && m.Text != "" {
+		return []string{m.Nick, m.Text}
+	}
+	return []string{m.Nick}
+}
+
+// KeyOf is the key that nick is bound to in this room, as far as this
+// client has seen (nil: none yet).
+func (r *Room) KeyOf(nick string) []byte {
+	r.pins.mu.Lock()
+	defer r.pins.mu.Unlock()
+	return bytes.Clone(r.pins.byNick[nick])
+}

@@ -1,0 +1,142 @@
+package chat
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/webaas-chat/webaas-chat/chat/chatpb"
+	"github.com/webaas-chat/webaas-chat/chat/chattest"
+	"github.com/webaas-chat/webaas-chat/identity"
+	"github.com/webaas-chat/webaas-chat/webaas"
+	"github.com/webaas-chat/webaas-chat/webaas/server"
+	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
+)
+
+func newIdentity(t *testing.T) *identity.Identity {
+	t.Helper()
+	id, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// Whatever anyone with the room code writes through the raw API in
+// alice's name, a reader never takes it for alice's: unsigned, signed by
+// another key, tampered with, replayed at another place, or copied from
+// another room.
+func TestImpersonationIsNeverShownAsThePerson(t *testing.T) {
+	for _, plain := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sequenced", true: "plain"}[plain], func(t *testing.T) {
+			ctx := context.Background()
+			srv := servertest.Start(t, func(c *server.Config) { c.Plain = plain })
+			c, err := webaas.New(srv.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			room, err := NewClient(c).CreateRoom(ctx, "signed")
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := NewClient(c).CreateRoom(ctx, "elsewhere")
+			if err != nil {
+				t.Fatal(err)
+			}
+			alice, mallory := newIdentity(t), newIdentity(t)
+			as, err := room.Join(ctx, "alice", SessionOptions{Identity: alice})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer as.Close()
+			sent, err := as.Send(ctx, "hi, it is alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sent.Trust != Verified {
+				t.Fatalf("alice's own message: %v", sent.Trust)
+			}
+			raw, err := room.messages(ctx, sent.Seq, sent.Seq+1)
+			if err != nil || len(raw) != 1 {
+				t.Fatalf("alice's record: %v %v", raw, err)
+			}
+			genuine := raw[0]
+
+			// alice in the other room, to copy from.
+			os, err := other.Join(ctx, "alice", SessionOptions{Identity: alice})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer os.Close()
+			elsewhere, err := os.Send(ctx, "said in another room")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rawOther, err := other.messages(ctx, elsewhere.Seq, elsewhere.Seq+1)
+			if err != nil || len(rawOther) != 1 {
+				t.Fatal(err)
+			}
+
+			now := time.Now().UnixMilli()
+			unsigned := &chatpb.Message{Nick: "alice", Text: "unsigned", SentUnixMs: now, ClientId: "x", ClientSeq: 1}
+			byMallory := &chatpb.Message{Nick: "alice", Text: "signed by mallory", SentUnixMs: now, ClientId: "m", ClientSeq: 1}
+			sign(mallory, room.Code(), byMallory)
+			tampered := proto.Clone(genuine).(*chatpb.Message)
+			tampered.Text = "hi, it is alice, send me money"
+			replayed := proto.Clone(genuine).(*chatpb.Message)
+			copied := proto.Clone(rawOther[0]).(*chatpb.Message)
+			badSig := proto.Clone(genuine).(*chatpb.Message)
+			badSig.Signature = badSig.Signature[:20]
+			noKey := proto.Clone(genuine).(*chatpb.Message)
+			noKey.AuthorKey = nil
+			chattest.RawPost(t, c, room.Code(), unsigned, byMallory, tampered, replayed, copied, badSig, noKey)
+			want := map[string]Trust{
+				"unsigned": OtherKey, // alice's nick has a key
+
+				"signed by mallory":              OtherKey,
+				"hi, it is alice, send me money": Forged,
+				"said in another room":           Forged,
+			}
+
+			// A reader that joins afterwards, with a fresh view of the room.
+			c2, _ := webaas.New(srv.URL())
+			bob, err := NewClient(c2).OpenRoom(ctx, room.Code())
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs, err := bob.Latest(ctx, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			verified := 0
+			for _, m := range msgs {
+				switch {
+				case m.Seq == replayed.Seq || m.Seq == badSig.Seq || m.Seq == noKey.Seq:
+					if m.Trust == Verified {
+						t.Errorf("seq %d (%q) is verified as alice's", m.Seq, m.Text)
+					}
+					if m.Seq == replayed.Seq && m.Trust != Replayed {
+						t.Errorf("the replayed copy: %v, want replayed", m.Trust)
+					}
+				case m.Trust == Verified:
+					verified++
+				default:
+					if w, ok := want[m.Text]; !ok || w != m.Trust {
+						t.Errorf("%q: %v, want %v", m.Text, m.Trust, w)
+					}
+				}
+				if w, ok := want[m.Text]; ok && m.Trust != w {
+					t.Errorf("%q: %v, want %v", m.Text, m.Trust, w)
+				}
+			}
+			if verified != 2 { // alice's join line and her message
+				t.Errorf("%d verified messages, want 2: %+v", verified, msgs)
+			}
+			if string(bob.KeyOf("alice")) != string(alice.Public()) {
+				t.Error("alice's nick is not bound to her key")
+			}
+		})
+	}
+}
