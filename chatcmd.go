@@ -118,7 +118,7 @@ Flags:
 	}
 	serverURL := serverURLFlag(fs)
 	nick := fs.String("nick", "", "nickname (pre-filled from the last login; given with --room, logs in at once)")
-	room := fs.String("room", "", "room code to join (pre-filled from the last login; empty creates a room)")
+	room := fs.String("room", "", "the room to join: its invite or room code (pre-filled from the last login; empty creates an end-to-end encrypted room)")
 	bell := fs.Bool("bell", true, "ring the terminal bell when a line mentions you")
 	defData, _ := dataDir()
 	data := fs.String("data", defData, "data directory of the embedded server")
@@ -152,6 +152,18 @@ Flags:
 	}
 
 	url := *serverURL
+	if *room != "" {
+		// An invite names its server: given one, talk to that server
+		// (an invite to the embedded server's address keeps the
+		// embedded server's ways: start it or join it).
+		inv, err := chat.ParseInvite(*room)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		if inv.Server != "" && url == "" && !chat.SameServer(inv.Server, "http://"+defaultListen) {
+			url = inv.Server
+		}
+	}
 	var host *embedded.Host
 	if url == "" {
 		host, err = embedded.Start(ctx, embedded.Options{DataDir: *data, Supervise: true, Logger: log})

@@ -427,7 +427,7 @@ func TestScriptedCommandsExitCodes(t *testing.T) {
 		{[]string{"send", "--server", srv.URL(), "--room", code, "hello"}, true, false},
 		{[]string{"send", "--server", srv.URL(), "--room", code, "--nick", "two words", "hi"}, true, false},
 		{[]string{"send", "--server", srv.URL(), "--room", "00000000-0000-4000-8000-000000000000", "--nick", "a", "hi"}, false, false},
-		{[]string{"send", "--server", srv.URL(), "--room", "nonsense", "--nick", "a", "hi"}, false, false},
+		{[]string{"send", "--server", srv.URL(), "--room", "nonsense", "--nick", "a", "hi"}, true, false}, // neither a code nor an invite
 		{[]string{"history", "--server", srv.URL()}, true, false},
 		{[]string{"nosuchcommand"}, true, false},
 	} {

@@ -96,7 +96,10 @@ func TestCommandsRetryUntilTheServerIsUp(t *testing.T) {
 		}, func(out, _ string) bool { return out == "2\n" }},
 		{"room create", func(u *upLater, _ string) []string {
 			return []string{"room", "create", "--server", u.url, "--name", "late"}
-		}, func(out, _ string) bool { return len(strings.TrimSpace(out)) == 36 }},
+		}, func(out string, _ string) bool {
+			inv, err := chat.ParseInvite(out)
+			return err == nil && inv.Secret != nil && inv.Server != ""
+		}},
 		{"history", func(u *upLater, code string) []string {
 			return []string{"history", "--server", u.url, "--room", code}
 		}, func(out, _ string) bool { return strings.HasSuffix(out, "bob: already here\n") }},

@@ -33,6 +33,20 @@ func newScriptFlags(fs *flag.FlagSet) scriptFlags {
 	}
 }
 
+// useInvite reads --room: a room code, or an invite, whose server this
+// command then talks to unless --server says otherwise (an invite to
+// the embedded server's address keeps the embedded server's ways).
+func (f scriptFlags) useInvite(room string) (chat.Invite, error) {
+	inv, err := chat.ParseInvite(room)
+	if err != nil {
+		return inv, usageError{err.Error()}
+	}
+	if inv.Server != "" && *f.server == "" && !chat.SameServer(inv.Server, "http://"+defaultListen) {
+		*f.server = inv.Server
+	}
+	return inv, nil
+}
+
 // conn is a scriptable command's way to the server.
 type conn struct {
 	c    *webaas.Client
@@ -111,7 +125,8 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("room create", flag.ContinueOnError)
 	sf := newScriptFlags(fs)
 	name := fs.String("name", "webaas-chat", "the room's display name")
-	if err := parseScript(fs, args[1:], "Usage: webaas-chat room create [flags]\n\nCreates a room and prints its code, the key others join it with.\n"); err != nil {
+	clear := fs.Bool("unencrypted", false, "make a room in the clear (the server can read it), joined by its code alone")
+	if err := parseScript(fs, args[1:], "Usage: webaas-chat room create [flags]\n\nCreates an end-to-end encrypted room and prints its invite: the one string\nothers join it with (server, room and key). With --unencrypted, a room in\nthe clear, and its code.\n"); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -127,23 +142,31 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// the code of: harmless, and better than no room.
 	var room *chat.Room
 	err = newRetrier(cn.c, stderr, *sf.timeout).do(ctx, func(ctx context.Context) (err error) {
-		room, err = chat.NewClient(cn.c).CreateRoom(ctx, *name)
+		var opts []chat.RoomOption
+		if !*clear {
+			opts = append(opts, chat.Encrypted())
+		}
+		room, err = chat.NewClient(cn.c).CreateRoom(ctx, *name, opts...)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, room.Code())
+	if room.Encrypted() {
+		fmt.Fprintln(stdout, room.Invite(cn.c.BaseURL()))
+	} else {
+		fmt.Fprintln(stdout, room.Code())
+	}
 	return nil
 }
 
 func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	sf := newScriptFlags(fs)
-	code := fs.String("room", "", "room code (required)")
+	code := fs.String("room", "", "the room: its invite, or the code of a room in the clear (required)")
 	nick := fs.String("nick", "", "nickname to send as (required)")
 	idFile := identityFlag(fs)
-	if err := parseScript(fs, args, "Usage: webaas-chat send --room CODE --nick NAME [flags] TEXT...\n\nSends one message and exits 0 once it is committed (durable), printing its\nsequence number; any failure exits non-zero with a one-line error.\n"); err != nil {
+	if err := parseScript(fs, args, "Usage: webaas-chat send --room INVITE|CODE --nick NAME [flags] TEXT...\n\nSends one message and exits 0 once it is committed (durable), printing its\nsequence number; any failure exits non-zero with a one-line error.\n"); err != nil {
 		return err
 	}
 	text := strings.Join(fs.Args(), " ")
@@ -161,6 +184,10 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := chat.CheckText(text); err != nil {
 		return usageError{err.Error()}
 	}
+	inv, err := sf.useInvite(*code)
+	if err != nil {
+		return err
+	}
 	ctx, cn, done, err := sf.connectWithin(ctx, stderr)
 	if err != nil {
 		return err
@@ -168,7 +195,7 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer done()
 	var room *chat.Room
 	err = newRetrier(cn.c, stderr, *sf.timeout).do(ctx, func(ctx context.Context) (err error) {
-		room, err = chat.NewClient(cn.c).OpenRoom(ctx, *code)
+		room, err = chat.NewClient(cn.c).OpenRoom(ctx, inv.Code, chat.WithSecret(inv.Secret))
 		return err
 	})
 	if err != nil {
@@ -196,11 +223,11 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("history", flag.ContinueOnError)
 	sf := newScriptFlags(fs)
-	code := fs.String("room", "", "room code (required)")
+	code := fs.String("room", "", "the room: its invite, or the code of a room in the clear (required)")
 	asJSON := fs.Bool("json", false, "one JSON object per line: seq, nick, text, time, kind")
 	follow := fs.Bool("follow", false, "keep printing new messages as they arrive (until interrupted)")
 	last := fs.Int("last", 0, "print only the newest N messages (0: all)")
-	if err := parseScript(fs, args, "Usage: webaas-chat history --room CODE [flags]\n\nPrints a room's messages, oldest first, one per line.\n"); err != nil {
+	if err := parseScript(fs, args, "Usage: webaas-chat history --room INVITE|CODE [flags]\n\nPrints a room's messages, oldest first, one per line.\n"); err != nil {
 		return err
 	}
 	if *code == "" {
@@ -213,6 +240,10 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError{"history: --last must be 0 or more"}
 	}
 	log := quietLog(stderr)
+	inv, err := sf.useInvite(*code)
+	if err != nil {
+		return err
+	}
 	cn, err := sf.connect(ctx, log, *follow)
 	if err != nil {
 		return err
@@ -230,7 +261,7 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	rt := newRetrier(c, stderr, *sf.timeout)
 	var room *chat.Room
 	err = rt.do(rctx, func(ctx context.Context) (err error) {
-		room, err = chat.NewClient(c).OpenRoom(ctx, *code)
+		room, err = chat.NewClient(c).OpenRoom(ctx, inv.Code, chat.WithSecret(inv.Secret))
 		return err
 	})
 	if err != nil {

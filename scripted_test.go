@@ -109,8 +109,9 @@ func TestHistoryShowsHostileTextOnOneLine(t *testing.T) {
 	if n != len(hostile) {
 		t.Fatalf("--json printed %d lines for %d messages", n, len(hostile))
 	}
-	// A message with a valid nickname prints exactly as before.
-	if first := strings.SplitN(out.String(), "\n", 2)[0]; first != `{"seq":1,"nick":"alice","text":"hello","time":"1970-01-01T00:00:00Z","kind":"text"}` {
+	// A message with a valid nickname prints as it did, and says it is
+	// unsigned (a raw write).
+	if first := strings.SplitN(out.String(), "\n", 2)[0]; first != `{"seq":1,"nick":"alice","text":"hello","time":"1970-01-01T00:00:00Z","kind":"text","verified":false,"trust":"unsigned"}` {
 		t.Errorf("a plain message's JSON changed: %s", first)
 	}
 }

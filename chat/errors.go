@@ -56,7 +56,8 @@ func (e *UnknownRoomError) Is(target error) bool { return target == ErrUnknownRo
 func Unreachable(err error) bool {
 	return err != nil && !webaas.IsAnswer(err) && !errors.Is(err, context.Canceled) &&
 		!errors.As(err, new(*NickError)) && !errors.As(err, new(*TextError)) &&
-		!errors.Is(err, ErrUnknownRoom) && !errors.Is(err, ErrBadRoomCode) && !errors.Is(err, ErrNickTaken) && !errors.Is(err, ErrClosed)
+		!errors.Is(err, ErrUnknownRoom) && !errors.Is(err, ErrBadRoomCode) && !errors.Is(err, ErrNickTaken) && !errors.Is(err, ErrClosed) &&
+		!errors.Is(err, ErrBadInvite) && !errors.Is(err, ErrNeedsKey) && !errors.Is(err, ErrWrongKey) && !errors.As(err, new(*OtherServerError))
 }
 
 // Explain says what went wrong in words for the person at the keyboard:
@@ -78,6 +79,14 @@ func Explain(err error) string {
 		return "That nickname is in use by someone online; pick another."
 	case errors.Is(err, ErrUnknownRoom):
 		return "No room with that code on this server."
+	case errors.Is(err, ErrNeedsKey):
+		return "This room is end-to-end encrypted: join it with its invite (webaas-chat+http://…#…), not its code."
+	case errors.Is(err, ErrWrongKey):
+		return "The invite's key is not this room's: ask for the invite again."
+	case errors.Is(err, ErrBadInvite):
+		return "Room: not a room code or an invite (" + err.Error() + ")."
+	case errors.As(err, new(*OtherServerError)):
+		return err.Error()
 	case errors.Is(err, ErrBadRoomCode):
 		return "Room code: " + ErrBadRoomCode.Error() + "."
 	case errors.Is(err, ErrClosed):

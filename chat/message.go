@@ -61,11 +61,36 @@ type Message struct {
 // messageOf is a wire message as the chat shows it, checked against what
 // this room has seen of signatures.
 func (r *Room) messageOf(m *chatpb.Message) Message {
+	if r.Encrypted() || len(m.Sealed) > 0 {
+		// In an encrypted room every message is sealed: one that is not,
+		// or does not open, is shown as what it is and nothing more (a
+		// message in the clear there was written around the chat).
+		inner, err := r.openMessage(m)
+		if err != nil {
+			return Message{Seq: m.Seq, ClientID: m.ClientId, ClientSeq: m.ClientSeq, Trust: Undecryptable}
+		}
+		m = inner
+	}
+	return r.shown(m)
+}
+
+// shown is a message in the clear as the chat shows it, its signature
+// checked.
+func (r *Room) shown(m *chatpb.Message) Message {
 	return Message{
 		Seq: m.Seq, Kind: Kind(m.Kind), Nick: m.Nick, Text: m.Text,
 		Sent: time.UnixMilli(m.SentUnixMs), ClientID: m.ClientId, ClientSeq: m.ClientSeq,
 		Trust: r.pins.check(r.code, m), Key: m.AuthorKey,
 	}
+}
+
+// openMessage opens a sealed message (a plain one in an encrypted room,
+// or a sealed one in a room whose secret this client lacks, does not).
+func (r *Room) openMessage(m *chatpb.Message) (*chatpb.Message, error) {
+	if r.keys == nil || len(m.Sealed) == 0 {
+		return nil, errUndecryptable
+	}
+	return r.keys.open(r.code, m)
 }
 
 func (r *Room) messagesOf(ms []*chatpb.Message) []Message {
@@ -81,6 +106,9 @@ func (r *Room) messagesOf(ms []*chatpb.Message) []Message {
 // oneLine, newlines in the text show as ↵, so the whole is one line.
 func (m Message) Parts(oneLine bool) (lead, text string) {
 	nick := DisplayNick(m.Nick)
+	if m.Trust == Undecryptable {
+		return "⚠", "(could not decrypt this message)"
+	}
 	if m.Suspect() {
 		// Never shown as that person: whoever wrote it is not the key
 		// the nickname is bound to.
@@ -109,7 +137,7 @@ func (m Message) Parts(oneLine bool) (lead, text string) {
 // signed for (an old client's) is not suspect: there is no one it could
 // be taken for.
 func (m Message) Suspect() bool {
-	return m.Trust == Forged || m.Trust == OtherKey || m.Trust == Replayed
+	return m.Trust == Forged || m.Trust == OtherKey || m.Trust == Replayed || m.Trust == Undecryptable
 }
 
 // Mentions reports whether someone else's line names nick as a word,

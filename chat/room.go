@@ -53,7 +53,34 @@ type Room struct {
 	code     string
 	info     *chatpb.Room
 	presence time.Duration
-	pins     *pins // the nicknames' keys, as this Room has seen them
+	pins     *pins     // the nicknames' keys, as this Room has seen them
+	secret   []byte    // an encrypted room's secret (nil: in the clear)
+	keys     *roomKeys // derived from secret
+}
+
+// Encrypted reports whether the room is end-to-end encrypted.
+func (r *Room) Encrypted() bool { return len(r.info.GetKeyCheck()) > 0 }
+
+// Invite is what a person needs to join the room: the server, the room
+// and, if it is encrypted, its secret.
+func (r *Room) Invite(server string) Invite {
+	return Invite{Server: server, Code: r.code, Secret: r.secret}
+}
+
+// A RoomOption is a choice made when creating or opening a room.
+type RoomOption func(*roomOptions)
+
+type roomOptions struct {
+	encrypt bool
+	secret  []byte
+}
+
+// Encrypted makes CreateRoom create an end-to-end encrypted room.
+func Encrypted() RoomOption { return func(o *roomOptions) { o.encrypt = true } }
+
+// WithSecret gives OpenRoom an encrypted room's secret (Invite.Secret).
+func WithSecret(secret []byte) RoomOption {
+	return func(o *roomOptions) { o.secret = secret }
 }
 
 // Sequenced reports whether the room's messages are numbered by the
@@ -118,8 +145,12 @@ func (cl *Client) URL() string { return cl.c.BaseURL() }
 
 // CreateRoom makes a new room: it registers an app, uploads and activates
 // chatroom.proto and writes the room's singleton records.
-func (cl *Client) CreateRoom(ctx context.Context, name string) (*Room, error) {
+func (cl *Client) CreateRoom(ctx context.Context, name string, opts ...RoomOption) (*Room, error) {
 	c := cl.c
+	var o roomOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	if name == "" {
 		name = "webaas-chat"
 	}
@@ -141,6 +172,15 @@ func (cl *Client) CreateRoom(ctx context.Context, name string) (*Room, error) {
 		return nil, fmt.Errorf("create room: activate schema: %w", err)
 	}
 	info := &chatpb.Room{Id: roomKey, Name: name, CreatedUnixMs: time.Now().UnixMilli(), Sequenced: sequenced}
+	var secret []byte
+	var keys *roomKeys
+	if o.encrypt {
+		secret = newSecret()
+		if keys, err = deriveKeys(secret, code); err != nil {
+			return nil, fmt.Errorf("create room: %w", err)
+		}
+		info.KeyCheck = keys.check
+	}
 	tx, err := c.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("create room: %w", err)
@@ -157,12 +197,17 @@ func (cl *Client) CreateRoom(ctx context.Context, name string) (*Room, error) {
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("create room: %w", err)
 	}
-	return &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout, pins: &pins{}}, nil
+	return &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout, pins: &pins{}, secret: secret, keys: keys}, nil
 }
 
-// OpenRoom opens an existing room by its code.
-func (cl *Client) OpenRoom(ctx context.Context, code string) (*Room, error) {
+// OpenRoom opens an existing room by its code; an encrypted room needs
+// its secret too (WithSecret).
+func (cl *Client) OpenRoom(ctx context.Context, code string, opts ...RoomOption) (*Room, error) {
 	c := cl.c
+	var o roomOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	if !codeRE.MatchString(code) {
 		return nil, ErrBadRoomCode
 	}
@@ -182,7 +227,21 @@ func (cl *Client) OpenRoom(ctx context.Context, code string) (*Room, error) {
 			return nil, fmt.Errorf("open room: %w", ErrNeedsExtensions)
 		}
 	}
-	return &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout, pins: &pins{}}, nil
+	r := &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout, pins: &pins{}}
+	if r.Encrypted() {
+		if o.secret == nil {
+			return nil, fmt.Errorf("open room: %w", ErrNeedsKey)
+		}
+		keys, err := deriveKeys(o.secret, code)
+		if err != nil {
+			return nil, fmt.Errorf("open room: %w", err)
+		}
+		if !keys.matches(info) {
+			return nil, fmt.Errorf("open room: %w", ErrWrongKey)
+		}
+		r.secret, r.keys = o.secret, keys
+	}
+	return r, nil
 }
 
 // counter reads one of the room's counters.

@@ -26,8 +26,9 @@ import (
 const maxBatch = 100
 
 type sendReq struct {
-	msg  *chatpb.Message
-	done chan error
+	msg   *chatpb.Message // as written: sealed, in an encrypted room
+	plain *chatpb.Message // as sent, before sealing
+	done  chan error
 }
 
 // Send posts a message and returns it, with its sequence number, once it
@@ -49,15 +50,20 @@ func (s *Session) Act(ctx context.Context, text string) (Message, error) {
 }
 
 func (s *Session) post(ctx context.Context, kind chatpb.Kind, text string) (Message, error) {
-	req := &sendReq{
-		msg: &chatpb.Message{
-			Nick: s.Nick(), Text: text, Kind: kind, SentUnixMs: time.Now().UnixMilli(),
-			ClientId: s.clientID, ClientSeq: s.clientSeq.Add(1),
-		},
-		done: make(chan error, 1),
+	plain := &chatpb.Message{
+		Nick: s.Nick(), Text: text, Kind: kind, SentUnixMs: time.Now().UnixMilli(),
+		ClientId: s.clientID, ClientSeq: s.clientSeq.Add(1),
 	}
 	if s.id != nil {
-		sign(s.id, s.room.code, req.msg)
+		sign(s.id, s.room.code, plain)
+	}
+	req := &sendReq{msg: plain, plain: plain, done: make(chan error, 1)}
+	if k := s.room.keys; k != nil {
+		sealed, err := k.seal(s.room.code, plain)
+		if err != nil {
+			return Message{}, err
+		}
+		req.msg = sealed
 	}
 	select {
 	case s.sendq <- req:
@@ -71,7 +77,8 @@ func (s *Session) post(ctx context.Context, kind chatpb.Kind, text string) (Mess
 		if err != nil {
 			return Message{}, err
 		}
-		return s.room.messageOf(req.msg), nil
+		req.plain.Seq = req.msg.Seq
+		return s.room.shown(req.plain), nil
 	case <-ctx.Done():
 		return Message{}, fmt.Errorf("gave up waiting; the message may still be sent: %w", ctx.Err())
 	}

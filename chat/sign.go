@@ -35,6 +35,10 @@ const (
 	// place in the room (copied, or copied from another room: the room is
 	// in what is signed, so that copy is Forged).
 	Replayed
+	// Undecryptable: in an end-to-end encrypted room, a message that did
+	// not open (tampered with, sealed under another key, truncated, or
+	// written in the clear); nothing of it is shown.
+	Undecryptable
 )
 
 // String is the trust's name in JSON output.
@@ -50,6 +54,8 @@ func (t Trust) String() string {
 		return "other-key"
 	case Replayed:
 		return "replayed"
+	case Undecryptable:
+		return "undecryptable"
 	}
 	return "unknown"
 }

@@ -54,6 +54,12 @@ var commands = []command{
 		}
 		return m.send(r, chat.Action, arg)
 	}},
+	{"/invite", "", "copy the room's invite (server, room and key) to the clipboard", func(m *Model, r *roomView, _ string) tea.Cmd {
+		inv := r.room.Invite(m.opts.Server).String()
+		// OSC 52: the terminal puts it on the clipboard, even over ssh;
+		// the help overlay (/help) shows it too, for terminals without.
+		return tea.Batch(tea.SetClipboard(inv), m.setStatus("Invite copied to the clipboard (also in /help). Whoever holds it can read and write this room.", false))
+	}},
 	{"/logout", "", "back to the login screen", func(m *Model, _ *roomView, _ string) tea.Cmd { return m.logout() }},
 	{"/quit", "", "leave the chat", func(m *Model, _ *roomView, _ string) tea.Cmd { return m.quit() }},
 }

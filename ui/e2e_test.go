@@ -106,7 +106,11 @@ func TestReconnectShowsStateAndCatchesUp(t *testing.T) {
 	room := code
 	mu.Unlock()
 	c, _ := chat.Dial(srv.URL())
-	r, err := c.OpenRoom(context.Background(), room)
+	inv, err := chat.ParseInvite(room) // what the chat remembers is the invite
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.OpenRoom(context.Background(), inv.Code, chat.WithSecret(inv.Secret))
 	if err != nil {
 		t.Fatal(err)
 	}

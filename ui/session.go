@@ -51,9 +51,16 @@ func join(ctx context.Context, opts Options, nick, code string) (joined, error) 
 	var room *chat.Room
 	var err error
 	if code == "" {
-		room, err = opts.Client.CreateRoom(cctx, "")
+		room, err = opts.Client.CreateRoom(cctx, "", chat.Encrypted())
 	} else {
-		room, err = opts.Client.OpenRoom(cctx, code)
+		var inv chat.Invite
+		if inv, err = chat.ParseInvite(code); err != nil {
+			return joined{}, err
+		}
+		if inv.Server != "" && !chat.SameServer(inv.Server, opts.Server) {
+			return joined{}, &chat.OtherServerError{Invite: inv.Server, Here: opts.Server}
+		}
+		room, err = opts.Client.OpenRoom(cctx, inv.Code, chat.WithSecret(inv.Secret))
 	}
 	if err != nil {
 		return joined{}, err
@@ -82,7 +89,7 @@ func join(ctx context.Context, opts Options, nick, code string) (joined, error) 
 		return joined{}, err
 	}
 	if opts.Remember != nil {
-		if err := opts.Remember(nick, room.Code()); err != nil {
+		if err := opts.Remember(nick, room.Invite(opts.Server).String()); err != nil {
 			opts.Logger.Warn("remember login", "err", err)
 		}
 	}
@@ -147,7 +154,7 @@ func (m *Model) logout() tea.Cmd {
 		return nil
 	}
 	m.screen = loginScreen
-	m.login.Reset(s.Nick(), r.room.Code())
+	m.login.Reset(s.Nick(), r.room.Invite(m.opts.Server).String())
 	m.showHelp = false
 	return leaveCmd(m.c.Ctx, s, false, 10*time.Second)
 }

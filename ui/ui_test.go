@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"sync"
@@ -19,6 +20,9 @@ import (
 
 // fakeCode stands in for the random room code in golden files.
 const fakeCode = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+// fakeSecret stands in for the random room secret in an invite.
+const fakeSecret = "SECRETSECRETSECRETSECRETSECRETSECRETSECRET1"
 
 // day0 is when the fixture conversation happens (shown in UTC).
 var day0 = time.Date(2026, 11, 25, 21, 58, 0, 0, time.UTC)
@@ -100,6 +104,15 @@ func feed(m *Model, ev chat.Event) {
 func shown(m *Model) string {
 	s := ansi.Strip(m.View().Content)
 	if r := m.room(); r != nil {
+		if inv := r.room.Invite(m.opts.Server); inv.Secret != nil {
+			// The help cuts the invite into lines: replace it line by line.
+			real := chunks(inv.String(), inviteWidth)
+			inv.Code = fakeCode
+			inv.Secret, _ = base64.RawURLEncoding.DecodeString(fakeSecret)
+			for i, fake := range chunks(inv.String(), inviteWidth) {
+				s = strings.ReplaceAll(s, real[i], fake)
+			}
+		}
 		s = strings.ReplaceAll(s, r.room.Code(), fakeCode)
 	}
 	return s

@@ -134,9 +134,9 @@ func (m *Model) hintLine(keys help.KeyMap) string {
 	return common.PadRight(m.help.ShortHelpView(keys.ShortHelp()), m.width)
 }
 
-// helpBox is the full help: keys, slash commands and the room code. It
+// helpBox is the full help: keys, slash commands and the room's invite. It
 // keeps to the terminal: key groups sit side by side when they fit, and
-// sections that do not fit in the height are left out, the room code last.
+// sections that do not fit in the height are left out, the invite last.
 func (m *Model) helpBox() string {
 	st := m.c.Styles
 	var keys help.KeyMap = *m.c.Keys
@@ -155,7 +155,8 @@ func (m *Model) helpBox() string {
 	}
 	sections := [][]string{{st.Title.Render("webaas-chat help")}}
 	if m.screen == chatScreen && r != nil {
-		sections = append(sections, []string{st.Label.Render("Room code") + st.Dim.Render(" (share it to invite; it is the key to the room)"), r.room.Code()})
+		sec := []string{st.Label.Render("Invite") + st.Dim.Render(" (/invite copies it; whoever holds it can read and write the room)")}
+		sections = append(sections, append(sec, chunks(r.room.Invite(m.opts.Server).String(), min(maxW, inviteWidth))...))
 	}
 	sections = append(sections, strings.Split(keyBlock, "\n"))
 	if m.screen == chatScreen {
@@ -182,6 +183,23 @@ func (m *Model) helpBox() string {
 		lines[i] = ansi.Truncate(l, maxW, "…")
 	}
 	return st.HelpBox.Render(strings.Join(lines, "\n"))
+}
+
+// inviteWidth is the longest line an invite is cut into in the help: it
+// has no spaces to wrap at, and a line that wide keeps the box narrow.
+// Pasted back with the line breaks, it still reads (ParseInvite drops
+// white space).
+const inviteWidth = 58
+
+// chunks cuts an ASCII string into lines of at most w characters.
+func chunks(s string, w int) []string {
+	w = max(w, 1)
+	var out []string
+	for len(s) > w {
+		out = append(out, s[:w])
+		s = s[w:]
+	}
+	return append(out, s)
 }
 
 func intersperse(items []string, sep string) []string {

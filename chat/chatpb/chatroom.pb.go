@@ -95,7 +95,11 @@ type Room struct {
 	// sequenced: messages take their numbers from the server's sequence
 	// "messages" (one POST /batch per send), not from the "head" Counter.
 	// Decided when the room is made; every client follows it.
-	Sequenced     bool `protobuf:"varint,4,opt,name=sequenced,proto3" json:"sequenced,omitempty"`
+	Sequenced bool `protobuf:"varint,4,opt,name=sequenced,proto3" json:"sequenced,omitempty"`
+	// key_check, in an end-to-end encrypted room, is derived from the room's
+	// secret (chat/seal.go) so that a client given the wrong secret knows at
+	// once; it reveals nothing of the secret. Empty: a room in the clear.
+	KeyCheck      []byte `protobuf:"bytes,5,opt,name=key_check,json=keyCheck,proto3" json:"key_check,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -156,6 +160,13 @@ func (x *Room) GetSequenced() bool {
 		return x.Sequenced
 	}
 	return false
+}
+
+func (x *Room) GetKeyCheck() []byte {
+	if x != nil {
+		return x.KeyCheck
+	}
+	return nil
 }
 
 // Counter is a named number that only grows. A room has two:
@@ -236,8 +247,13 @@ type Message struct {
 	// room, kind, nick, text, time, client_id and client_seq; not seq, which
 	// the server assigns). Both empty: an unsigned message (an old client,
 	// or a raw write), shown as unverified.
-	AuthorKey     []byte `protobuf:"bytes,8,opt,name=author_key,json=authorKey,proto3" json:"author_key,omitempty"`
-	Signature     []byte `protobuf:"bytes,9,opt,name=signature,proto3" json:"signature,omitempty"`
+	AuthorKey []byte `protobuf:"bytes,8,opt,name=author_key,json=authorKey,proto3" json:"author_key,omitempty"`
+	Signature []byte `protobuf:"bytes,9,opt,name=signature,proto3" json:"signature,omitempty"`
+	// sealed, in an end-to-end encrypted room, is a nonce and the
+	// XChaCha20-Poly1305 ciphertext of a Message holding the content (nick,
+	// text, time, kind, key, signature); then only seq, client_id and
+	// client_seq are in the clear.
+	Sealed        []byte `protobuf:"bytes,10,opt,name=sealed,proto3" json:"sealed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -335,6 +351,13 @@ func (x *Message) GetSignature() []byte {
 	return nil
 }
 
+func (x *Message) GetSealed() []byte {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
 // Member is one person in the room, keyed by nickname.
 type Member struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
@@ -418,15 +441,16 @@ var File_chatroom_proto protoreflect.FileDescriptor
 
 const file_chatroom_proto_rawDesc = "" +
 	"\n" +
-	"\x0echatroom.proto\x12\bchatroom\x1a\x1drecord_metadata_options.proto\"w\n" +
+	"\x0echatroom.proto\x12\bchatroom\x1a\x1drecord_metadata_options.proto\"\x94\x01\n" +
 	"\x04Room\x12\x15\n" +
 	"\x02id\x18\x01 \x01(\tB\x05\x8aM\x02\b\x01R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12&\n" +
 	"\x0fcreated_unix_ms\x18\x03 \x01(\x03R\rcreatedUnixMs\x12\x1c\n" +
-	"\tsequenced\x18\x04 \x01(\bR\tsequenced\":\n" +
+	"\tsequenced\x18\x04 \x01(\bR\tsequenced\x12\x1b\n" +
+	"\tkey_check\x18\x05 \x01(\fR\bkeyCheck\":\n" +
 	"\aCounter\x12\x19\n" +
 	"\x04name\x18\x01 \x01(\tB\x05\x8aM\x02\b\x01R\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value\"\x89\x02\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value\"\xa1\x02\n" +
 	"\aMessage\x12\x17\n" +
 	"\x03seq\x18\x01 \x01(\x03B\x05\x8aM\x02\b\x01R\x03seq\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x12\n" +
@@ -439,7 +463,9 @@ const file_chatroom_proto_rawDesc = "" +
 	"client_seq\x18\a \x01(\x04R\tclientSeq\x12\x1d\n" +
 	"\n" +
 	"author_key\x18\b \x01(\fR\tauthorKey\x12\x1c\n" +
-	"\tsignature\x18\t \x01(\fR\tsignature\"\xa9\x01\n" +
+	"\tsignature\x18\t \x01(\fR\tsignature\x12\x16\n" +
+	"\x06sealed\x18\n" +
+	" \x01(\fR\x06sealed\"\xa9\x01\n" +
 	"\x06Member\x12\x19\n" +
 	"\x04nick\x18\x01 \x01(\tB\x05\x8aM\x02\b\x01R\x04nick\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x16\n" +

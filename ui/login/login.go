@@ -1,4 +1,5 @@
-// Package login is the chat's login form: a nickname and a room code.
+// Package login is the chat's login form: a nickname and a room code or
+// invite.
 package login
 
 import (
@@ -41,8 +42,8 @@ func New(c *common.Common, nick, room, server string) *Model {
 	m.fields[0].Placeholder = "one word, e.g. alice"
 	m.fields[0].CharLimit = chat.MaxNick
 	m.fields[0].SetValue(nick)
-	m.fields[1].Placeholder = "empty: create a new room"
-	m.fields[1].CharLimit = 36
+	m.fields[1].Placeholder = "invite or code; empty: a new room"
+	m.fields[1].CharLimit = 512 // a room code, or an invite (server, code, key)
 	m.fields[1].SetValue(room)
 	m.fields[0].Focus()
 	return m
@@ -108,7 +109,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 // without a round trip.
 func (m *Model) submit() tea.Cmd {
 	nick := strings.TrimSpace(m.fields[0].Value())
-	room := strings.ToLower(strings.TrimSpace(m.fields[1].Value()))
+	room := strings.TrimSpace(m.fields[1].Value()) // an invite's key is case-sensitive
 	if err := chat.CheckNick(nick); err != nil {
 		m.focusField(0)
 		m.SetError(chat.Explain(err))
@@ -133,7 +134,7 @@ func (m *Model) View() string {
 		st.Title.Render("webaas-chat"),
 		"",
 		label("Nickname", 0) + common.DropBidi(m.fields[0].View()),
-		label("Room code", 1) + common.DropBidi(m.fields[1].View()),
+		label("Room", 1) + common.DropBidi(m.fields[1].View()),
 		"",
 	}
 	switch {
@@ -149,7 +150,7 @@ func (m *Model) View() string {
 			lines = append(lines, st.Error.Render(mark+l))
 		}
 	default:
-		lines = append(lines, st.Hint.Render("Enter logs in; an empty room code creates a room."))
+		lines = append(lines, st.Hint.Render("Enter logs in; an empty room makes a new, encrypted one."))
 	}
 	lines = append(lines, "", st.Dim.Render("server "+m.server))
 	for i, l := range lines {
