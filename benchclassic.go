@@ -25,12 +25,12 @@ func (b *benchRun) classic(ctx context.Context) error {
 			if name == "original" {
 				return bench.NewOriginal(ctx, urls...)
 			}
-			return bench.NewOurs(ctx, urls...)
+			return bench.NewOurs(ctx, f.e2e, urls...)
 		}
 	}
 	if f.run["senders"] {
 		b.prog.status("senders: %d clients × %d messages", f.senders, f.each)
-		m, err := bench.NewOurs(ctx, urls...)
+		m, err := bench.NewOurs(ctx, false, urls...) // the senders check reads by code
 		if err != nil {
 			return err
 		}

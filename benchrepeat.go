@@ -161,7 +161,7 @@ func (b *benchRun) newModel(name string, urls []string, members bool) func(conte
 		if name == "original" {
 			return bench.NewOriginal(ctx, urls...)
 		}
-		m, err := bench.NewOurs(ctx, urls...)
+		m, err := bench.NewOurs(ctx, b.f.e2e, urls...)
 		if m != nil {
 			m.Members = members
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/backoff"
 	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/identity"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
@@ -58,12 +59,18 @@ type Ours struct {
 	// list. Otherwise they are bare senders (room.Sender) that follow
 	// messages only.
 	Members bool
+	// Secret is the room's, in an end-to-end encrypted room (nil: in the
+	// clear); Sign gives every client an identity of its own to sign
+	// with. Both on: what the chat does by default.
+	Secret []byte
+	Sign   bool
 
 	requests *requestCounter // every client's HTTP requests, by kind
 }
 
-// NewOurs creates a room for a run, through the first node.
-func NewOurs(ctx context.Context, urls ...string) (*Ours, error) {
+// NewOurs creates a room for a run, through the first node; with e2e, an
+// end-to-end encrypted room whose clients all sign what they send.
+func NewOurs(ctx context.Context, e2e bool, urls ...string) (*Ours, error) {
 	if len(urls) == 0 {
 		return nil, errors.New("no server")
 	}
@@ -71,11 +78,15 @@ func NewOurs(ctx context.Context, urls ...string) (*Ours, error) {
 	if err != nil {
 		return nil, err
 	}
-	room, err := chat.NewClient(c).CreateRoom(ctx, "bench")
+	var opts []chat.RoomOption
+	if e2e {
+		opts = append(opts, chat.Encrypted())
+	}
+	room, err := chat.NewClient(c).CreateRoom(ctx, "bench", opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &Ours{URLs: urls, Room: room.Code(), requests: newRequestCounter()}, nil
+	return &Ours{URLs: urls, Room: room.Code(), Secret: room.Invite("").Secret, Sign: e2e, requests: newRequestCounter()}, nil
 }
 
 // Requests counts the HTTP requests its clients made so far, by kind.
@@ -98,7 +109,7 @@ func (o *Ours) open(ctx context.Context, i int) (*chat.Room, error) {
 	if err != nil {
 		return nil, err
 	}
-	return chat.NewClient(c).OpenRoom(ctx, o.Room)
+	return chat.NewClient(c).OpenRoom(ctx, o.Room, chat.WithSecret(o.Secret))
 }
 
 // Prefill sends n messages concurrently from one sender, which batches
@@ -156,10 +167,19 @@ type oursClient struct {
 
 func (o *Ours) session(ctx context.Context, room *chat.Room, i int) (*chat.Session, error) {
 	nick := fmt.Sprintf("c%d", i)
-	if o.Members {
-		return room.Join(ctx, nick, chat.SessionOptions{NoJoinLine: true})
+	var opts chat.SessionOptions
+	if o.Sign {
+		id, err := identity.Generate()
+		if err != nil {
+			return nil, err
+		}
+		opts.Identity = id
 	}
-	return room.Sender(nick, chat.SessionOptions{})
+	if o.Members {
+		opts.NoJoinLine = true
+		return room.Join(ctx, nick, opts)
+	}
+	return room.Sender(nick, opts)
 }
 
 func (o *Ours) Sender(ctx context.Context, i int) (Client, error) {

@@ -26,7 +26,7 @@ func TestSweepBrief(t *testing.T) {
 	var seen []bench.SweepStep
 	steps, err := bench.RunSweep(ctx, bench.SweepConfig{
 		NewModel: func(ctx context.Context) (bench.Model, error) {
-			m, err := bench.NewOurs(ctx, srv.URL())
+			m, err := bench.NewOurs(ctx, false, srv.URL())
 			if m != nil {
 				m.Members = true
 			}
@@ -74,7 +74,7 @@ func TestSweepBrief(t *testing.T) {
 func TestGreedyAndFanoutBrief(t *testing.T) {
 	srv := servertest.Start(t)
 	ctx := context.Background()
-	m, err := bench.NewOurs(ctx, srv.URL())
+	m, err := bench.NewOurs(ctx, false, srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestGreedyAndFanoutBrief(t *testing.T) {
 		t.Errorf("room holds %d (%v), want the %d acknowledged", got, err, g.Acked)
 	}
 
-	m, err = bench.NewOurs(ctx, srv.URL())
+	m, err = bench.NewOurs(ctx, false, srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,6 +142,23 @@ func boundNicks(m *chatpb.Message) []string {
 	return []string{m.Nick}
 }
 
+// FingerprintOf is the fingerprint of the key nick is bound to in this
+// room, as far as this client has seen ("": no signed message from nick
+// seen yet).
+func (r *Room) FingerprintOf(nick string) string { return identity.Fingerprint(r.KeyOf(nick)) }
+
+// Fingerprint is the fingerprint of the key that signed m ("": unsigned).
+func (m Message) Fingerprint() string { return identity.Fingerprint(m.Key) }
+
+// Fingerprint is the session's identity's fingerprint ("": it signs
+// nothing).
+func (s *Session) Fingerprint() string {
+	if s.id == nil {
+		return ""
+	}
+	return s.id.Fingerprint()
+}
+
 // KeyOf is the key that nick is bound to in this room, as far as this
 // client has seen (nil: none yet).
 func (r *Room) KeyOf(nick string) []byte {

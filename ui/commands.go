@@ -54,6 +54,9 @@ var commands = []command{
 		}
 		return m.send(r, chat.Action, arg)
 	}},
+	{"/whois", "NICK", "the key a nickname signs with, to compare with theirs", func(m *Model, r *roomView, arg string) tea.Cmd {
+		return m.setStatus(whois(r, arg), false)
+	}},
 	{"/invite", "", "copy the room's invite (server, room and key) to the clipboard", func(m *Model, r *roomView, _ string) tea.Cmd {
 		inv := r.room.Invite(m.opts.Server).String()
 		// OSC 52: the terminal puts it on the clipboard, even over ssh;
@@ -62,6 +65,31 @@ var commands = []command{
 	}},
 	{"/logout", "", "back to the login screen", func(m *Model, _ *roomView, _ string) tea.Cmd { return m.logout() }},
 	{"/quit", "", "leave the chat", func(m *Model, _ *roomView, _ string) tea.Cmd { return m.quit() }},
+}
+
+// whois says which key nick signs with, as this chat has seen it.
+func whois(r *roomView, nick string) string {
+	switch {
+	case nick == "":
+		if fp := r.session.Fingerprint(); fp != "" {
+			return "You sign as " + fp + " (webaas-chat identity prints it too). Usage: /whois NICK"
+		}
+		return "Usage: /whois NICK"
+	case nick == r.session.Nick() && r.session.Fingerprint() != "":
+		return "You sign as " + r.session.Fingerprint() + "."
+	}
+	shown := chat.DisplayNick(nick)
+	fp := r.room.FingerprintOf(nick)
+	if fp == "" {
+		return shown + ": no signed message from this nickname seen yet."
+	}
+	online := "offline"
+	for _, mb := range r.members.Members() {
+		if mb.Nick == nick && mb.Online {
+			online = "online"
+		}
+	}
+	return fmt.Sprintf("%s (%s) signs as %s: ask them for the fingerprint webaas-chat identity prints, and compare.", shown, online, fp)
 }
 
 // commandHelp lists the slash commands, for the help overlay.

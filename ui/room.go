@@ -63,6 +63,8 @@ type roomView struct {
 	noOlder      bool
 
 	nextLocal int // ids of our messages being sent
+
+	warnedKeys map[string]bool // nicknames whose other-key messages were announced
 }
 
 func newRoomView(c *common.Common, id int, j joined) *roomView {
@@ -180,6 +182,9 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 		if mentions := r.msgs.Add(msg.ev.Messages); mentions > 0 && m.opts.Bell {
 			cmds = append(cmds, tea.Raw("\a"))
 		}
+		if warn := r.keyChanges(msg.ev.Messages); warn != "" {
+			cmds = append(cmds, m.setStatus(warn, true))
+		}
 	case chat.Members:
 		r.members.SetMembers(msg.ev.Members)
 	case chat.Gap:
@@ -191,6 +196,27 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 	}
 	cmds = append(cmds, r.waitFeed())
 	return tea.Batch(cmds...)
+}
+
+// keyChanges announces, once per nickname, messages under a nickname
+// signed by a key other than the one it is bound to: a new device, a lost
+// identity, or someone else using the name.
+func (r *roomView) keyChanges(msgs []chat.Message) string {
+	for _, msg := range msgs {
+		if msg.Trust != chat.OtherKey || r.warnedKeys[msg.Nick] {
+			continue
+		}
+		if r.warnedKeys == nil {
+			r.warnedKeys = map[string]bool{}
+		}
+		r.warnedKeys[msg.Nick] = true
+		by := "no key"
+		if fp := msg.Fingerprint(); fp != "" {
+			by = "key " + fp
+		}
+		return fmt.Sprintf("⚠ A message as %s is signed by %s, not %s's (%s): shown as unverified. /whois %s", chat.DisplayNick(msg.Nick), by, chat.DisplayNick(msg.Nick), r.room.FingerprintOf(msg.Nick), chat.DisplayNick(msg.Nick))
+	}
+	return ""
 }
 
 // hostNote asks why the server is unreachable, if a reason is known.

@@ -1,0 +1,90 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/identity"
+	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
+)
+
+// Someone who sends as alice from another installation (send --nick
+// alice) is never shown as alice: the line reads unverified, the change
+// of key is announced once, and /whois alice shows her own fingerprint.
+func TestAnotherKeyUnderYourNickIsAnnounced(t *testing.T) {
+	srv := servertest.Start(t)
+	alice, bob := mustIdentity(t), mustIdentity(t)
+	m := newTestModel(t, srv, "alice", "")
+	m.opts.Session.Identity = alice
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+	logIn(t, m, "alice", "")
+	r := m.room()
+	if !r.room.Encrypted() {
+		t.Fatal("a room made at the login is not encrypted")
+	}
+
+	inv := r.room.Invite("")
+	c, err := chat.Dial(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := c.OpenRoom(context.Background(), inv.Code, chat.WithSecret(inv.Secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := other.Sender("alice", chat.SessionOptions{Identity: bob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, text := range []string{"it is alice, really", "and again"} {
+		if _, err := s.Send(context.Background(), text); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The model's own feed brings them.
+	deadline := time.After(10 * time.Second)
+	for got := 0; got < 2; {
+		select {
+		case ev := <-r.feed:
+			m.Update(feedMsg{room: r.id, ok: true, ev: ev})
+			for _, msg := range ev.Messages {
+				if strings.HasPrefix(msg.Text, "it is alice") || msg.Text == "and again" {
+					got++
+				}
+			}
+		case <-deadline:
+			t.Fatal("the messages never came")
+		}
+	}
+	if !strings.Contains(m.status.text, "signed by key "+bob.Fingerprint()) || !strings.Contains(m.status.text, alice.Fingerprint()) {
+		t.Errorf("status %q does not announce bob's key against alice's", m.status.text)
+	}
+	screen := shown(m)
+	if strings.Count(screen, "⚠ alice (unverified):") != 2 {
+		t.Errorf("the screen does not mark both lines:\n%s", screen)
+	}
+	m.command(r, "/whois alice")
+	if !strings.Contains(m.status.text, alice.Fingerprint()) {
+		t.Errorf("/whois alice: %q", m.status.text)
+	}
+	m.command(r, "/whois nobody")
+	if !strings.Contains(m.status.text, "no signed message") {
+		t.Errorf("/whois nobody: %q", m.status.text)
+	}
+}
+
+func mustIdentity(t *testing.T) *identity.Identity {
+	t.Helper()
+	id, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
