@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -63,11 +64,14 @@ func TestAnotherKeyUnderYourNickIsAnnounced(t *testing.T) {
 			t.Fatal("the messages never came")
 		}
 	}
-	if !strings.Contains(m.status.text, "signed by key "+bob.Fingerprint()) || !strings.Contains(m.status.text, alice.Fingerprint()) {
-		t.Errorf("status %q does not announce bob's key against alice's", m.status.text)
+	if !strings.Contains(m.status.text, "Unverified line as alice, key "+bob.Fingerprint()) {
+		t.Errorf("status %q does not announce bob's key", m.status.text)
+	}
+	if n := len([]rune(m.status.text)); n > 80 {
+		t.Errorf("the notice is %d characters, more than 80 columns show", n)
 	}
 	screen := shown(m)
-	if strings.Count(screen, "⚠ alice (unverified):") != 2 {
+	if strings.Count(screen, "⚠ alice (unverified):") != 2 || regexp.MustCompile(`▌\d\d:\d\d ⚠`).MatchString(screen) {
 		t.Errorf("the screen does not mark both lines:\n%s", screen)
 	}
 	m.command(r, "/whois alice")

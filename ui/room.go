@@ -214,7 +214,9 @@ func (r *roomView) keyChanges(msgs []chat.Message) string {
 		if fp := msg.Fingerprint(); fp != "" {
 			by = "key " + fp
 		}
-		return fmt.Sprintf("⚠ A message as %s is signed by %s, not %s's (%s): shown as unverified. /whois %s", chat.DisplayNick(msg.Nick), by, chat.DisplayNick(msg.Nick), r.room.FingerprintOf(msg.Nick), chat.DisplayNick(msg.Nick))
+		// Short enough for 80 columns; /whois shows the bound key.
+		nick := chat.DisplayNick(msg.Nick)
+		return fmt.Sprintf("⚠ Unverified line as %s, %s · /whois %s", nick, by, nick)
 	}
 	return ""
 }

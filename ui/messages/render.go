@@ -61,7 +61,9 @@ func (m *Model) body(e *entry, when time.Time, w int, me string) []string {
 	lead, text := msg.Parts(false)
 	prefix := lead + " "
 	nickStyle, textStyle := st.Nick(msg.Nick), st.Text
-	own := msg.Nick == me || m.me != nil && m.me.ClientID() != "" && msg.ClientID == m.me.ClientID()
+	// A line under our nickname that its signature does not prove ours
+	// is not marked as ours: that is the point of it being unverified.
+	own := msg.Nick == me && !msg.Suspect() || m.me != nil && m.me.ClientID() != "" && msg.ClientID == m.me.ClientID()
 	mark, stamp := " ", when.Format("15:04")
 	switch {
 	case e.pending != 0:
