@@ -89,7 +89,7 @@ func whois(r *roomView, nick string) string {
 			online = "online"
 		}
 	}
-	return fmt.Sprintf("%s (%s) signs as %s: ask them for the fingerprint webaas-chat identity prints, and compare.", shown, online, fp)
+	return fmt.Sprintf("%s (%s) signs as %s: compare it with theirs.", shown, online, fp)
 }
 
 // commandHelp lists the slash commands, for the help overlay.
