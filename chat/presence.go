@@ -5,6 +5,8 @@ package chat
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -52,6 +54,16 @@ func (s *Session) inTxn(ctx context.Context, fn func(tx *webaas.Txn) error) erro
 	})
 }
 
+// holderOf is what a Member record says of who holds the nickname: a
+// hash of the installation's owner token and the room, not the token,
+// which every member can read; knowing the hash does not let another
+// installation pass as the holder (its own token hashes otherwise), and
+// the same installation looks unrelated in two rooms.
+func holderOf(room, owner string) string {
+	sum := sha256.Sum256([]byte("webaas-chat nickname holder v1\x00" + room + "\x00" + owner))
+	return hex.EncodeToString(sum[:16])
+}
+
 // claim takes nickname to (releasing from, if not empty) in one
 // transaction that also bumps the roster.
 func (s *Session) claim(ctx context.Context, from, to string) error {
@@ -63,13 +75,13 @@ func (s *Session) claim(ctx context.Context, from, to string) error {
 			m = &chatpb.Member{Nick: to}
 		case err != nil:
 			return err
-		case m.ClientId != s.owner && s.room.online(m, time.Now()):
+		case m.ClientId != s.holder && s.room.online(m, time.Now()):
 			return fmt.Errorf("%w: %s", ErrNickTaken, to)
 		}
 		if !s.room.online(m, time.Now()) {
 			m.JoinedUnixMs = now // a new stay in the room starts now
 		}
-		m.ClientId, m.Online, m.LastSeenUnixMs = s.owner, true, now
+		m.ClientId, m.Online, m.LastSeenUnixMs = s.holder, true, now
 		if err := tx.PutMessage(ctx, s.room.code, m); err != nil {
 			return err
 		}
@@ -91,7 +103,7 @@ func (s *Session) setOffline(ctx context.Context, tx *webaas.Txn, nick string) e
 	if err != nil {
 		return err
 	}
-	if m.ClientId != s.owner {
+	if m.ClientId != s.holder {
 		return nil // someone else has it now; leave them be
 	}
 	m.Online = false
@@ -138,7 +150,7 @@ func (s *Session) beat(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if m.ClientId != s.owner {
+		if m.ClientId != s.holder {
 			return fmt.Errorf("%w: %s was taken over while this session was silent", ErrNickTaken, nick)
 		}
 		wasOffline := !m.Online

@@ -44,7 +44,7 @@ type SessionOptions struct {
 type Session struct {
 	room     *Room
 	clientID string // names this session's sends
-	owner    string // holds the nickname
+	holder   string // what the Member record holds for this session's owner (holderOf)
 	id       *identity.Identity
 	log      *slog.Logger
 	hb       time.Duration
@@ -113,12 +113,14 @@ func (r *Room) newSession(nick string, opts SessionOptions) (*Session, error) {
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	s := &Session{
-		room: r, clientID: newClientID(), owner: opts.Owner, id: opts.Identity, log: opts.Logger, hb: opts.Heartbeat, giveUp: opts.GiveUp,
+		room: r, clientID: newClientID(), id: opts.Identity, log: opts.Logger, hb: opts.Heartbeat, giveUp: opts.GiveUp,
 		nick: nick, sendq: make(chan *sendReq, maxBatch), ctx: sctx, cancel: cancel,
 	}
-	if s.owner == "" {
-		s.owner = s.clientID
+	owner := opts.Owner
+	if owner == "" {
+		owner = s.clientID
 	}
+	s.holder = holderOf(r.code, owner)
 	if r.Sequenced() {
 		// Best effort: without it a look starts at the first message.
 		ctx, cancel := context.WithTimeout(sctx, 5*time.Second)

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -139,4 +140,41 @@ func TestImpersonationIsNeverShownAsThePerson(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The Member record every member can read does not hold the owner token
+// that reclaims a nickname, and what it holds does not reclaim it.
+func TestMemberRecordDoesNotGiveAwayTheOwnerToken(t *testing.T) {
+	ctx := context.Background()
+	srv := servertest.Start(t)
+	c, err := webaas.New(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := NewClient(c).CreateRoom(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const token = "0123456789abcdef0123456789abcdef"
+	s, err := room.Join(ctx, "alice", SessionOptions{Owner: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m, err := webaas.GetMessage[chatpb.Member](ctx, c, room.Code(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ClientId == token || m.ClientId == "" {
+		t.Fatalf("the Member record holds %q", m.ClientId)
+	}
+	if _, err := room.Join(ctx, "alice", SessionOptions{Owner: m.ClientId}); !errors.Is(err, ErrNickTaken) {
+		t.Fatalf("joining with what the record holds: %v, want ErrNickTaken", err)
+	}
+	// The same installation gets it back at once (after a crash).
+	again, err := room.Join(ctx, "alice", SessionOptions{Owner: token})
+	if err != nil {
+		t.Fatalf("the owner's own token: %v", err)
+	}
+	again.Close()
 }
