@@ -150,6 +150,10 @@ Flags:
 	if err != nil {
 		return err
 	}
+	known, err := openKnownKeys(knownKeysPath(), log)
+	if err != nil {
+		return err
+	}
 
 	url := *serverURL
 	if *room != "" {
@@ -181,7 +185,8 @@ Flags:
 		Client: client, Server: url,
 		Nick: last.Nick, Room: last.Room,
 		Bell: *bell, Logger: log,
-		Session: chat.SessionOptions{Owner: last.Owner, Logger: log, Identity: id},
+		Session:     chat.SessionOptions{Owner: last.Owner, Logger: log, Identity: id},
+		RoomOptions: []chat.RoomOption{chat.WithKeyStore(known)},
 		Remember: func(nick, room string) error {
 			return saveLastLogin(lastLogin{Nick: nick, Room: room, Owner: last.Owner})
 		},

@@ -259,9 +259,15 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		defer cancel()
 	}
 	rt := newRetrier(c, stderr, *sf.timeout)
+	// history checks signatures against what the chat remembers of
+	// who signs as whom, and learns as the chat does.
+	known, err := openKnownKeys(knownKeysPath(), log)
+	if err != nil {
+		return err
+	}
 	var room *chat.Room
 	err = rt.do(rctx, func(ctx context.Context) (err error) {
-		room, err = chat.NewClient(c).OpenRoom(ctx, inv.Code, chat.WithSecret(inv.Secret))
+		room, err = chat.NewClient(c).OpenRoom(ctx, inv.Code, chat.WithSecret(inv.Secret), chat.WithKeyStore(known))
 		return err
 	})
 	if err != nil {

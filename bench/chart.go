@@ -77,12 +77,20 @@ func WriteSweepChart(path, title string, series []ChartSeries) error {
 	p.X.Min, p.X.Max = lo/1.3, hi*1.3
 	p.Y.Min, p.Y.Max = msFloor, ymax*3
 	var ticks []plot.Tick
-	seen := map[float64]bool{}
-	for _, r := range append(slices.Clone(DefaultRates), rates...) {
-		if r >= p.X.Min && r <= p.X.Max && !seen[r] {
-			seen[r] = true
-			ticks = append(ticks, plot.Tick{Value: r, Label: fmt.Sprintf("%.0f", r)})
+	all := append(slices.Clone(DefaultRates), rates...)
+	slices.Sort(all)
+	labelled := 0.0
+	for _, r := range slices.Compact(all) {
+		if r < p.X.Min || r > p.X.Max {
+			continue
 		}
+		// A tick at every rate, a label only where it does not run into
+		// the last one (1,600, 2,000, 2,400… crowd a log axis).
+		t := plot.Tick{Value: r}
+		if labelled == 0 || r >= labelled*1.6 {
+			t.Label, labelled = fmt.Sprintf("%.0f", r), r
+		}
+		ticks = append(ticks, t)
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 

@@ -73,6 +73,7 @@ type RoomOption func(*roomOptions)
 type roomOptions struct {
 	encrypt bool
 	secret  []byte
+	keys    KeyStore
 }
 
 // Encrypted makes CreateRoom create an end-to-end encrypted room.
@@ -197,7 +198,11 @@ func (cl *Client) CreateRoom(ctx context.Context, name string, opts ...RoomOptio
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("create room: %w", err)
 	}
-	return &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout, pins: &pins{}, secret: secret, keys: keys}, nil
+	p, err := newPins(o.keys, code)
+	if err != nil {
+		return nil, fmt.Errorf("create room: %w", err)
+	}
+	return &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout, pins: p, secret: secret, keys: keys}, nil
 }
 
 // OpenRoom opens an existing room by its code; an encrypted room needs
@@ -227,7 +232,11 @@ func (cl *Client) OpenRoom(ctx context.Context, code string, opts ...RoomOption)
 			return nil, fmt.Errorf("open room: %w", ErrNeedsExtensions)
 		}
 	}
-	r := &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout, pins: &pins{}}
+	p, err := newPins(o.keys, code)
+	if err != nil {
+		return nil, fmt.Errorf("open room: %w", err)
+	}
+	r := &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout, pins: p}
 	if r.Encrypted() {
 		if o.secret == nil {
 			return nil, fmt.Errorf("open room: %w", ErrNeedsKey)

@@ -9,6 +9,7 @@ package chat
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"sync"
 
 	"github.com/webaas-chat/webaas-chat/chat/chatpb"
@@ -93,16 +94,56 @@ func sign(id *identity.Identity, room string, m *chatpb.Message) {
 	m.Signature = id.Sign(signedBytes(room, m))
 }
 
+// A KeyStore keeps the bindings of nicknames to keys across launches, so
+// that a chat started afresh still knows alice's key before it reads a
+// line of hers (trust on first use is only as good as what it
+// remembers). Load is called when a room is opened; Bind when a nickname
+// is first bound to a key in it. It is used from several goroutines.
+type KeyStore interface {
+	Load(room string) (map[string][]byte, error)
+	Bind(room, nick string, key []byte) error
+}
+
+// WithKeyStore makes CreateRoom and OpenRoom remember bindings in ks.
+func WithKeyStore(ks KeyStore) RoomOption { return func(o *roomOptions) { o.keys = ks } }
+
 // pins is what one Room remembers of signatures: which key each nickname
 // is bound to, and which signed messages it has seen where.
 type pins struct {
 	mu     sync.Mutex
 	byNick map[string][]byte // nickname -> the first key that signed as it
 	seen   map[string]int64  // a signature -> the seq it was first seen at
+	store  KeyStore          // nil: bindings last as long as the Room
+	room   string
+}
+
+// newPins starts from what ks remembers of room.
+func newPins(ks KeyStore, room string) (*pins, error) {
+	p := &pins{byNick: map[string][]byte{}, seen: map[string]int64{}, store: ks, room: room}
+	if ks == nil {
+		return p, nil
+	}
+	known, err := ks.Load(room)
+	if err != nil {
+		return nil, fmt.Errorf("known keys: %w", err)
+	}
+	for nick, key := range known {
+		p.byNick[nick] = bytes.Clone(key)
+	}
+	return p, nil
 }
 
 // check verifies m (at m.Seq) and binds its nickname on first use.
 func (p *pins) check(room string, m *chatpb.Message) Trust {
+	var bound []string
+	defer func() {
+		// Saved outside the lock: a file write must not hold up readers.
+		for _, nick := range bound {
+			// A binding that could not be saved is still held by this
+			// Room; the store says why to whoever it logs to.
+			_ = p.store.Bind(p.room, nick, m.AuthorKey)
+		}
+	}()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.byNick == nil {
@@ -127,6 +168,9 @@ func (p *pins) check(room string, m *chatpb.Message) Trust {
 		key, ok := p.byNick[nick]
 		if !ok {
 			p.byNick[nick] = bytes.Clone(m.AuthorKey)
+			if p.store != nil {
+				bound = append(bound, nick)
+			}
 		} else if !bytes.Equal(key, m.AuthorKey) {
 			return OtherKey
 		}

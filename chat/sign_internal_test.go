@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,4 +178,96 @@ func TestMemberRecordDoesNotGiveAwayTheOwnerToken(t *testing.T) {
 		t.Fatalf("the owner's own token: %v", err)
 	}
 	again.Close()
+}
+
+// memKeys is a KeyStore in memory, as a file would be across launches.
+type memKeys struct {
+	mu sync.Mutex
+	m  map[string]map[string][]byte
+}
+
+func (k *memKeys) Load(room string) (map[string][]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := map[string][]byte{}
+	for n, key := range k.m[room] {
+		out[n] = key
+	}
+	return out, nil
+}
+
+func (k *memKeys) Bind(room, nick string, key []byte) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m == nil {
+		k.m = map[string]map[string][]byte{}
+	}
+	if k.m[room] == nil {
+		k.m[room] = map[string][]byte{}
+	}
+	k.m[room][nick] = key
+	return nil
+}
+
+// A chat started afresh that remembers who signs as whom is not fooled
+// by a forgery it reads before any line of the real person; one that
+// remembers nothing takes the first key it sees.
+func TestRememberedKeysCatchAForgeryReadFirst(t *testing.T) {
+	ctx := context.Background()
+	srv := servertest.Start(t)
+	c, err := webaas.New(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := NewClient(c).CreateRoom(ctx, "r", Encrypted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := room.secret
+	alice, mallory := newIdentity(t), newIdentity(t)
+	s, err := room.Sender("alice", SessionOptions{Identity: alice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Send(ctx, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	store := &memKeys{}
+	first, err := NewClient(c).OpenRoom(ctx, room.Code(), WithSecret(secret), WithKeyStore(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Latest(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	// mallory, under alice's nickname, from a session of his own.
+	ms, err := room.Sender("alice", SessionOptions{Identity: mallory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ms.Close()
+	if _, err := ms.Send(ctx, "send me money"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		opts []RoomOption
+		want Trust
+	}{
+		{"remembering", []RoomOption{WithSecret(secret), WithKeyStore(store)}, OtherKey},
+		{"fresh", []RoomOption{WithSecret(secret)}, Verified}, // the weakness the store closes
+	} {
+		later, err := NewClient(c).OpenRoom(ctx, room.Code(), tc.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last, err := later.Latest(ctx, 1)
+		if err != nil || len(last) != 1 {
+			t.Fatalf("%s: %v %v", tc.name, last, err)
+		}
+		if last[0].Text != "send me money" || last[0].Trust != tc.want {
+			t.Errorf("%s: %q is %v, want %v", tc.name, last[0].Text, last[0].Trust, tc.want)
+		}
+	}
 }

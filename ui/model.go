@@ -32,7 +32,7 @@ type Options struct {
 	Client *chat.Client
 	Server string // the server's address, as the login screen shows it
 	Nick   string // pre-filled nickname
-	Room   string // pre-filled room code
+	Room   string // pre-filled room code or invite
 	// AutoLogin logs in with Nick and Room at start (both came from flags).
 	AutoLogin bool
 	// Remember is called after each successful login, to pre-fill the next
@@ -44,6 +44,9 @@ type Options struct {
 	Location *time.Location // timestamps are shown in it (default: local)
 	Session  chat.SessionOptions
 	Follow   chat.FollowOptions
+	// RoomOptions go with every room the chat creates or opens (e.g.
+	// chat.WithKeyStore, which remembers who signs as whom).
+	RoomOptions []chat.RoomOption
 	// HostNote, if set, says while the chat cannot reach its server why
 	// ("the host of this room left; waiting for it"), or "" when it knows
 	// no reason; the header shows it.

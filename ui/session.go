@@ -51,7 +51,7 @@ func join(ctx context.Context, opts Options, nick, code string) (joined, error) 
 	var room *chat.Room
 	var err error
 	if code == "" {
-		room, err = opts.Client.CreateRoom(cctx, "", chat.Encrypted())
+		room, err = opts.Client.CreateRoom(cctx, "", append(opts.RoomOptions, chat.Encrypted())...)
 	} else {
 		var inv chat.Invite
 		if inv, err = chat.ParseInvite(code); err != nil {
@@ -60,7 +60,7 @@ func join(ctx context.Context, opts Options, nick, code string) (joined, error) 
 		if inv.Server != "" && !chat.SameServer(inv.Server, opts.Server) {
 			return joined{}, &chat.OtherServerError{Invite: inv.Server, Here: opts.Server}
 		}
-		room, err = opts.Client.OpenRoom(cctx, inv.Code, chat.WithSecret(inv.Secret))
+		room, err = opts.Client.OpenRoom(cctx, inv.Code, append(opts.RoomOptions, chat.WithSecret(inv.Secret))...)
 	}
 	if err != nil {
 		return joined{}, err
