@@ -127,12 +127,12 @@ Flags:
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, usageError{fmt.Sprintf("bench takes no arguments, got %q", fs.Args())}
+		return nil, usageError{msg: fmt.Sprintf("bench takes no arguments, got %q", fs.Args())}
 	}
 	for _, s := range strings.Split(*runList, ",") {
 		s = strings.TrimSpace(s)
 		if !contains(benchSections, s) {
-			return nil, usageError{fmt.Sprintf("--run: unknown section %q", s)}
+			return nil, usageError{msg: fmt.Sprintf("--run: unknown section %q", s)}
 		}
 		f.run[s] = true
 		f.sectionNames = append(f.sectionNames, s)
@@ -143,7 +143,7 @@ Flags:
 	case "ours", "original":
 		f.models = []string{*models}
 	default:
-		return nil, usageError{"--model: want ours, original or both"}
+		return nil, usageError{msg: "--model: want ours, original or both"}
 	}
 	var err error
 	if f.rates, err = parseList(*rates, "--rates", func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }); err != nil {
@@ -163,13 +163,13 @@ Flags:
 	}
 	switch {
 	case f.runs < 1 || f.members < 1 || f.fanout < 1 || f.fanoutMsgs < 1 || f.fsyncWrites < 1 || f.pgNodes < 1:
-		return nil, usageError{"--runs, --members, --fanout, --fanout-messages, --fsync-writes and --pg-nodes must be at least 1"}
+		return nil, usageError{msg: "--runs, --members, --fanout, --fanout-messages, --fsync-writes and --pg-nodes must be at least 1"}
 	case f.store != "" && len(f.servers) > 0:
-		return nil, usageError{"--store starts servers of its own; it takes no --server"}
+		return nil, usageError{msg: "--store starts servers of its own; it takes no --server"}
 	case f.run["attacks"] && len(f.servers) > 0:
-		return nil, usageError{"--run attacks starts a server of its own for each attack; it takes no --server"}
+		return nil, usageError{msg: "--run attacks starts a server of its own for each attack; it takes no --server"}
 	case f.run["honest"] && (len(f.run) != 1 || len(f.servers) != 1 || f.honestApp == ""):
-		return nil, usageError{"--run honest goes alone, with --server and --honest-app"}
+		return nil, usageError{msg: "--run honest goes alone, with --server and --honest-app"}
 	}
 	return f, nil
 }
@@ -179,7 +179,7 @@ func parseList[T int | float64](s, flagName string, parse func(string) (T, error
 	for _, v := range strings.Split(s, ",") {
 		n, err := parse(strings.TrimSpace(v))
 		if err != nil || n < 0 {
-			return nil, usageError{fmt.Sprintf("%s: %q is not a number ≥ 0", flagName, v)}
+			return nil, usageError{msg: fmt.Sprintf("%s: %q is not a number ≥ 0", flagName, v)}
 		}
 		out = append(out, n)
 	}

@@ -118,7 +118,7 @@ Flags:
 	}
 	serverURL := serverURLFlag(fs)
 	nick := fs.String("nick", "", "nickname (pre-filled from the last login; given with --room, logs in at once)")
-	room := fs.String("room", "", "the room to join: its invite or room code (pre-filled from the last login; empty creates an end-to-end encrypted room)")
+	room := fs.String("room", os.Getenv("WEBAAS_ROOM"), "the room to join (default $WEBAAS_ROOM, which keeps the invite's key out of the process list): its invite or room code (pre-filled from the last login; empty creates an end-to-end encrypted room)")
 	bell := fs.Bool("bell", true, "ring the terminal bell when a line mentions you")
 	defData, _ := dataDir()
 	data := fs.String("data", defData, "data directory of the embedded server")
@@ -129,7 +129,7 @@ Flags:
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected arguments %q (see webaas-chat --help)", fs.Args())}
+		return usageError{msg: fmt.Sprintf("unexpected arguments %q (see webaas-chat --help)", fs.Args())}
 	}
 	// Only now, with the command line good: --help writes nothing.
 	last := loadLastLogin()
@@ -162,7 +162,7 @@ Flags:
 		// embedded server's ways: start it or join it).
 		inv, err := chat.ParseInvite(*room)
 		if err != nil {
-			return usageError{err.Error()}
+			return usage(err)
 		}
 		if inv.Server != "" && url == "" && !chat.SameServer(inv.Server, "http://"+defaultListen) {
 			url = inv.Server
@@ -179,7 +179,7 @@ Flags:
 	}
 	client, err := chat.Dial(url)
 	if err != nil {
-		return usageError{err.Error()}
+		return usage(err)
 	}
 	opts := ui.Options{
 		Client: client, Server: url,

@@ -77,7 +77,7 @@ func cmdIdentity(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("identity %s: unexpected arguments %q", verb, fs.Args())}
+		return usageError{msg: fmt.Sprintf("identity %s: unexpected arguments %q", verb, fs.Args())}
 	}
 	path, err := identityPath(*file)
 	if err != nil {
@@ -127,5 +127,5 @@ func cmdIdentity(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		fmt.Fprintln(stdout, id.Fingerprint())
 		return nil
 	}
-	return usageError{fmt.Sprintf("identity: unknown action %q\n%s", verb, identityUsage)}
+	return usageError{msg: fmt.Sprintf("identity: unknown action %q\n%s", verb, identityUsage)}
 }

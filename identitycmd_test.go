@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/identity"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
 )
@@ -121,5 +122,38 @@ func TestSendAsSomeoneElseIsUnverified(t *testing.T) {
 	text := cli("history", "--server", srv.URL(), "--room", code)
 	if !strings.Contains(text, "⚠ alice (unverified): bob pretending") || strings.Count(text, "unverified") != 1 {
 		t.Errorf("history:\n%s", text)
+	}
+}
+
+// An invite can come from $WEBAAS_ROOM instead of --room, so that its key
+// is not in the process list; a bad one is a usage error that still says
+// why (errors.Is sees chat.ErrBadInvite) and does not repeat the key.
+func TestInviteFromTheEnvironment(t *testing.T) {
+	srv := servertest.Start(t)
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"room", "create", "--server", srv.URL()}, nil, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	inv := strings.TrimSpace(out.String())
+	if !strings.HasPrefix(inv, "webaas-chat+http://") || !strings.Contains(inv, "#") {
+		t.Fatalf("room create printed %q, want an invite", inv)
+	}
+	t.Setenv("WEBAAS_ROOM", inv)
+	out.Reset()
+	if err := run(context.Background(), []string{"send", "--nick", "alice", "from the environment"}, nil, &out, &errOut); err != nil {
+		t.Fatalf("send: %v (%s)", err, errOut.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"history"}, nil, &out, &errOut); err != nil || !strings.Contains(out.String(), "alice: from the environment") {
+		t.Fatalf("history: %q %v", out.String(), err)
+	}
+	bad := strings.Replace(inv, "#", "%zz#", 1)
+	err := run(context.Background(), []string{"history", "--room", bad}, nil, &out, &errOut)
+	var ue usageError
+	if !errors.As(err, &ue) || !errors.Is(err, chat.ErrBadInvite) {
+		t.Fatalf("a damaged invite: %v", err)
+	}
+	if secret := inv[strings.Index(inv, "#")+1:]; strings.Contains(err.Error(), secret) {
+		t.Fatalf("the error repeats the key: %v", err)
 	}
 }

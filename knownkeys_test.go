@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/webaas-chat/webaas-chat/chat"
 )
 
 func TestKnownKeysFile(t *testing.T) {
@@ -13,10 +15,19 @@ func TestKnownKeysFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Bind("room1", "alice", []byte{1, 2, 3}); err != nil {
+	if err := k.Bind("room1", "alice", chat.Binding{Key: []byte{1, 2, 3}, Seq: 7}); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Bind("room1", "alice", []byte{9}); err != nil { // the first binding stands
+	// Another chat on the same file learns bob meanwhile: neither loses
+	// the other's binding.
+	other, err := openKnownKeys(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Bind("room1", "bob", chat.Binding{Key: []byte{4}, Seq: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Bind("room2", "carol", chat.Binding{Key: []byte{5}, Seq: 1}); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
@@ -28,11 +39,11 @@ func TestKnownKeysFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := again.Load("room1")
-	if !bytes.Equal(got["alice"], []byte{1, 2, 3}) || len(got) != 1 {
+	if !bytes.Equal(got["alice"].Key, []byte{1, 2, 3}) || got["alice"].Seq != 7 || !bytes.Equal(got["bob"].Key, []byte{4}) || len(got) != 2 {
 		t.Fatalf("after a relaunch: %v", got)
 	}
-	if other, _ := again.Load("room2"); len(other) != 0 {
-		t.Fatalf("another room: %v", other)
+	if r2, _ := again.Load("room2"); len(r2) != 1 {
+		t.Fatalf("another room: %v", r2)
 	}
 	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)

@@ -39,9 +39,16 @@ func versionString() string {
 }
 
 // usageError is a mistake on the command line: exit status 2.
-type usageError struct{ msg string }
+type usageError struct {
+	msg string
+	err error // what it came from, if anything: errors.Is still sees it
+}
 
 func (e usageError) Error() string { return e.msg }
+func (e usageError) Unwrap() error { return e.err }
+
+// usage makes err a usage error, keeping it for errors.Is and errors.As.
+func usage(err error) usageError { return usageError{msg: err.Error(), err: err} }
 
 // parseFlags parses a command's flags: a flag that does not exist or has
 // a bad value is a usage error (exit 2), -h a request for help (exit 0).
@@ -50,7 +57,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return err
 	}
-	return usageError{err.Error()}
+	return usage(err)
 }
 
 const topUsage = `Usage: webaas-chat [command] [flags]
@@ -115,5 +122,5 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stdout, topUsage)
 		return nil
 	}
-	return usageError{fmt.Sprintf("unknown command %q\n%s", cmd, topUsage)}
+	return usageError{msg: fmt.Sprintf("unknown command %q\n%s", cmd, topUsage)}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/webaas-chat/webaas-chat/identity"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -39,7 +40,7 @@ func newScriptFlags(fs *flag.FlagSet) scriptFlags {
 func (f scriptFlags) useInvite(room string) (chat.Invite, error) {
 	inv, err := chat.ParseInvite(room)
 	if err != nil {
-		return inv, usageError{err.Error()}
+		return inv, usage(err)
 	}
 	if inv.Server != "" && *f.server == "" && !chat.SameServer(inv.Server, "http://"+defaultListen) {
 		*f.server = inv.Server
@@ -70,7 +71,7 @@ func (f scriptFlags) connect(ctx context.Context, log *slog.Logger, supervise bo
 	c, err := webaas.New(url)
 	if err != nil {
 		cn.stop()
-		return nil, usageError{err.Error()}
+		return nil, usage(err)
 	}
 	cn.c = c
 	return cn, nil
@@ -120,7 +121,7 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, usage+"\n\nRun webaas-chat room create --help for its flags.")
 		return flag.ErrHelp
 	case len(args) == 0 || args[0] != "create":
-		return usageError{usage}
+		return usageError{msg: usage}
 	}
 	fs := flag.NewFlagSet("room create", flag.ContinueOnError)
 	sf := newScriptFlags(fs)
@@ -131,7 +132,7 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if fs.NArg() > 0 {
 		// "room create my room" would make a room called "webaas-chat".
-		return usageError{fmt.Sprintf("room create: unexpected arguments %q (a name goes in --name)", fs.Args())}
+		return usageError{msg: fmt.Sprintf("room create: unexpected arguments %q (a name goes in --name)", fs.Args())}
 	}
 	ctx, cn, done, err := sf.connectWithin(ctx, stderr)
 	if err != nil {
@@ -163,7 +164,7 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	sf := newScriptFlags(fs)
-	code := fs.String("room", "", "the room: its invite, or the code of a room in the clear (required)")
+	code := fs.String("room", os.Getenv("WEBAAS_ROOM"), "the room: its invite, or the code of a room in the clear (required; default $WEBAAS_ROOM, which keeps the invite's key out of the process list)")
 	nick := fs.String("nick", "", "nickname to send as (required)")
 	idFile := identityFlag(fs)
 	if err := parseScript(fs, args, "Usage: webaas-chat send --room INVITE|CODE --nick NAME [flags] TEXT...\n\nSends one message and exits 0 once it is committed (durable), printing its\nsequence number; any failure exits non-zero with a one-line error.\n"); err != nil {
@@ -172,17 +173,17 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	text := strings.Join(fs.Args(), " ")
 	switch {
 	case *code == "":
-		return usageError{"send: --room is required"}
+		return usageError{msg: "send: --room is required"}
 	case *nick == "":
-		return usageError{"send: --nick is required"}
+		return usageError{msg: "send: --nick is required"}
 	case text == "":
-		return usageError{"send: no text to send"}
+		return usageError{msg: "send: no text to send"}
 	}
 	if err := chat.CheckNick(*nick); err != nil {
-		return usageError{err.Error()}
+		return usage(err)
 	}
 	if err := chat.CheckText(text); err != nil {
-		return usageError{err.Error()}
+		return usage(err)
 	}
 	inv, err := sf.useInvite(*code)
 	if err != nil {
@@ -223,7 +224,7 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("history", flag.ContinueOnError)
 	sf := newScriptFlags(fs)
-	code := fs.String("room", "", "the room: its invite, or the code of a room in the clear (required)")
+	code := fs.String("room", os.Getenv("WEBAAS_ROOM"), "the room: its invite, or the code of a room in the clear (required; default $WEBAAS_ROOM, which keeps the invite's key out of the process list)")
 	asJSON := fs.Bool("json", false, "one JSON object per line: seq, nick, text, time, kind")
 	follow := fs.Bool("follow", false, "keep printing new messages as they arrive (until interrupted)")
 	last := fs.Int("last", 0, "print only the newest N messages (0: all)")
@@ -231,13 +232,13 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if *code == "" {
-		return usageError{"history: --room is required"}
+		return usageError{msg: "history: --room is required"}
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("history: unexpected arguments %q", fs.Args())}
+		return usageError{msg: fmt.Sprintf("history: unexpected arguments %q", fs.Args())}
 	}
 	if *last < 0 {
-		return usageError{"history: --last must be 0 or more"}
+		return usageError{msg: "history: --last must be 0 or more"}
 	}
 	log := quietLog(stderr)
 	inv, err := sf.useInvite(*code)

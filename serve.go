@@ -143,7 +143,7 @@ Flags:
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
+		return usageError{msg: fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	// Bind first: a second process on the port fails fast, instead of
@@ -187,7 +187,7 @@ func listener(addr string, fd int) (net.Listener, error) {
 	}
 	f := os.NewFile(uintptr(fd), "inherited listener")
 	if f == nil {
-		return nil, usageError{fmt.Sprintf("--listen-fd %d: no such file descriptor", fd)}
+		return nil, usageError{msg: fmt.Sprintf("--listen-fd %d: no such file descriptor", fd)}
 	}
 	defer f.Close() // FileListener keeps its own duplicate
 	ln, err := net.FileListener(f)

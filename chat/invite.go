@@ -56,7 +56,8 @@ func ParseInvite(s string) (Invite, error) {
 	}
 	u, err := url.Parse(strings.TrimPrefix(s, invitePrefix))
 	if err != nil {
-		return Invite{}, fmt.Errorf("%w: %w", ErrBadInvite, err)
+		// Not url's words: they quote the string, key and all.
+		return Invite{}, fmt.Errorf("%w: not a URL after %q", ErrBadInvite, invitePrefix)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" {
 		return Invite{}, fmt.Errorf("%w: want %shttp(s)://host:port/ROOM-CODE#KEY", ErrBadInvite, invitePrefix)

@@ -237,6 +237,9 @@ func (cl *Client) OpenRoom(ctx context.Context, code string, opts ...RoomOption)
 		return nil, fmt.Errorf("open room: %w", err)
 	}
 	r := &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout, pins: p}
+	if !r.Encrypted() && o.secret != nil {
+		return nil, fmt.Errorf("open room: %w", ErrNotEncrypted)
+	}
 	if r.Encrypted() {
 		if o.secret == nil {
 			return nil, fmt.Errorf("open room: %w", ErrNeedsKey)

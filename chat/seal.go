@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -28,6 +29,12 @@ const SecretSize = 32
 // ErrNeedsKey says a room is end-to-end encrypted and was opened without
 // its secret (its code alone, not its invite).
 var ErrNeedsKey = errors.New("this room is end-to-end encrypted: join it with its invite, not its room code")
+
+// ErrNotEncrypted says an invite carries a secret but the room's record
+// says it is in the clear: either the invite is for another room, or
+// someone rewrote the record to turn encryption off. The chat refuses
+// rather than send in the clear.
+var ErrNotEncrypted = errors.New("the invite is for an encrypted room, but this room says it is in the clear: it may have been tampered with, so nothing is sent")
 
 // ErrWrongKey says the secret given is not the room's.
 var ErrWrongKey = errors.New("the invite's key is not this room's (a mistyped or outdated invite)")
@@ -74,14 +81,10 @@ func newSecret() []byte {
 func sealAAD(code string, outer *chatpb.Message) []byte {
 	var b []byte
 	for _, f := range [][]byte{[]byte("webaas-chat sealed message v1"), []byte(code), []byte(outer.ClientId)} {
-		b = append(b, byte(len(f)>>8), byte(len(f)))
+		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
-	var n [8]byte
-	for i := range n {
-		n[i] = byte(outer.ClientSeq >> (56 - 8*i))
-	}
-	return append(b, n[:]...)
+	return binary.BigEndian.AppendUint64(b, outer.ClientSeq)
 }
 
 // seal replaces m's content with its ciphertext: what is left in the

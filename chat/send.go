@@ -7,6 +7,7 @@ package chat
 // conflicts too.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -300,6 +301,16 @@ func (s *Session) noteSent(seq int64) {
 	}
 }
 
+// sameSend reports whether m, read back, is the send want: its session
+// pair, and its content, since anyone with the room code can write a
+// record with the next (predictable) pair first to make a real message
+// look sent; a signature or a ciphertext cannot be guessed.
+func sameSend(m, want *chatpb.Message) bool {
+	return m.ClientId == want.ClientId && m.ClientSeq == want.ClientSeq &&
+		m.Nick == want.Nick && m.Text == want.Text && m.Kind == want.Kind && m.SentUnixMs == want.SentUnixMs &&
+		bytes.Equal(m.Signature, want.Signature) && bytes.Equal(m.Sealed, want.Sealed)
+}
+
 // landed reports whether the batch was committed with a sequence number in
 // (from, head]; if so it fills in the sequence numbers it got.
 func (s *Session) landed(ctx context.Context, batch []*sendReq, from, head int64) (bool, error) {
@@ -309,7 +320,7 @@ func (s *Session) landed(ctx context.Context, batch []*sendReq, from, head int64
 	}
 	first := batch[0].msg
 	for i, m := range msgs {
-		if m.ClientId == first.ClientId && m.ClientSeq == first.ClientSeq {
+		if sameSend(m, first) {
 			// A batch commits whole, in order.
 			for j, req := range batch {
 				if i+j < len(msgs) {

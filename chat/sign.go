@@ -94,14 +94,25 @@ func sign(id *identity.Identity, room string, m *chatpb.Message) {
 	m.Signature = id.Sign(signedBytes(room, m))
 }
 
+// A Binding is the key a nickname is bound to in a room, and the
+// sequence number of the earliest message by that key under that
+// nickname that the binding rests on: trust goes to the first to sign as
+// a nickname, and a chat reads history newest first, so an older line by
+// another key, read later, takes the binding over.
+type Binding struct {
+	Key []byte
+	Seq int64
+}
+
 // A KeyStore keeps the bindings of nicknames to keys across launches, so
 // that a chat started afresh still knows alice's key before it reads a
 // line of hers (trust on first use is only as good as what it
-// remembers). Load is called when a room is opened; Bind when a nickname
-// is first bound to a key in it. It is used from several goroutines.
+// remembers). Load is called when a room is opened; Bind when a binding
+// is made or moves to an earlier line. It is used from several
+// goroutines.
 type KeyStore interface {
-	Load(room string) (map[string][]byte, error)
-	Bind(room, nick string, key []byte) error
+	Load(room string) (map[string]Binding, error)
+	Bind(room, nick string, b Binding) error
 }
 
 // WithKeyStore makes CreateRoom and OpenRoom remember bindings in ks.
@@ -111,15 +122,20 @@ func WithKeyStore(ks KeyStore) RoomOption { return func(o *roomOptions) { o.keys
 // is bound to, and which signed messages it has seen where.
 type pins struct {
 	mu     sync.Mutex
-	byNick map[string][]byte // nickname -> the first key that signed as it
-	seen   map[string]int64  // a signature -> the seq it was first seen at
-	store  KeyStore          // nil: bindings last as long as the Room
-	room   string
+	byNick map[string]Binding
+	// fixed are the nicknames whose binding came from the store: an
+	// older line by another key does not move it (anyone with the room
+	// code can overwrite an old record, and a binding held since an
+	// earlier launch is the one to keep).
+	fixed map[string]bool
+	seen  map[string]int64 // a signature -> the lowest seq it was seen at
+	store KeyStore         // nil: bindings last as long as the Room
+	room  string
 }
 
 // newPins starts from what ks remembers of room.
 func newPins(ks KeyStore, room string) (*pins, error) {
-	p := &pins{byNick: map[string][]byte{}, seen: map[string]int64{}, store: ks, room: room}
+	p := &pins{byNick: map[string]Binding{}, fixed: map[string]bool{}, seen: map[string]int64{}, store: ks, room: room}
 	if ks == nil {
 		return p, nil
 	}
@@ -127,30 +143,32 @@ func newPins(ks KeyStore, room string) (*pins, error) {
 	if err != nil {
 		return nil, fmt.Errorf("known keys: %w", err)
 	}
-	for nick, key := range known {
-		p.byNick[nick] = bytes.Clone(key)
+	for nick, b := range known {
+		p.byNick[nick] = Binding{Key: bytes.Clone(b.Key), Seq: b.Seq}
+		p.fixed[nick] = true
 	}
 	return p, nil
 }
 
-// check verifies m (at m.Seq) and binds its nickname on first use.
+// check verifies m (at m.Seq) and binds its nickname on first use, or to
+// an earlier line than the binding rests on.
 func (p *pins) check(room string, m *chatpb.Message) Trust {
-	var bound []string
+	var bound map[string]Binding
 	defer func() {
 		// Saved outside the lock: a file write must not hold up readers.
-		for _, nick := range bound {
+		for nick, b := range bound {
 			// A binding that could not be saved is still held by this
 			// Room; the store says why to whoever it logs to.
-			_ = p.store.Bind(p.room, nick, m.AuthorKey)
+			_ = p.store.Bind(p.room, nick, b)
 		}
 	}()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.byNick == nil {
-		p.byNick, p.seen = map[string][]byte{}, map[string]int64{}
+		p.byNick, p.fixed, p.seen = map[string]Binding{}, map[string]bool{}, map[string]int64{}
 	}
 	if len(m.AuthorKey) == 0 && len(m.Signature) == 0 {
-		if _, bound := p.byNick[m.Nick]; bound {
+		if _, ok := p.byNick[m.Nick]; ok {
 			return OtherKey // no key is not the nick's key
 		}
 		return Unsigned
@@ -158,21 +176,32 @@ func (p *pins) check(room string, m *chatpb.Message) Trust {
 	if !identity.Verify(m.AuthorKey, signedBytes(room, m), m.Signature) {
 		return Forged
 	}
+	// The same signed message at two places: the earlier is the
+	// original, the later the copy.
 	sig := string(m.Signature)
-	if at, ok := p.seen[sig]; ok && at != m.Seq {
+	if at, ok := p.seen[sig]; ok && at < m.Seq {
 		return Replayed
 	}
 	p.seen[sig] = m.Seq
 	// A rename's new nickname is bound to the key that renamed to it.
 	for _, nick := range boundNicks(m) {
-		key, ok := p.byNick[nick]
-		if !ok {
-			p.byNick[nick] = bytes.Clone(m.AuthorKey)
-			if p.store != nil {
-				bound = append(bound, nick)
-			}
-		} else if !bytes.Equal(key, m.AuthorKey) {
+		b, ok := p.byNick[nick]
+		switch {
+		case !ok, !bytes.Equal(b.Key, m.AuthorKey) && m.Seq < b.Seq && !p.fixed[nick]:
+			b = Binding{Key: bytes.Clone(m.AuthorKey), Seq: m.Seq}
+		case !bytes.Equal(b.Key, m.AuthorKey):
 			return OtherKey
+		case m.Seq < b.Seq:
+			b.Seq = m.Seq
+		default:
+			continue
+		}
+		p.byNick[nick] = b
+		if p.store != nil {
+			if bound == nil {
+				bound = map[string]Binding{}
+			}
+			bound[nick] = b
 		}
 	}
 	return Verified
@@ -208,5 +237,5 @@ func (s *Session) Fingerprint() string {
 func (r *Room) KeyOf(nick string) []byte {
 	r.pins.mu.Lock()
 	defer r.pins.mu.Unlock()
-	return bytes.Clone(r.pins.byNick[nick])
+	return bytes.Clone(r.pins.byNick[nick].Key)
 }

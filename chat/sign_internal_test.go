@@ -183,29 +183,29 @@ func TestMemberRecordDoesNotGiveAwayTheOwnerToken(t *testing.T) {
 // memKeys is a KeyStore in memory, as a file would be across launches.
 type memKeys struct {
 	mu sync.Mutex
-	m  map[string]map[string][]byte
+	m  map[string]map[string]Binding
 }
 
-func (k *memKeys) Load(room string) (map[string][]byte, error) {
+func (k *memKeys) Load(room string) (map[string]Binding, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	out := map[string][]byte{}
-	for n, key := range k.m[room] {
-		out[n] = key
+	out := map[string]Binding{}
+	for n, b := range k.m[room] {
+		out[n] = b
 	}
 	return out, nil
 }
 
-func (k *memKeys) Bind(room, nick string, key []byte) error {
+func (k *memKeys) Bind(room, nick string, b Binding) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.m == nil {
-		k.m = map[string]map[string][]byte{}
+		k.m = map[string]map[string]Binding{}
 	}
 	if k.m[room] == nil {
-		k.m[room] = map[string][]byte{}
+		k.m[room] = map[string]Binding{}
 	}
-	k.m[room][nick] = key
+	k.m[room][nick] = b
 	return nil
 }
 
@@ -269,5 +269,96 @@ func TestRememberedKeysCatchAForgeryReadFirst(t *testing.T) {
 		if last[0].Text != "send me money" || last[0].Trust != tc.want {
 			t.Errorf("%s: %q is %v, want %v", tc.name, last[0].Text, last[0].Trust, tc.want)
 		}
+	}
+}
+
+// History is read newest first: a forgery after alice's last line, read
+// before any of hers, yields the binding to her older lines as soon as
+// they are read; a copy read before its original yields to it. A binding
+// remembered from an earlier launch does not move for an older record
+// (anyone with the code can overwrite one).
+func TestTheEarliestLineHoldsTheNickname(t *testing.T) {
+	ctx := context.Background()
+	srv := servertest.Start(t)
+	c, err := webaas.New(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := NewClient(c).CreateRoom(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, mallory := newIdentity(t), newIdentity(t)
+	as, err := room.Sender("alice", SessionOptions{Identity: alice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer as.Close()
+	real, err := as.Send(ctx, "the real alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := room.messages(ctx, real.Seq, real.Seq+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := room.Sender("alice", SessionOptions{Identity: mallory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ms.Close()
+	forged, err := ms.Send(ctx, "mallory as alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := proto.Clone(raw[0]).(*chatpb.Message)
+	chattest.RawPost(t, c, room.Code(), copied)
+
+	fresh, err := NewClient(c).OpenRoom(ctx, room.Code(), WithKeyStore(&memKeys{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(seq int64) Message {
+		t.Helper()
+		msgs, err := fresh.Before(ctx, seq+1, 1)
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("seq %d: %v %v", seq, msgs, err)
+		}
+		return msgs[0]
+	}
+	read(copied.Seq)
+	read(forged.Seq) // newest first: mallory is the first key seen
+	if got := read(real.Seq); got.Trust != Verified {
+		t.Fatalf("alice's older line, read after the forgery: %v", got.Trust)
+	}
+	if got := read(forged.Seq); got.Trust != OtherKey {
+		t.Errorf("the forgery, read again: %v, want other-key", got.Trust)
+	}
+	if got := read(copied.Seq); got.Trust != Replayed {
+		t.Errorf("the copy, read again: %v, want replayed", got.Trust)
+	}
+	if string(fresh.KeyOf("alice")) != string(alice.Public()) {
+		t.Error("alice's nickname is not bound to her key")
+	}
+
+	// Relaunched with a store that holds alice's binding: an overwrite of
+	// an old record by mallory does not take her nickname.
+	store := &memKeys{}
+	store.Bind(room.Code(), "alice", Binding{Key: alice.Public(), Seq: copied.Seq}) // learnt from a later line
+	early := &chatpb.Message{Seq: 1, Nick: "alice", Text: "rewritten history", SentUnixMs: 1, ClientId: "m", ClientSeq: 1}
+	sign(mallory, room.Code(), early)
+	if err := c.PutMessage(ctx, room.Code(), early); err != nil {
+		t.Fatal(err)
+	}
+	again, err := NewClient(c).OpenRoom(ctx, room.Code(), WithKeyStore(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := again.Before(ctx, 2, 1)
+	if err != nil || len(msgs) != 1 || msgs[0].Trust != OtherKey {
+		t.Fatalf("the overwritten first record: %+v %v, want other-key", msgs, err)
+	}
+	if string(again.KeyOf("alice")) != string(alice.Public()) {
+		t.Error("an old record moved a remembered binding")
 	}
 }

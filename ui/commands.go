@@ -69,19 +69,23 @@ var commands = []command{
 
 // whois says which key nick signs with, as this chat has seen it.
 func whois(r *roomView, nick string) string {
-	switch {
-	case nick == "":
-		if fp := r.session.Fingerprint(); fp != "" {
-			return "You sign as " + fp + " (webaas-chat identity prints it too). Usage: /whois NICK"
+	mine := r.session.Fingerprint()
+	if nick == "" {
+		if mine != "" {
+			return "You sign as " + mine + " (webaas-chat identity prints it too). Usage: /whois NICK"
 		}
 		return "Usage: /whois NICK"
-	case nick == r.session.Nick() && r.session.Fingerprint() != "":
-		return "You sign as " + r.session.Fingerprint() + "."
 	}
 	shown := chat.DisplayNick(nick)
 	fp := r.room.FingerprintOf(nick)
-	if fp == "" {
+	switch {
+	case fp == "":
 		return shown + ": no signed message from this nickname seen yet."
+	case nick == r.session.Nick() && fp == mine:
+		return "You sign as " + mine + "."
+	case nick == r.session.Nick():
+		// The room bound our nickname to someone else's key first.
+		return fmt.Sprintf("⚠ This chat knows %s by key %s, not yours (%s).", shown, fp, mine)
 	}
 	online := "offline"
 	for _, mb := range r.members.Members() {

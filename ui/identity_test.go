@@ -75,8 +75,34 @@ func TestAnotherKeyUnderYourNickIsAnnounced(t *testing.T) {
 		t.Errorf("the screen does not mark both lines:\n%s", screen)
 	}
 	m.command(r, "/whois alice")
-	if !strings.Contains(m.status.text, alice.Fingerprint()) {
+	if !strings.Contains(m.status.text, "You sign as "+alice.Fingerprint()) {
 		t.Errorf("/whois alice: %q", m.status.text)
+	}
+	// Someone else's nickname: the key this chat bound it to.
+	carol := mustIdentity(t)
+	cs, err := other.Sender("carol", chat.SessionOptions{Identity: carol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	sent, err := cs.Send(context.Background(), "hello from carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for got := false; !got; {
+		select {
+		case ev := <-r.feed:
+			m.Update(feedMsg{room: r.id, ok: true, ev: ev})
+			for _, msg := range ev.Messages {
+				got = got || msg.Seq == sent.Seq
+			}
+		case <-deadline:
+			t.Fatal("carol's message never came")
+		}
+	}
+	m.command(r, "/whois carol")
+	if !strings.Contains(m.status.text, "carol (") || !strings.Contains(m.status.text, carol.Fingerprint()) {
+		t.Errorf("/whois carol: %q", m.status.text)
 	}
 	m.command(r, "/whois nobody")
 	if !strings.Contains(m.status.text, "no signed message") {
@@ -91,4 +117,24 @@ func mustIdentity(t *testing.T) *identity.Identity {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// The session id is in every record: a forged line that carries ours is
+// still not marked as our own.
+func TestForgedLineWithOurSessionIDIsNotOurs(t *testing.T) {
+	m := loggedIn(t, 100, 30)
+	r := m.room()
+	feed(m, chat.Event{Kind: chat.Messages, Messages: []chat.Message{{
+		Seq: 1000, Kind: chat.Text, Nick: "mallory", Text: "looks like mine", Sent: time.Now(),
+		ClientID: r.session.ClientID(), Trust: chat.OtherKey,
+	}}})
+	screen := shown(m)
+	if !strings.Contains(screen, "looks like mine") {
+		t.Fatalf("the line is not on screen:\n%s", screen)
+	}
+	for _, line := range strings.Split(screen, "\n") {
+		if strings.Contains(line, "looks like mine") && strings.Contains(line, "▌") {
+			t.Fatalf("marked as ours: %q", line)
+		}
+	}
 }

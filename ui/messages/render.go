@@ -63,7 +63,9 @@ func (m *Model) body(e *entry, when time.Time, w int, me string) []string {
 	nickStyle, textStyle := st.Nick(msg.Nick), st.Text
 	// A line under our nickname that its signature does not prove ours
 	// is not marked as ours: that is the point of it being unverified.
-	own := msg.Nick == me && !msg.Suspect() || m.me != nil && m.me.ClientID() != "" && msg.ClientID == m.me.ClientID()
+	// The session id is in every record, so anyone can write one under
+	// ours: it counts only with the trust of the line.
+	own := !msg.Suspect() && (msg.Nick == me || m.me != nil && m.me.ClientID() != "" && msg.ClientID == m.me.ClientID())
 	mark, stamp := " ", when.Format("15:04")
 	switch {
 	case e.pending != 0:
