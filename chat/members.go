@@ -15,7 +15,15 @@ type Member struct {
 	Online   bool
 	Joined   time.Time
 	LastSeen time.Time
+	// Trust says what the record's signature proves against the key
+	// the nickname's lines are signed with: Verified, Unsigned (no
+	// signature, or no signed line of the nick seen yet), Forged or
+	// OtherKey (rewritten around the chat, e.g. to mark someone offline).
+	Trust Trust
 }
+
+// Suspect reports a member record its signature does not prove.
+func (m Member) Suspect() bool { return m.Trust == Forged || m.Trust == OtherKey }
 
 // online: the member said so and its heartbeat is recent.
 func (r *Room) online(m *chatpb.Member, now time.Time) bool {
@@ -50,6 +58,7 @@ func (r *Room) Members(ctx context.Context) ([]Member, error) {
 			out = append(out, Member{
 				Nick: m.Nick, Online: r.online(m, now),
 				Joined: time.UnixMilli(m.JoinedUnixMs), LastSeen: time.UnixMilli(m.LastSeenUnixMs),
+				Trust: r.pins.checkMember(r.code, m),
 			})
 		}
 		if !more || len(page) == 0 {

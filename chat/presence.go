@@ -82,6 +82,7 @@ func (s *Session) claim(ctx context.Context, from, to string) error {
 			m.JoinedUnixMs = now // a new stay in the room starts now
 		}
 		m.ClientId, m.Online, m.LastSeenUnixMs = s.holder, true, now
+		signMember(s.id, s.room.code, m)
 		if err := tx.PutMessage(ctx, s.room.code, m); err != nil {
 			return err
 		}
@@ -108,6 +109,7 @@ func (s *Session) setOffline(ctx context.Context, tx *webaas.Txn, nick string) e
 	}
 	m.Online = false
 	m.LastSeenUnixMs = time.Now().UnixMilli()
+	signMember(s.id, s.room.code, m)
 	return tx.PutMessage(ctx, s.room.code, m)
 }
 
@@ -155,6 +157,7 @@ func (s *Session) beat(ctx context.Context) error {
 		}
 		wasOffline := !m.Online
 		m.Online, m.LastSeenUnixMs = true, time.Now().UnixMilli()
+		signMember(s.id, s.room.code, m)
 		if err := tx.PutMessage(ctx, s.room.code, m); err != nil {
 			return err
 		}

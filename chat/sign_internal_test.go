@@ -362,3 +362,67 @@ func TestTheEarliestLineHoldsTheNickname(t *testing.T) {
 		t.Error("an old record moved a remembered binding")
 	}
 }
+
+// A Member record rewritten around the chat (to mark alice offline, or
+// to claim her nickname under another key) is shown as unverified; her
+// own signed record is verified.
+func TestRewrittenMemberRecordIsUnverified(t *testing.T) {
+	ctx := context.Background()
+	srv := servertest.Start(t)
+	c, err := webaas.New(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := NewClient(c).CreateRoom(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, mallory := newIdentity(t), newIdentity(t)
+	as, err := room.Join(ctx, "alice", SessionOptions{Identity: alice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer as.Close()
+	reader, err := NewClient(c).OpenRoom(ctx, room.Code())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reader.Latest(ctx, 10); err != nil { // her join line binds her key
+		t.Fatal(err)
+	}
+	trustOf := func() Trust {
+		t.Helper()
+		ms, err := reader.Members(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Nick == "alice" {
+				return m.Trust
+			}
+		}
+		t.Fatal("alice is not a member")
+		return 0
+	}
+	if got := trustOf(); got != Verified {
+		t.Fatalf("alice's own record: %v", got)
+	}
+	rec, err := webaas.GetMessage[chatpb.Member](ctx, c, room.Code(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, rewrite := range map[string]func(m *chatpb.Member){
+		"unsigned, offline":     func(m *chatpb.Member) { m.Online = false; m.AuthorKey, m.Signature = nil, nil },
+		"her signature, edited": func(m *chatpb.Member) { m.Online = false },
+		"mallory's key":         func(m *chatpb.Member) { m.Online = false; signMember(mallory, room.Code(), m) },
+	} {
+		m := proto.Clone(rec).(*chatpb.Member)
+		rewrite(m)
+		if err := c.PutMessage(ctx, room.Code(), m); err != nil {
+			t.Fatal(err)
+		}
+		if got := trustOf(); got == Verified || got == Unsigned {
+			t.Errorf("%s: %v, want unverified", name, got)
+		}
+	}
+}

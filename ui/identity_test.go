@@ -138,3 +138,17 @@ func TestForgedLineWithOurSessionIDIsNotOurs(t *testing.T) {
 		}
 	}
 }
+
+// A member whose record was rewritten around the chat is flagged in the
+// member list, not shown as that person's word.
+func TestSuspectMemberIsFlagged(t *testing.T) {
+	m := loggedIn(t, 100, 30)
+	feed(m, chat.Event{Kind: chat.Members, Members: []chat.Member{
+		{Nick: "alice", Online: true, Trust: chat.Verified},
+		{Nick: "bob", Online: false, Trust: chat.OtherKey},
+	}})
+	screen := shown(m)
+	if !strings.Contains(screen, "⚠ bob (unverifi") || strings.Contains(screen, "⚠ alice") {
+		t.Fatalf("the member list:\n%s", screen)
+	}
+}

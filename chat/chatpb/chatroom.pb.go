@@ -368,8 +368,13 @@ type Member struct {
 	// last_seen_unix_ms is refreshed by a heartbeat; a member whose heartbeat
 	// stopped (a crash) counts as offline once it is older than the timeout.
 	LastSeenUnixMs int64 `protobuf:"varint,5,opt,name=last_seen_unix_ms,json=lastSeenUnixMs,proto3" json:"last_seen_unix_ms,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// author_key and signature: the holder's key and its signature over the
+	// record's canonical encoding (chat/sign.go), so that a member record
+	// rewritten around the chat is shown as such. Empty: unsigned.
+	AuthorKey     []byte `protobuf:"bytes,6,opt,name=author_key,json=authorKey,proto3" json:"author_key,omitempty"`
+	Signature     []byte `protobuf:"bytes,7,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
@@ -437,6 +442,20 @@ func (x *Member) GetLastSeenUnixMs() int64 {
 	return 0
 }
 
+func (x *Member) GetAuthorKey() []byte {
+	if x != nil {
+		return x.AuthorKey
+	}
+	return nil
+}
+
+func (x *Member) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
 var File_chatroom_proto protoreflect.FileDescriptor
 
 const file_chatroom_proto_rawDesc = "" +
@@ -465,13 +484,16 @@ const file_chatroom_proto_rawDesc = "" +
 	"author_key\x18\b \x01(\fR\tauthorKey\x12\x1c\n" +
 	"\tsignature\x18\t \x01(\fR\tsignature\x12\x16\n" +
 	"\x06sealed\x18\n" +
-	" \x01(\fR\x06sealed\"\xa9\x01\n" +
+	" \x01(\fR\x06sealed\"\xe6\x01\n" +
 	"\x06Member\x12\x19\n" +
 	"\x04nick\x18\x01 \x01(\tB\x05\x8aM\x02\b\x01R\x04nick\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x16\n" +
 	"\x06online\x18\x03 \x01(\bR\x06online\x12$\n" +
 	"\x0ejoined_unix_ms\x18\x04 \x01(\x03R\fjoinedUnixMs\x12)\n" +
-	"\x11last_seen_unix_ms\x18\x05 \x01(\x03R\x0elastSeenUnixMs*T\n" +
+	"\x11last_seen_unix_ms\x18\x05 \x01(\x03R\x0elastSeenUnixMs\x12\x1d\n" +
+	"\n" +
+	"author_key\x18\x06 \x01(\fR\tauthorKey\x12\x1c\n" +
+	"\tsignature\x18\a \x01(\fR\tsignature*T\n" +
 	"\x04Kind\x12\r\n" +
 	"\tKIND_TEXT\x10\x00\x12\x0f\n" +
 	"\vKIND_ACTION\x10\x01\x12\r\n" +

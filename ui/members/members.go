@@ -104,6 +104,11 @@ func (m *Model) View() string {
 		if mb.Nick == me {
 			name += " (you)"
 		}
+		if mb.Suspect() {
+			// Rewritten around the chat: its online state is not the
+			// member's word.
+			dot, name = "⚠", name+" (unverified)"
+		}
 		nameStyle := m.Styles.Nick(mb.Nick)
 		if !mb.Online {
 			nameStyle = m.Styles.OfflineUser
