@@ -16,6 +16,8 @@ This installation's key pair, made on first use and kept in the config
 directory, readable only by you.
 
   show     print its fingerprint, to compare with what others see (default)
+  public   print its public key, for a hand-over from another device
+           (/handover KEY in the chat there moves your nickname to it)
   export   print the identity as one secret string, to import elsewhere
   import   read such a string from stdin and make it this installation's
            identity (--force replaces one that is there: the old key is
@@ -94,6 +96,13 @@ func cmdIdentity(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 			fmt.Fprintf(stderr, "made a new identity in %s\n", path)
 		}
 		fmt.Fprintln(stdout, id.Fingerprint())
+		return nil
+	case "public":
+		id, _, err := identity.LoadOrCreate(path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, identity.PublicString(id.Public()))
 		return nil
 	case "export":
 		id, err := identity.Load(path)

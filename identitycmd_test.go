@@ -36,6 +36,13 @@ func TestIdentityCommand(t *testing.T) {
 	if err != nil || again != fp || errOut != "" {
 		t.Fatalf("second show: %q %q %v, want %q", again, errOut, err, fp)
 	}
+	pub, _, err := identityRun(t, "", "public")
+	if err != nil || !strings.HasPrefix(pub, "webaas-chat-key-v1:") {
+		t.Fatalf("public: %q %v", pub, err)
+	}
+	if k, err := identity.ParsePublic(pub); err != nil || identity.Fingerprint(k)+"\n" != fp {
+		t.Fatalf("the public key's fingerprint: %v, want %q", err, fp)
+	}
 	secret, _, err := identityRun(t, "", "export")
 	if err != nil {
 		t.Fatal(err)

@@ -35,8 +35,9 @@ type knownKeys struct {
 	keys knownFile
 }
 
-// knownFile is the file's form: room code -> nickname -> binding.
-type knownFile map[string]map[string]chat.Binding
+// knownFile is the file's form: room code -> nickname -> its bindings,
+// oldest first.
+type knownFile map[string]map[string][]chat.Binding
 
 // openKnownKeys reads the file at path (none yet: nothing known). A
 // file that does not parse is an error, not an empty memory: starting
@@ -64,17 +65,17 @@ func readKnown(path string) (knownFile, error) {
 	return keys, nil
 }
 
-func (k *knownKeys) Load(room string) (map[string]chat.Binding, error) {
+func (k *knownKeys) Load(room string) (map[string][]chat.Binding, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	out := make(map[string]chat.Binding, len(k.keys[room]))
+	out := make(map[string][]chat.Binding, len(k.keys[room]))
 	for nick, b := range k.keys[room] {
 		out[nick] = b
 	}
 	return out, nil
 }
 
-func (k *knownKeys) Bind(room, nick string, b chat.Binding) error {
+func (k *knownKeys) Bind(room, nick string, b []chat.Binding) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	put(k.keys, room, nick, b)
@@ -87,9 +88,9 @@ func (k *knownKeys) Bind(room, nick string, b chat.Binding) error {
 
 // put sets a binding in f (a Room decides what to bind; the file keeps
 // what it is told).
-func put(f knownFile, room, nick string, b chat.Binding) {
+func put(f knownFile, room, nick string, b []chat.Binding) {
 	if f[room] == nil {
-		f[room] = map[string]chat.Binding{}
+		f[room] = map[string][]chat.Binding{}
 	}
 	f[room][nick] = b
 }

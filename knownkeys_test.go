@@ -15,7 +15,7 @@ func TestKnownKeysFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Bind("room1", "alice", chat.Binding{Key: []byte{1, 2, 3}, Seq: 7}); err != nil {
+	if err := k.Bind("room1", "alice", []chat.Binding{{Key: []byte{1, 2, 3}, Seq: 7}}); err != nil {
 		t.Fatal(err)
 	}
 	// Another chat on the same file learns bob meanwhile: neither loses
@@ -24,10 +24,10 @@ func TestKnownKeysFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := other.Bind("room1", "bob", chat.Binding{Key: []byte{4}, Seq: 9}); err != nil {
+	if err := other.Bind("room1", "bob", []chat.Binding{{Key: []byte{4}, Seq: 9}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Bind("room2", "carol", chat.Binding{Key: []byte{5}, Seq: 1}); err != nil {
+	if err := k.Bind("room2", "carol", []chat.Binding{{Key: []byte{5}, Seq: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
@@ -39,7 +39,7 @@ func TestKnownKeysFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := again.Load("room1")
-	if !bytes.Equal(got["alice"].Key, []byte{1, 2, 3}) || got["alice"].Seq != 7 || !bytes.Equal(got["bob"].Key, []byte{4}) || len(got) != 2 {
+	if len(got) != 2 || len(got["alice"]) != 1 || !bytes.Equal(got["alice"][0].Key, []byte{1, 2, 3}) || got["alice"][0].Seq != 7 || !bytes.Equal(got["bob"][0].Key, []byte{4}) {
 		t.Fatalf("after a relaunch: %v", got)
 	}
 	if r2, _ := again.Load("room2"); len(r2) != 1 {

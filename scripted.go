@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/webaas-chat/webaas-chat/identity"
 	"io"
 	"log/slog"
 	"os"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/embedded"
+	"github.com/webaas-chat/webaas-chat/identity"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 

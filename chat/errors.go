@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/webaas-chat/webaas-chat/identity"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
@@ -57,7 +58,7 @@ func Unreachable(err error) bool {
 	return err != nil && !webaas.IsAnswer(err) && !errors.Is(err, context.Canceled) &&
 		!errors.As(err, new(*NickError)) && !errors.As(err, new(*TextError)) &&
 		!errors.Is(err, ErrUnknownRoom) && !errors.Is(err, ErrBadRoomCode) && !errors.Is(err, ErrNickTaken) && !errors.Is(err, ErrClosed) &&
-		!errors.Is(err, ErrBadInvite) && !errors.Is(err, ErrNeedsKey) && !errors.Is(err, ErrWrongKey) && !errors.Is(err, ErrNotEncrypted) && !errors.As(err, new(*OtherServerError))
+		!errors.Is(err, ErrBadInvite) && !errors.Is(err, ErrNeedsKey) && !errors.Is(err, ErrWrongKey) && !errors.Is(err, identity.ErrBadIdentity) && !errors.Is(err, ErrNoIdentity) && !errors.Is(err, ErrNotEncrypted) && !errors.As(err, new(*OtherServerError))
 }
 
 // Explain says what went wrong in words for the person at the keyboard:
@@ -81,6 +82,10 @@ func Explain(err error) string {
 		return "No room with that code on this server."
 	case errors.Is(err, ErrNeedsKey):
 		return "This room is end-to-end encrypted: join it with its invite (webaas-chat+http://…#…), not its code."
+	case errors.Is(err, identity.ErrBadIdentity):
+		return "Not a key: want the line webaas-chat identity public prints (webaas-chat-key-v1:…)."
+	case errors.Is(err, ErrNoIdentity):
+		return ErrNoIdentity.Error() + "."
 	case errors.Is(err, ErrNotEncrypted):
 		return "This invite is for an encrypted room, but the room says it is in the clear (tampered with?): not joined."
 	case errors.Is(err, ErrWrongKey):

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/webaas-chat/webaas-chat/chat/chatpb"
+	"github.com/webaas-chat/webaas-chat/identity"
 )
 
 // Kind says what a message is.
@@ -17,6 +18,7 @@ const (
 	Join               // alice joined
 	Leave              // alice left
 	Rename             // alice is now known as Text
+	Rekey              // alice hands her nickname over to a new key (Text)
 )
 
 // String is the kind's name in text and JSON output.
@@ -32,13 +34,15 @@ func (k Kind) String() string {
 		return "leave"
 	case Rename:
 		return "nick"
+	case Rekey:
+		return "rekey"
 	}
 	return "unknown"
 }
 
 // System reports a line the chat writes (joins, leaves, renames), as
 // opposed to what someone said.
-func (k Kind) System() bool { return k == Join || k == Leave || k == Rename }
+func (k Kind) System() bool { return k == Join || k == Leave || k == Rename || k == Rekey }
 
 // Message is one line of a room, as the chat shows it.
 type Message struct {
@@ -127,6 +131,12 @@ func (m Message) Parts(oneLine bool) (lead, text string) {
 		return "←", nick + " left"
 	case Rename:
 		return "~", nick + " is now known as " + DisplayNick(m.Text)
+	case Rekey:
+		fp := "a key the chat cannot read"
+		if pub, err := identity.ParsePublic(m.Text); err == nil {
+			fp = identity.Fingerprint(pub)
+		}
+		return "~", nick + " now signs with a new key, " + fp
 	}
 	return nick + ":", show(m.Text)
 }

@@ -5,13 +5,13 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"errors"
-	"github.com/webaas-chat/webaas-chat/identity"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/webaas-chat/webaas-chat/chat/chatpb"
+	"github.com/webaas-chat/webaas-chat/identity"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 

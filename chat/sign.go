@@ -8,8 +8,12 @@ package chat
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/webaas-chat/webaas-chat/chat/chatpb"
@@ -131,7 +135,12 @@ func signMember(id *identity.Identity, room string, m *chatpb.Member) {
 // it has no place in the room's order).
 func (p *pins) checkMember(room string, m *chatpb.Member) Trust {
 	p.mu.Lock()
-	b, bound := p.byNick[m.Nick]
+	chain := p.byNick[m.Nick]
+	bound := len(chain) > 0
+	var b Binding
+	if bound {
+		b = chain[len(chain)-1]
+	}
 	p.mu.Unlock()
 	switch {
 	case len(m.AuthorKey) == 0 && len(m.Signature) == 0:
@@ -155,11 +164,11 @@ func sign(id *identity.Identity, room string, m *chatpb.Message) {
 	m.Signature = id.Sign(signedBytes(room, m))
 }
 
-// A Binding is the key a nickname is bound to in a room, and the
-// sequence number of the earliest message by that key under that
-// nickname that the binding rests on: trust goes to the first to sign as
-// a nickname, and a chat reads history newest first, so an older line by
-// another key, read later, takes the binding over.
+// A Binding is a key a nickname is bound to in a room from a place in
+// its order on: from the earliest line by that key under that nickname
+// (trust goes to the first to sign as a nickname; a chat reads history
+// newest first, so an older line by another key, read later, takes a
+// fresh binding over), or from the hand-over that named it.
 type Binding struct {
 	Key []byte
 	Seq int64
@@ -168,24 +177,24 @@ type Binding struct {
 // A KeyStore keeps the bindings of nicknames to keys across launches, so
 // that a chat started afresh still knows alice's key before it reads a
 // line of hers (trust on first use is only as good as what it
-// remembers). Load is called when a room is opened; Bind when a binding
-// is made or moves to an earlier line. It is used from several
-// goroutines.
+// remembers). Load is called when a room is opened; Bind when a
+// nickname's bindings change (oldest first: each hand-over adds one).
+// It is used from several goroutines.
 type KeyStore interface {
-	Load(room string) (map[string]Binding, error)
-	Bind(room, nick string, b Binding) error
+	Load(room string) (map[string][]Binding, error)
+	Bind(room, nick string, chain []Binding) error
 }
 
 // WithKeyStore makes CreateRoom and OpenRoom remember bindings in ks.
 func WithKeyStore(ks KeyStore) RoomOption { return func(o *roomOptions) { o.keys = ks } }
 
-// pins is what one Room remembers of signatures: which key each nickname
-// is bound to, and which signed messages it has seen where.
+// pins is what one Room remembers of signatures: which keys each
+// nickname is bound to, and which signed messages it has seen where.
 type pins struct {
 	mu     sync.Mutex
-	byNick map[string]Binding
-	// fixed are the nicknames whose binding came from the store: an
-	// older line by another key does not move it (anyone with the room
+	byNick map[string][]Binding // oldest first
+	// fixed are the nicknames whose bindings came from the store: an
+	// older line by another key does not move them (anyone with the room
 	// code can overwrite an old record, and a binding held since an
 	// earlier launch is the one to keep).
 	fixed map[string]bool
@@ -196,7 +205,7 @@ type pins struct {
 
 // newPins starts from what ks remembers of room.
 func newPins(ks KeyStore, room string) (*pins, error) {
-	p := &pins{byNick: map[string]Binding{}, fixed: map[string]bool{}, seen: map[string]int64{}, store: ks, room: room}
+	p := &pins{byNick: map[string][]Binding{}, fixed: map[string]bool{}, seen: map[string]int64{}, store: ks, room: room}
 	if ks == nil {
 		return p, nil
 	}
@@ -204,32 +213,55 @@ func newPins(ks KeyStore, room string) (*pins, error) {
 	if err != nil {
 		return nil, fmt.Errorf("known keys: %w", err)
 	}
-	for nick, b := range known {
-		p.byNick[nick] = Binding{Key: bytes.Clone(b.Key), Seq: b.Seq}
-		p.fixed[nick] = true
+	for nick, chain := range known {
+		if len(chain) > 0 {
+			p.byNick[nick] = cloneChain(chain)
+			p.fixed[nick] = true
+		}
 	}
 	return p, nil
 }
 
-// check verifies m (at m.Seq) and binds its nickname on first use, or to
-// an earlier line than the binding rests on.
+func cloneChain(chain []Binding) []Binding {
+	out := make([]Binding, len(chain))
+	for i, b := range chain {
+		out[i] = Binding{Key: bytes.Clone(b.Key), Seq: b.Seq}
+	}
+	return out
+}
+
+// inForce is the index of the binding in force at seq: the last that
+// starts at or before it; -1 if seq comes before them all.
+func inForce(chain []Binding, seq int64) int {
+	i := -1
+	for j, b := range chain {
+		if b.Seq <= seq {
+			i = j
+		}
+	}
+	return i
+}
+
+// check verifies m (at m.Seq), binds its nickname on first use or to an
+// earlier line than a fresh binding rests on, and follows a verified
+// hand-over to the key it names.
 func (p *pins) check(room string, m *chatpb.Message) Trust {
-	var bound map[string]Binding
+	changed := map[string][]Binding{}
 	defer func() {
 		// Saved outside the lock: a file write must not hold up readers.
-		for nick, b := range bound {
+		for nick, chain := range changed {
 			// A binding that could not be saved is still held by this
 			// Room; the store says why to whoever it logs to.
-			_ = p.store.Bind(p.room, nick, b)
+			_ = p.store.Bind(p.room, nick, chain)
 		}
 	}()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.byNick == nil {
-		p.byNick, p.fixed, p.seen = map[string]Binding{}, map[string]bool{}, map[string]int64{}
+		p.byNick, p.fixed, p.seen = map[string][]Binding{}, map[string]bool{}, map[string]int64{}
 	}
 	if len(m.AuthorKey) == 0 && len(m.Signature) == 0 {
-		if _, ok := p.byNick[m.Nick]; ok {
+		if len(p.byNick[m.Nick]) > 0 {
 			return OtherKey // no key is not the nick's key
 		}
 		return Unsigned
@@ -244,28 +276,53 @@ func (p *pins) check(room string, m *chatpb.Message) Trust {
 		return Replayed
 	}
 	p.seen[sig] = m.Seq
+	key := m.AuthorKey
 	// A rename's new nickname is bound to the key that renamed to it.
 	for _, nick := range boundNicks(m) {
-		b, ok := p.byNick[nick]
+		chain := p.byNick[nick]
+		i := inForce(chain, m.Seq)
 		switch {
-		case !ok, !bytes.Equal(b.Key, m.AuthorKey) && m.Seq < b.Seq && !p.fixed[nick]:
-			b = Binding{Key: bytes.Clone(m.AuthorKey), Seq: m.Seq}
-		case !bytes.Equal(b.Key, m.AuthorKey):
-			return OtherKey
-		case m.Seq < b.Seq:
-			b.Seq = m.Seq
+		case len(chain) == 0:
+			chain = []Binding{{Key: bytes.Clone(key), Seq: m.Seq}}
+		case i >= 0 && bytes.Equal(chain[i].Key, key):
+			continue // the key in force
+		case i < 0 && bytes.Equal(chain[0].Key, key):
+			chain[0].Seq = m.Seq // an earlier line by the same key
+		case i < 0 && len(chain) == 1 && !p.fixed[nick]:
+			chain = []Binding{{Key: bytes.Clone(key), Seq: m.Seq}} // the earliest line holds it
 		default:
-			continue
+			return OtherKey
 		}
-		p.byNick[nick] = b
-		if p.store != nil {
-			if bound == nil {
-				bound = map[string]Binding{}
-			}
-			bound[nick] = b
+		p.byNick[nick] = chain
+		changed[nick] = cloneChain(chain)
+	}
+	if m.Kind == chatpb.Kind_KIND_REKEY {
+		next, err := identity.ParsePublic(m.Text)
+		if err != nil {
+			return Forged // a hand-over to no key: not one the chat writes
+		}
+		// The new key holds the nickname from the next line on.
+		chain := p.byNick[m.Nick]
+		if inForce(chain, m.Seq) >= 0 && !hasBindingAt(chain, m.Seq+1) {
+			chain = append(chain, Binding{Key: next, Seq: m.Seq + 1})
+			slices.SortStableFunc(chain, func(a, b Binding) int { return cmp.Compare(a.Seq, b.Seq) })
+			p.byNick[m.Nick] = chain
+			changed[m.Nick] = cloneChain(chain)
 		}
 	}
+	if p.store == nil {
+		clear(changed)
+	}
 	return Verified
+}
+
+func hasBindingAt(chain []Binding, seq int64) bool {
+	for _, b := range chain {
+		if b.Seq == seq {
+			return true
+		}
+	}
+	return false
 }
 
 // boundNicks are the nicknames m speaks for.
@@ -284,6 +341,25 @@ func (r *Room) FingerprintOf(nick string) string { return identity.Fingerprint(r
 // Fingerprint is the fingerprint of the key that signed m ("": unsigned).
 func (m Message) Fingerprint() string { return identity.Fingerprint(m.Key) }
 
+// ErrNoIdentity says a session that signs nothing was asked to hand its
+// nickname over.
+var ErrNoIdentity = errors.New("this session signs with no identity, so it has no key to hand over")
+
+// HandOver posts a hand-over of the session's nickname to the key next
+// (an identity.PublicString from the new device), signed by this
+// session's key: from it on, readers take lines signed by next as the
+// nickname's and lines by the old key as another's.
+func (s *Session) HandOver(ctx context.Context, next string) (Message, error) {
+	if s.id == nil {
+		return Message{}, ErrNoIdentity
+	}
+	pub, err := identity.ParsePublic(next)
+	if err != nil {
+		return Message{}, err
+	}
+	return s.post(ctx, chatpb.Kind_KIND_REKEY, identity.PublicString(pub))
+}
+
 // Fingerprint is the session's identity's fingerprint ("": it signs
 // nothing).
 func (s *Session) Fingerprint() string {
@@ -298,5 +374,9 @@ func (s *Session) Fingerprint() string {
 func (r *Room) KeyOf(nick string) []byte {
 	r.pins.mu.Lock()
 	defer r.pins.mu.Unlock()
-	return bytes.Clone(r.pins.byNick[nick].Key)
+	chain := r.pins.byNick[nick]
+	if len(chain) == 0 {
+		return nil
+	}
+	return bytes.Clone(chain[len(chain)-1].Key)
 }

@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -183,27 +184,27 @@ func TestMemberRecordDoesNotGiveAwayTheOwnerToken(t *testing.T) {
 // memKeys is a KeyStore in memory, as a file would be across launches.
 type memKeys struct {
 	mu sync.Mutex
-	m  map[string]map[string]Binding
+	m  map[string]map[string][]Binding
 }
 
-func (k *memKeys) Load(room string) (map[string]Binding, error) {
+func (k *memKeys) Load(room string) (map[string][]Binding, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	out := map[string]Binding{}
+	out := map[string][]Binding{}
 	for n, b := range k.m[room] {
 		out[n] = b
 	}
 	return out, nil
 }
 
-func (k *memKeys) Bind(room, nick string, b Binding) error {
+func (k *memKeys) Bind(room, nick string, b []Binding) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.m == nil {
-		k.m = map[string]map[string]Binding{}
+		k.m = map[string]map[string][]Binding{}
 	}
 	if k.m[room] == nil {
-		k.m[room] = map[string]Binding{}
+		k.m[room] = map[string][]Binding{}
 	}
 	k.m[room][nick] = b
 	return nil
@@ -344,7 +345,7 @@ func TestTheEarliestLineHoldsTheNickname(t *testing.T) {
 	// Relaunched with a store that holds alice's binding: an overwrite of
 	// an old record by mallory does not take her nickname.
 	store := &memKeys{}
-	store.Bind(room.Code(), "alice", Binding{Key: alice.Public(), Seq: copied.Seq}) // learnt from a later line
+	store.Bind(room.Code(), "alice", []Binding{{Key: alice.Public(), Seq: copied.Seq}}) // learnt from a later line
 	early := &chatpb.Message{Seq: 1, Nick: "alice", Text: "rewritten history", SentUnixMs: 1, ClientId: "m", ClientSeq: 1}
 	sign(mallory, room.Code(), early)
 	if err := c.PutMessage(ctx, room.Code(), early); err != nil {
@@ -423,6 +424,88 @@ func TestRewrittenMemberRecordIsUnverified(t *testing.T) {
 		}
 		if got := trustOf(); got == Verified || got == Unsigned {
 			t.Errorf("%s: %v, want unverified", name, got)
+		}
+	}
+}
+
+// alice moves to a new device: her old key hands her nickname over to the
+// new one. Lines before the hand-over stay hers, lines after it by the new
+// key are hers, by the old key another's; a hand-over signed by anyone
+// else moves nothing. A fresh reader, reading newest first, agrees.
+func TestHandOverMovesTheNickname(t *testing.T) {
+	ctx := context.Background()
+	srv := servertest.Start(t)
+	c, err := webaas.New(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := NewClient(c).CreateRoom(ctx, "r", Encrypted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	laptop, phone, mallory := newIdentity(t), newIdentity(t), newIdentity(t)
+	sender := func(id *identity.Identity) *Session {
+		s, err := room.Sender("alice", SessionOptions{Identity: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		return s
+	}
+	onLaptop, onPhone, byMallory := sender(laptop), sender(phone), sender(mallory)
+	send := func(s *Session, text string) Message {
+		t.Helper()
+		m, err := s.Send(ctx, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	before := send(onLaptop, "from the laptop")
+	early := send(onPhone, "from the phone, too early")
+	if _, err := byMallory.HandOver(ctx, identity.PublicString(mallory.Public())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := onLaptop.HandOver(ctx, identity.PublicString(phone.Public())); err != nil {
+		t.Fatal(err)
+	}
+	after := send(onPhone, "from the phone")
+	stale := send(onLaptop, "from the laptop, after")
+	fake := send(byMallory, "mallory")
+
+	want := map[int64]Trust{before.Seq: Verified, early.Seq: OtherKey, after.Seq: Verified, stale.Seq: OtherKey, fake.Seq: OtherKey}
+	for _, order := range []string{"oldest first", "newest first"} {
+		reader, err := NewClient(c).OpenRoom(ctx, room.Code(), WithSecret(room.secret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, _ := reader.Head(ctx)
+		var all []Message
+		if order == "oldest first" {
+			all, err = reader.After(ctx, 0)
+		} else {
+			for seq := head; seq >= 1; seq-- { // page by page of one, newest first
+				page, err := reader.Before(ctx, seq+1, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				all = append(page, all...)
+			}
+			all, err = reader.After(ctx, 0) // and read again, as a scroll back would
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range all {
+			if w, ok := want[m.Seq]; ok && m.Trust != w {
+				t.Errorf("%s: %q is %v, want %v", order, m.Text, m.Trust, w)
+			}
+			if m.Kind == Rekey && m.Trust == Verified && !strings.Contains(m.Text, identity.PublicString(phone.Public())) {
+				t.Errorf("%s: a verified hand-over to another key: %+v", order, m)
+			}
+		}
+		if string(reader.KeyOf("alice")) != string(phone.Public()) {
+			t.Errorf("%s: alice's nickname is not bound to the phone's key", order)
 		}
 	}
 }

@@ -104,6 +104,28 @@ func Fingerprint(pub []byte) string {
 	return strings.Join(groups, "-")
 }
 
+// publicPrefix starts a public key as a string (PublicString).
+const publicPrefix = "webaas-chat-key-v1:"
+
+// PublicString is a public key as one string, to give to the holder of
+// another identity (a hand-over names the new key so); it is not secret.
+func PublicString(pub []byte) string {
+	return publicPrefix + base64.RawURLEncoding.EncodeToString(pub)
+}
+
+// ParsePublic reads a PublicString.
+func ParsePublic(s string) ([]byte, error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(s), publicPrefix)
+	if !ok {
+		return nil, fmt.Errorf("%w: want a public key that starts with %q (webaas-chat identity public prints one)", ErrBadIdentity, publicPrefix)
+	}
+	pub, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil || len(pub) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: a damaged public key", ErrBadIdentity)
+	}
+	return pub, nil
+}
+
 // Export is the identity as one string, to import on another device.
 // It is the secret key: whoever holds it can post as this identity.
 func (id *Identity) Export() string {

@@ -57,6 +57,18 @@ var commands = []command{
 	{"/whois", "NICK", "the key a nickname signs with, to compare with theirs", func(m *Model, r *roomView, arg string) tea.Cmd {
 		return m.setStatus(whois(r, arg), false)
 	}},
+	{"/handover", "KEY", "move your nickname to a new device's key", func(m *Model, r *roomView, arg string) tea.Cmd {
+		if arg == "" {
+			return m.setStatus("Usage: /handover KEY, with the key webaas-chat identity public prints on the new device", true)
+		}
+		session, ctx := r.session, m.c.Ctx
+		return func() tea.Msg {
+			ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			_, err := session.HandOver(ctx, arg)
+			return handedOverMsg{room: r.id, err: err}
+		}
+	}},
 	{"/invite", "", "copy the room's invite (server, room and key) to the clipboard", func(m *Model, r *roomView, _ string) tea.Cmd {
 		inv := r.room.Invite(m.opts.Server).String()
 		// OSC 52: the terminal puts it on the clipboard, even over ssh;

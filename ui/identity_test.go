@@ -152,3 +152,30 @@ func TestSuspectMemberIsFlagged(t *testing.T) {
 		t.Fatalf("the member list:\n%s", screen)
 	}
 }
+
+// /handover posts the hand-over and says so; a bad key or a session
+// without an identity says why.
+func TestHandOverCommand(t *testing.T) {
+	srv := servertest.Start(t)
+	m := newTestModel(t, srv, "alice", "")
+	m.opts.Session.Identity = mustIdentity(t)
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+	logIn(t, m, "alice", "")
+	r := m.room()
+	run := func(line string) {
+		t.Helper()
+		if cmd := m.command(r, line); cmd != nil {
+			if msg := cmd(); msg != nil {
+				m.Update(msg)
+			}
+		}
+	}
+	run("/handover nonsense")
+	if !strings.Contains(m.status.text, "Not a key") {
+		t.Errorf("a bad key: %q", m.status.text)
+	}
+	run("/handover " + identity.PublicString(mustIdentity(t).Public()))
+	if !strings.HasPrefix(m.status.text, "Handed over") {
+		t.Errorf("a good key: %q", m.status.text)
+	}
+}

@@ -141,6 +141,10 @@ type (
 		nick string
 		err  error
 	}
+	handedOverMsg struct {
+		room int
+		err  error
+	}
 	// hostCheckMsg asks, while reconnecting, whether HostNote changed,
 	// and moves the countdown on to now.
 	hostCheckMsg struct {

@@ -4,6 +4,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/ui/login"
 )
 
@@ -34,6 +35,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, forRoom(m, msg.room, func(r *roomView) tea.Cmd { return m.onOlder(r, msg) })
 	case renamedMsg:
 		return m, forRoom(m, msg.room, func(r *roomView) tea.Cmd { return m.onRenamed(r, msg) })
+	case handedOverMsg:
+		return m, forRoom(m, msg.room, func(r *roomView) tea.Cmd {
+			if msg.err != nil {
+				return m.setStatus("Not handed over: "+chat.Explain(msg.err), true)
+			}
+			return m.setStatus("Handed over: from now on your lines are signed by the new device's key; this one's read as another's.", false)
+		})
 	case hostCheckMsg:
 		return m, forRoom(m, msg.room, func(r *roomView) tea.Cmd { return m.checkHost(r, msg.now) })
 	case tea.KeyPressMsg:

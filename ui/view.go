@@ -161,8 +161,13 @@ func (m *Model) helpBox() string {
 	sections = append(sections, strings.Split(keyBlock, "\n"))
 	if m.screen == chatScreen {
 		cmds := []string{st.Label.Render("Commands")}
-		for _, c := range commandHelp() {
-			cmds = append(cmds, common.PadRight(c[0], 12)+st.Dim.Render(c[1]))
+		help := commandHelp()
+		w := 0
+		for _, c := range help {
+			w = max(w, len(c[0])+1)
+		}
+		for _, c := range help {
+			cmds = append(cmds, common.PadRight(c[0], w)+st.Dim.Render(c[1]))
 		}
 		sections = append(sections, cmds)
 	}

@@ -39,6 +39,7 @@ const (
 	Kind_KIND_JOIN   Kind = 2
 	Kind_KIND_LEAVE  Kind = 3
 	Kind_KIND_NICK   Kind = 4 // text holds the new nickname
+	Kind_KIND_REKEY  Kind = 5 // a hand-over: text holds the new key (identity.PublicString), signed by the old
 )
 
 // Enum value maps for Kind.
@@ -49,6 +50,7 @@ var (
 		2: "KIND_JOIN",
 		3: "KIND_LEAVE",
 		4: "KIND_NICK",
+		5: "KIND_REKEY",
 	}
 	Kind_value = map[string]int32{
 		"KIND_TEXT":   0,
@@ -56,6 +58,7 @@ var (
 		"KIND_JOIN":   2,
 		"KIND_LEAVE":  3,
 		"KIND_NICK":   4,
+		"KIND_REKEY":  5,
 	}
 )
 
@@ -493,14 +496,16 @@ const file_chatroom_proto_rawDesc = "" +
 	"\x11last_seen_unix_ms\x18\x05 \x01(\x03R\x0elastSeenUnixMs\x12\x1d\n" +
 	"\n" +
 	"author_key\x18\x06 \x01(\fR\tauthorKey\x12\x1c\n" +
-	"\tsignature\x18\a \x01(\fR\tsignature*T\n" +
+	"\tsignature\x18\a \x01(\fR\tsignature*d\n" +
 	"\x04Kind\x12\r\n" +
 	"\tKIND_TEXT\x10\x00\x12\x0f\n" +
 	"\vKIND_ACTION\x10\x01\x12\r\n" +
 	"\tKIND_JOIN\x10\x02\x12\x0e\n" +
 	"\n" +
 	"KIND_LEAVE\x10\x03\x12\r\n" +
-	"\tKIND_NICK\x10\x04B0Z.github.com/webaas-chat/webaas-chat/chat/chatpbb\x06proto3"
+	"\tKIND_NICK\x10\x04\x12\x0e\n" +
+	"\n" +
+	"KIND_REKEY\x10\x05B0Z.github.com/webaas-chat/webaas-chat/chat/chatpbb\x06proto3"
 
 var (
 	file_chatroom_proto_rawDescOnce sync.Once
