@@ -36,7 +36,7 @@ type knownKeys struct {
 }
 
 // knownFile is the file's form: room code -> nickname -> its bindings,
-// oldest first.
+// oldest first (none: forgotten, which a merge must not undo).
 type knownFile map[string]map[string][]chat.Binding
 
 // openKnownKeys reads the file at path (none yet: nothing known). A

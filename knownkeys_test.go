@@ -45,6 +45,22 @@ func TestKnownKeysFile(t *testing.T) {
 	if r2, _ := again.Load("room2"); len(r2) != 1 {
 		t.Fatalf("another room: %v", r2)
 	}
+	// Forgotten: a save by another chat that never knew of it does not
+	// bring it back from the file.
+	if err := again.Bind("room1", "alice", nil); err != nil {
+		t.Fatal(err)
+	}
+	third, err := openKnownKeys(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := third.Bind("room2", "dave", []chat.Binding{{Key: []byte{6}, Seq: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	final, _ := openKnownKeys(path, nil)
+	if got, _ := final.Load("room1"); len(got["alice"]) != 0 || len(got["bob"]) != 1 {
+		t.Fatalf("after forgetting alice: %v", got)
+	}
 	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}

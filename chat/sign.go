@@ -178,7 +178,8 @@ type Binding struct {
 // that a chat started afresh still knows alice's key before it reads a
 // line of hers (trust on first use is only as good as what it
 // remembers). Load is called when a room is opened; Bind when a
-// nickname's bindings change (oldest first: each hand-over adds one).
+// nickname's bindings change (oldest first: each hand-over adds one; an
+// empty chain: forgotten, bind it anew).
 // It is used from several goroutines.
 type KeyStore interface {
 	Load(room string) (map[string][]Binding, error)
@@ -367,6 +368,21 @@ func (s *Session) Fingerprint() string {
 		return ""
 	}
 	return s.id.Fingerprint()
+}
+
+// Forget drops this chat's binding of nick in the room, here and in its
+// KeyStore, so that the next signed line under nick binds it again: what
+// a member does after comparing a new key's fingerprint with its holder
+// (a lost identity cannot hand over).
+func (r *Room) Forget(nick string) error {
+	r.pins.mu.Lock()
+	delete(r.pins.byNick, nick)
+	delete(r.pins.fixed, nick)
+	r.pins.mu.Unlock()
+	if r.pins.store == nil {
+		return nil
+	}
+	return r.pins.store.Bind(r.code, nick, nil)
 }
 
 // KeyOf is the key that nick is bound to in this room, as far as this

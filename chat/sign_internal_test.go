@@ -509,3 +509,69 @@ func TestHandOverMovesTheNickname(t *testing.T) {
 		}
 	}
 }
+
+// After a lost identity there is no hand-over: a member who has compared
+// the new key's fingerprint forgets the old binding, and the next signed
+// line binds the nickname again, in the store too.
+func TestForgetBindsAnew(t *testing.T) {
+	ctx := context.Background()
+	srv := servertest.Start(t)
+	c, err := webaas.New(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := NewClient(c).CreateRoom(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, lost := newIdentity(t), newIdentity(t)
+	so, err := room.Sender("alice", SessionOptions{Identity: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer so.Close()
+	if _, err := so.Send(ctx, "before"); err != nil {
+		t.Fatal(err)
+	}
+	store := &memKeys{}
+	reader, err := NewClient(c).OpenRoom(ctx, room.Code(), WithKeyStore(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reader.Latest(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	sn, err := room.Sender("alice", SessionOptions{Identity: lost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sn.Close()
+	sent, err := sn.Send(ctx, "my new key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readOne := func(r *Room) Trust {
+		t.Helper()
+		msgs, err := r.Before(ctx, sent.Seq+1, 1)
+		if err != nil || len(msgs) != 1 {
+			t.Fatal(msgs, err)
+		}
+		return msgs[0].Trust
+	}
+	if got := readOne(reader); got != OtherKey {
+		t.Fatalf("before forgetting: %v", got)
+	}
+	if err := reader.Forget("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readOne(reader); got != Verified {
+		t.Fatalf("after forgetting: %v", got)
+	}
+	relaunched, err := NewClient(c).OpenRoom(ctx, room.Code(), WithKeyStore(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(relaunched.KeyOf("alice")) != string(lost.Public()) {
+		t.Fatal("the store does not hold the new binding")
+	}
+}

@@ -69,6 +69,16 @@ var commands = []command{
 			return handedOverMsg{room: r.id, err: err}
 		}
 	}},
+	{"/forget", "NICK", "accept the next key NICK signs with (after comparing fingerprints)", func(m *Model, r *roomView, arg string) tea.Cmd {
+		if arg == "" {
+			return m.setStatus("Usage: /forget NICK", true)
+		}
+		if err := r.room.Forget(arg); err != nil {
+			return m.setStatus("Not forgotten: "+chat.Explain(err), true)
+		}
+		delete(r.warnedKeys, arg)
+		return m.setStatus("Forgot "+chat.DisplayNick(arg)+"'s key: the next line signed as "+chat.DisplayNick(arg)+" binds the nickname again.", false)
+	}},
 	{"/invite", "", "copy the room's invite (server, room and key) to the clipboard", func(m *Model, r *roomView, _ string) tea.Cmd {
 		inv := r.room.Invite(m.opts.Server).String()
 		// OSC 52: the terminal puts it on the clipboard, even over ssh;
