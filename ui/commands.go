@@ -54,10 +54,10 @@ var commands = []command{
 		}
 		return m.send(r, chat.Action, arg)
 	}},
-	{"/whois", "NICK", "the key a nickname signs with, to compare with theirs", func(m *Model, r *roomView, arg string) tea.Cmd {
+	{"/whois", "NICK", "the key NICK signs with", func(m *Model, r *roomView, arg string) tea.Cmd {
 		return m.setStatus(whois(r, arg), false)
 	}},
-	{"/handover", "KEY", "move your nickname to a new device's key", func(m *Model, r *roomView, arg string) tea.Cmd {
+	{"/handover", "KEY", "hand your nick to a new key", func(m *Model, r *roomView, arg string) tea.Cmd {
 		if arg == "" {
 			return m.setStatus("Usage: /handover KEY, with the key webaas-chat identity public prints on the new device", true)
 		}
@@ -69,7 +69,7 @@ var commands = []command{
 			return handedOverMsg{room: r.id, err: err}
 		}
 	}},
-	{"/forget", "NICK", "accept the next key NICK signs with (after comparing fingerprints)", func(m *Model, r *roomView, arg string) tea.Cmd {
+	{"/forget", "NICK", "accept NICK's next key", func(m *Model, r *roomView, arg string) tea.Cmd {
 		if arg == "" {
 			return m.setStatus("Usage: /forget NICK", true)
 		}
@@ -79,14 +79,49 @@ var commands = []command{
 		delete(r.warnedKeys, arg)
 		return m.setStatus("Forgot "+chat.DisplayNick(arg)+"'s key: the next line signed as "+chat.DisplayNick(arg)+" binds the nickname again.", false)
 	}},
-	{"/invite", "", "copy the room's invite (server, room and key) to the clipboard", func(m *Model, r *roomView, _ string) tea.Cmd {
+	{"/invite", "", "copy this room's invite", func(m *Model, r *roomView, _ string) tea.Cmd {
 		inv := r.room.Invite(m.opts.Server).String()
 		// OSC 52: the terminal puts it on the clipboard, even over ssh;
 		// the help overlay (/help) shows it too, for terminals without.
 		return tea.Batch(tea.SetClipboard(inv), m.setStatus("Invite copied to the clipboard (also in /help). Whoever holds it can read and write this room.", false))
 	}},
+	{"/join", "INVITE", "join another room", func(m *Model, r *roomView, arg string) tea.Cmd {
+		if arg == "" {
+			return m.setStatus("Usage: /join INVITE (or a room code)", true)
+		}
+		inv, err := chat.ParseInvite(arg)
+		if err != nil {
+			return m.setStatus(chat.Explain(err), true)
+		}
+		for i, other := range m.rooms {
+			if other.room.Code() == inv.Code {
+				m.switchTo(i) // joined already
+				return nil
+			}
+		}
+		return tea.Batch(m.joinCmd(r.session.Nick(), arg), m.setStatus("Joining…", false))
+	}},
+	{"/part", "", "leave this room", func(m *Model, _ *roomView, _ string) tea.Cmd { return m.part() }},
+	{"/rooms", "", "the joined rooms, with counts", func(m *Model, _ *roomView, _ string) tea.Cmd {
+		var parts []string
+		for i, r := range m.rooms {
+			parts = append(parts, fmt.Sprintf("%d %s%s", i+1, r.name(), counts(r)))
+		}
+		return m.setStatus(strings.Join(parts, " · ")+" (alt+N, ctrl+n/ctrl+p)", false)
+	}},
 	{"/logout", "", "back to the login screen", func(m *Model, _ *roomView, _ string) tea.Cmd { return m.logout() }},
 	{"/quit", "", "leave the chat", func(m *Model, _ *roomView, _ string) tea.Cmd { return m.quit() }},
+}
+
+// counts is a room's unread and mention counts, as the list shows them.
+func counts(r *roomView) string {
+	switch {
+	case r.mentions > 0:
+		return fmt.Sprintf(" (@%d, %d)", r.mentions, r.unread)
+	case r.unread > 0:
+		return fmt.Sprintf(" (%d)", r.unread)
+	}
+	return ""
 }
 
 // whois says which key nick signs with, as this chat has seen it.

@@ -78,8 +78,8 @@ type Model struct {
 	showHelp      bool
 	login         *login.Model
 
-	// rooms are the joined rooms, cur the one on screen. The chat holds
-	// one room at a time so far; the screen is drawn from rooms[cur].
+	// rooms are the joined rooms, in the list's order, cur the one on
+	// screen; the screen is drawn from rooms[cur].
 	rooms  []*roomView
 	cur    int
 	nextID int // ids tell apart answers for rooms (and logins) gone since
@@ -159,6 +159,26 @@ func (m *Model) layout() {
 	m.login.SetSize(m.width, max(m.height-1, 1))
 	m.help.SetWidth(m.width)
 	for _, r := range m.rooms {
-		r.setSize(m.width, m.height)
+		r.setSize(m.width, m.height, m.listWidth())
 	}
+}
+
+// listWidth is the room list's width: shown once two rooms are joined.
+func (m *Model) listWidth() int {
+	if len(m.rooms) < 2 {
+		return 0
+	}
+	return min(max(m.width/6, 14), 24)
+}
+
+// switchTo puts rooms[i] on screen; its counts are read.
+func (m *Model) switchTo(i int) {
+	if i < 0 || i >= len(m.rooms) {
+		return
+	}
+	m.cur = i
+	r := m.rooms[i]
+	r.unread, r.mentions = 0, 0
+	m.layout()
+	m.setFocus(m.focus)
 }

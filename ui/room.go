@@ -65,6 +65,10 @@ type roomView struct {
 	nextLocal int // ids of our messages being sent
 
 	warnedKeys map[string]bool // nicknames whose other-key messages were announced
+
+	// unread and mentions count others' lines that came while another
+	// room was on screen.
+	unread, mentions int
 }
 
 func newRoomView(c *common.Common, id int, j joined) *roomView {
@@ -99,10 +103,12 @@ func (r *roomView) setFocus(i int) {
 }
 
 // setSize lays the room's panes out for a terminal of w × h.
-func (r *roomView) setSize(w, h int) {
+// setSize sizes the room's panes for a w × h screen whose room list,
+// left of the messages, is listW wide (0: none).
+func (r *roomView) setSize(w, h, listW int) {
 	membersW := min(max(w/4, 16), 28)
 	bodyH := max(h-2-(composer.Height+2), 3)
-	r.msgs.SetSize(w-membersW, bodyH)
+	r.msgs.SetSize(w-membersW-listW, bodyH)
 	r.members.SetSize(membersW, bodyH)
 	r.input.SetSize(w, composer.Height+2)
 }
@@ -186,6 +192,9 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 		if mentions := r.msgs.Add(msg.ev.Messages); mentions > 0 && m.opts.Bell {
 			cmds = append(cmds, tea.Raw("\a"))
 		}
+		if r != m.room() {
+			r.countUnread(msg.ev.Messages)
+		}
 		if warn := r.keyChanges(msg.ev.Messages); warn != "" {
 			cmds = append(cmds, m.setStatus(warn, true))
 		}
@@ -200,6 +209,21 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 	}
 	cmds = append(cmds, r.waitFeed())
 	return tea.Batch(cmds...)
+}
+
+// countUnread counts others' lines that came while the room was not on
+// screen (system lines, like "joined", are not news).
+func (r *roomView) countUnread(msgs []chat.Message) {
+	me := r.session.Nick()
+	for _, msg := range msgs {
+		if msg.Kind.System() || msg.ClientID == r.session.ClientID() || msg.Nick == me && !msg.Suspect() {
+			continue
+		}
+		r.unread++
+		if msg.Mentions(me) {
+			r.mentions++
+		}
+	}
 }
 
 // keyChanges announces, once per nickname, messages under a nickname

@@ -2,7 +2,9 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -25,6 +27,10 @@ type joined struct {
 
 type (
 	loginDoneMsg struct {
+		joined
+		err error
+	}
+	joinedMsg struct { // a room joined by /join
 		joined
 		err error
 	}
@@ -104,6 +110,33 @@ func (m *Model) loginError(err error) string {
 	return chat.Explain(err)
 }
 
+// joinCmd joins another room with the nickname in use, beside those
+// joined.
+func (m *Model) joinCmd(nick, code string) tea.Cmd {
+	opts, ctx := m.opts, m.c.Ctx
+	return func() tea.Msg {
+		j, err := join(ctx, opts, nick, code)
+		return joinedMsg{joined: j, err: err}
+	}
+}
+
+// onJoined adds a room joined by /join and shows it.
+func (m *Model) onJoined(msg joinedMsg) tea.Cmd {
+	if msg.err != nil {
+		return m.setStatus("Not joined: "+m.loginError(msg.err), true)
+	}
+	if m.screen != chatScreen || m.quitting {
+		// Logged out or quitting meanwhile: leave it again.
+		msg.stop()
+		return leaveCmd(m.c.Ctx, []*chat.Session{msg.session}, false, 10*time.Second)
+	}
+	m.nextID++
+	r := newRoomView(m.c, m.nextID, msg.joined)
+	m.rooms = append(m.rooms, r)
+	m.switchTo(len(m.rooms) - 1)
+	return tea.Batch(r.waitFeed(), m.setStatus("Joined "+r.name()+" as "+r.session.Nick()+" (ctrl+n/ctrl+p switch rooms).", false))
+}
+
 func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
 	if msg.err != nil {
 		m.login.SetError(m.loginError(msg.err))
@@ -119,87 +152,113 @@ func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
 	return tea.Batch(r.waitFeed(), m.setStatus("Joined "+r.name()+" as "+r.session.Nick()+". Share the room code (F1) to invite.", false))
 }
 
-// leaveCmd posts "left", marks us offline and ends the session; quitting
-// waits for it only briefly, so a dead server cannot hold the terminal.
-func leaveCmd(ctx context.Context, session *chat.Session, quit bool, timeout time.Duration) tea.Cmd {
+// leaveCmd posts "left", marks us offline and ends the sessions (every
+// room's at once); quitting waits for it only briefly, so a dead server
+// cannot hold the terminal.
+func leaveCmd(ctx context.Context, sessions []*chat.Session, quit bool, timeout time.Duration) tea.Cmd {
 	return func() tea.Msg {
 		// Leaving must happen even as the program's context ends (ctrl+c).
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
-		err := session.Leave(ctx)
-		if err != nil {
-			session.Close()
+		errs := make([]error, len(sessions))
+		var wg sync.WaitGroup
+		for i, s := range sessions {
+			wg.Go(func() {
+				if errs[i] = s.Leave(ctx); errs[i] != nil {
+					s.Close()
+				}
+			})
 		}
-		return loggedOutMsg{quit: quit, err: err}
+		wg.Wait()
+		return loggedOutMsg{quit: quit, err: errors.Join(errs...)}
 	}
 }
 
-// endRoom drops the room on screen and returns its session, to leave.
-// (With several rooms, logging out will leave them all.)
-func (m *Model) endRoom() *chat.Session {
-	r := m.room()
-	if r == nil {
-		return nil
+// endRooms drops every joined room and returns their sessions, to leave.
+func (m *Model) endRooms() []*chat.Session {
+	var out []*chat.Session
+	for _, r := range m.rooms {
+		r.close()
+		out = append(out, r.session)
 	}
-	r.close()
-	m.rooms = nil
-	m.cur = 0
-	return r.session
+	m.rooms, m.cur = nil, 0
+	return out
 }
 
 func (m *Model) logout() tea.Cmd {
 	r := m.room()
-	s := m.endRoom()
-	if s == nil {
+	if r == nil {
 		return nil
 	}
+	nick, invite := r.session.Nick(), r.room.Invite(m.opts.Server).String()
+	sessions := m.endRooms()
 	m.screen = loginScreen
-	m.login.Reset(s.Nick(), r.room.Invite(m.opts.Server).String())
+	m.login.Reset(nick, invite)
 	m.showHelp = false
-	return leaveCmd(m.c.Ctx, s, false, 10*time.Second)
+	return leaveCmd(m.c.Ctx, sessions, false, 10*time.Second)
+}
+
+// part leaves the room on screen and shows the next; leaving the last
+// room is logging out.
+func (m *Model) part() tea.Cmd {
+	r := m.room()
+	if r == nil || len(m.rooms) == 1 {
+		return m.logout()
+	}
+	r.close()
+	m.rooms = append(m.rooms[:m.cur:m.cur], m.rooms[m.cur+1:]...)
+	m.switchTo(min(m.cur, len(m.rooms)-1))
+	return tea.Batch(leaveCmd(m.c.Ctx, []*chat.Session{r.session}, false, 10*time.Second),
+		m.setStatus("Left "+r.name()+".", false))
 }
 
 func (m *Model) quit() tea.Cmd {
 	if m.quitting { // a second ctrl+c: do not wait
 		return tea.Quit
 	}
-	if r := m.room(); r != nil && r.msgs.Pending() > 0 && !m.dropUnsent {
+	pending := 0
+	for _, r := range m.rooms {
+		pending += r.msgs.Pending()
+	}
+	if pending > 0 && !m.dropUnsent {
 		// Sent while the server was reachable, not taken yet: quitting
 		// now would lose them, so say so once.
-		n := r.msgs.Pending()
+		n := pending
 		m.dropUnsent = true
 		m.status.gen++
 		m.status.text, m.status.err = fmt.Sprintf("%d message%s not sent yet (the server has not taken %s): ctrl+c again to quit and drop %s", n, common.Plural(n), pronoun(n), pronoun(n)), true
 		return nil
 	}
 	m.quitting = true
-	r := m.room()
-	if r == nil {
+	if len(m.rooms) == 0 {
 		return tea.Quit
 	}
-	// The room stays on screen, offline, while we leave it.
-	r.close()
-	r.conn = connOffline
-	s := r.session
-	m.status.text, m.status.err = "Leaving the room… (ctrl+c again: quit now)", false
-	return leaveCmd(m.c.Ctx, s, true, 2*time.Second)
+	// The rooms stay on screen, offline, while we leave them.
+	var sessions []*chat.Session
+	for _, r := range m.rooms {
+		r.close()
+		r.conn = connOffline
+		sessions = append(sessions, r.session)
+	}
+	m.status.text, m.status.err = "Leaving… (ctrl+c again: quit now)", false
+	return leaveCmd(m.c.Ctx, sessions, true, 2*time.Second)
 }
 
-// Leave leaves the room on screen, within timeout, unless the chat is
-// already leaving it (ctrl+c, /quit) or holds none: for a program that
+// Leave leaves the joined rooms, within timeout, unless the chat is
+// already leaving them (ctrl+c, /quit) or holds none: for a program that
 // ended without the chat quitting (a signal, the terminal gone), so that
-// its nickname goes offline at once and the room reads "alice left".
+// its nicknames go offline at once and the rooms read "alice left".
 // Call it once the program has returned.
 func (m *Model) Leave(timeout time.Duration) error {
 	if m.quitting {
 		return nil
 	}
-	s := m.endRoom()
-	if s == nil {
+	sessions := m.endRooms()
+	if len(sessions) == 0 {
 		return nil
 	}
 	m.quitting = true
-	return leaveCmd(m.c.Ctx, s, true, timeout)().(loggedOutMsg).err
+	return leaveCmd(m.c.Ctx, sessions, true, timeout)().(loggedOutMsg).err
 }
 
 func pronoun(n int) string {

@@ -90,7 +90,7 @@ func logIn(t testing.TB, m *Model, nick, code string) loginDoneMsg {
 		t.Fatal(done.err)
 	}
 	m.Update(done)
-	t.Cleanup(func() { m.endRoom(); done.session.Close() })
+	t.Cleanup(func() { m.endRooms(); done.session.Close() })
 	return done
 }
 

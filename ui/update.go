@@ -22,6 +22,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.loggedIn(msg)
 	case loggedOutMsg:
 		return m, m.onLoggedOut(msg)
+	case joinedMsg:
+		return m, m.onJoined(msg)
 	case clearStatusMsg:
 		if msg.gen == m.status.gen {
 			m.status.text = ""
@@ -113,6 +115,15 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, k.Logout):
 		return m.logout()
+	case key.Matches(msg, k.NextRoom):
+		m.switchTo((m.cur + 1) % len(m.rooms))
+		return nil
+	case key.Matches(msg, k.PrevRoom):
+		m.switchTo((m.cur + len(m.rooms) - 1) % len(m.rooms))
+		return nil
+	case key.Matches(msg, k.JumpRoom):
+		m.switchTo(int(msg.String()[len("alt+")] - '1'))
+		return nil
 	case key.Matches(msg, k.NextFocus):
 		m.setFocus((m.focus + 1) % focusCount)
 		return nil

@@ -42,7 +42,7 @@ func (m *Model) render() string {
 	} else {
 		screen = strings.Join([]string{
 			m.header(r),
-			lipgloss.JoinHorizontal(lipgloss.Top, m.frame(r.msgs, m.focus == focusMessages), m.frame(r.members, m.focus == focusMembers)),
+			m.body(r),
 			m.frame(r.input, m.focus == focusInput),
 			m.hintLine(*m.c.Keys),
 		}, "\n")
@@ -56,6 +56,50 @@ func (m *Model) render() string {
 
 // frame draws a pane inside its border; the focused pane's is heavier
 // and coloured, so focus shows even without colour.
+// body is the middle of the chat screen: the room list (with two rooms
+// or more), the messages and the members.
+func (m *Model) body(r *roomView) string {
+	panes := []string{m.frame(r.msgs, m.focus == focusMessages), m.frame(r.members, m.focus == focusMembers)}
+	if w := m.listWidth(); w > 0 {
+		panes = append([]string{m.roomList(w, lipgloss.Height(panes[0]))}, panes...)
+	}
+	return lipgloss.JoinHorizontal(lipgloss.Top, panes...)
+}
+
+// roomList draws the joined rooms, w × h with its border: the one on
+// screen marked, the others with what came while it was elsewhere.
+func (m *Model) roomList(w, h int) string {
+	st := m.c.Styles
+	inner := max(w-2, 1)
+	lines := []string{st.Label.Render(ansi.Truncate("Rooms", inner, "…"))}
+	for i, r := range m.rooms {
+		if len(lines) >= h-2 {
+			break
+		}
+		mark := "  "
+		if i == m.cur {
+			mark = "▸ "
+		}
+		tail := counts(r)
+		name := ansi.Truncate(chat.DisplayLine(r.name()), max(inner-2-ansi.StringWidth(tail), 1), "…")
+		line := mark + name + tail
+		switch {
+		case i == m.cur:
+			line = st.HeaderRoom.Render(line)
+		case r.mentions > 0:
+			line = st.Error.Render(line)
+		}
+		lines = append(lines, line)
+	}
+	for len(lines) < h-2 {
+		lines = append(lines, "")
+	}
+	for i := range lines {
+		lines[i] = common.PadRight(lines[i], inner)
+	}
+	return st.Pane.Render(strings.Join(lines, "\n"))
+}
+
 func (m *Model) frame(p interface{ View() string }, focused bool) string {
 	st := m.c.Styles.Pane
 	if focused {
@@ -166,8 +210,27 @@ func (m *Model) helpBox() string {
 		for _, c := range help {
 			w = max(w, len(c[0])+1)
 		}
+		var rows []string
 		for _, c := range help {
-			cmds = append(cmds, common.PadRight(c[0], w)+st.Dim.Render(c[1]))
+			rows = append(rows, common.PadRight(c[0], w)+st.Dim.Render(c[1]))
+		}
+		// Two columns where they fit: the list is long, screens are wide
+		// more often than tall.
+		half := (len(rows) + 1) / 2
+		colW := 0
+		for _, r := range rows {
+			colW = max(colW, ansi.StringWidth(r))
+		}
+		if 2*colW+3 <= maxW {
+			for i := 0; i < half; i++ {
+				line := common.PadRight(rows[i], colW)
+				if i+half < len(rows) {
+					line += "   " + rows[i+half]
+				}
+				cmds = append(cmds, line)
+			}
+		} else {
+			cmds = append(cmds, rows...)
 		}
 		sections = append(sections, cmds)
 	}

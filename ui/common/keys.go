@@ -14,6 +14,9 @@ type KeyMap struct {
 	Newline   key.Binding
 	NextFocus key.Binding
 	PrevFocus key.Binding
+	NextRoom  key.Binding
+	PrevRoom  key.Binding
+	JumpRoom  key.Binding // alt+1 … alt+9: the room at that place in the list
 	PageUp    key.Binding
 	PageDown  key.Binding
 	Top       key.Binding
@@ -37,6 +40,9 @@ func DefaultKeyMap() KeyMap {
 		Newline:   key.NewBinding(key.WithKeys("alt+enter", "ctrl+j"), key.WithHelp("alt+enter", "new line")),
 		NextFocus: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		PrevFocus: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
+		NextRoom:  key.NewBinding(key.WithKeys("ctrl+n", "alt+down"), key.WithHelp("ctrl+n", "next room")),
+		PrevRoom:  key.NewBinding(key.WithKeys("ctrl+p", "alt+up"), key.WithHelp("ctrl+p", "previous room")),
+		JumpRoom:  key.NewBinding(key.WithKeys("alt+1", "alt+2", "alt+3", "alt+4", "alt+5", "alt+6", "alt+7", "alt+8", "alt+9"), key.WithHelp("alt+1…9", "room 1…9")),
 		PageUp:    key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
 		PageDown:  key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdown", "page down")),
 		Top:       key.NewBinding(key.WithKeys("home"), key.WithHelp("home", "oldest (loads history)")),
@@ -57,7 +63,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // FullHelp is the chat screen's help overlay, a column per group.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Send, k.Newline, k.NextFocus, k.PrevFocus},
+		{k.Send, k.Newline, k.NextFocus, k.PrevFocus, k.NextRoom, k.PrevRoom, k.JumpRoom},
 		{k.PageUp, k.PageDown, k.Top, k.Bottom, k.LineUp, k.LineDown},
 		{k.Help, k.Close, k.Redraw, k.Logout, k.Quit},
 	}

@@ -1,0 +1,134 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
+)
+
+// runCmd runs a command as the program would, each part of a batch on
+// its own, and hands the model the answer a test waits on (a join or a
+// leave); the other parts (status timers) are left to run out.
+func runCmd(t *testing.T, m *Model, cmd tea.Cmd) {
+	t.Helper()
+	if cmd == nil {
+		return
+	}
+	out := make(chan tea.Msg, 16)
+	go func() {
+		msg := cmd()
+		batch, ok := msg.(tea.BatchMsg)
+		if !ok {
+			out <- msg
+			return
+		}
+		for _, c := range batch {
+			if c != nil {
+				go func() { out <- c() }()
+			}
+		}
+	}()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case msg := <-out:
+			switch msg.(type) {
+			case joinedMsg, loggedOutMsg:
+				m.Update(msg)
+				return
+			}
+		case <-deadline:
+			t.Fatal("no join or leave came of the command")
+		}
+	}
+}
+
+// Two rooms in one chat: /join adds one and shows it; a line in the
+// other raises its unread and mention counts in the room list; switching
+// reads them; each room keeps its draft; /join of a joined room switches
+// to it; /part leaves one and shows the other.
+func TestTwoRooms(t *testing.T) {
+	srv := servertest.Start(t)
+	m := newTestModel(t, srv, "alice", "")
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+	logIn(t, m, "alice", "")
+	first := m.room()
+
+	c, err := chat.Dial(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := c.CreateRoom(context.Background(), "second room", chat.Encrypted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.input.SetValue("a draft in the first room")
+	runCmd(t, m, m.command(first, "/join "+other.Invite(m.opts.Server).String()))
+	if len(m.rooms) != 2 || m.room().room.Code() != other.Code() {
+		t.Fatalf("after /join: %d rooms, on %q (%s)", len(m.rooms), m.room().name(), m.status.text)
+	}
+	t.Cleanup(func() { m.room().session.Close() })
+	screen := shown(m)
+	if !strings.Contains(screen, "Rooms") || !strings.Contains(screen, "▸ second room") {
+		t.Fatalf("no room list:\n%s", screen)
+	}
+
+	// bob writes in the first room, naming alice.
+	inv := first.room.Invite("")
+	bobRoom, err := c.OpenRoom(context.Background(), inv.Code, chat.WithSecret(inv.Secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := bobRoom.Sender("bob", chat.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	sent, err := bob.Send(context.Background(), "alice, look")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	for got := false; !got; {
+		select {
+		case ev := <-first.feed:
+			m.Update(feedMsg{room: first.id, ok: true, ev: ev})
+			for _, msg := range ev.Messages {
+				got = got || msg.Seq == sent.Seq
+			}
+		case <-deadline:
+			t.Fatal("bob's line never came")
+		}
+	}
+	if first.unread != 1 || first.mentions != 1 {
+		t.Fatalf("counts %d unread, %d mentions; want 1, 1", first.unread, first.mentions)
+	}
+	if !strings.Contains(shown(m), "(@1, 1)") {
+		t.Errorf("the list does not show the counts:\n%s", shown(m))
+	}
+
+	m.Update(tea.KeyPressMsg{Code: 'p', Mod: tea.ModCtrl})
+	if m.room() != first || first.unread != 0 || first.mentions != 0 {
+		t.Fatalf("ctrl+p: on %q, counts %d/%d", m.room().name(), first.unread, first.mentions)
+	}
+	if got := first.input.Value(); got != "a draft in the first room" {
+		t.Errorf("the first room's draft is %q", got)
+	}
+	m.command(first, "/join "+other.Invite(m.opts.Server).String())
+	if len(m.rooms) != 2 || m.room().room.Code() != other.Code() {
+		t.Fatalf("/join of a joined room: %d rooms", len(m.rooms))
+	}
+	runCmd(t, m, m.command(m.room(), "/part"))
+	if len(m.rooms) != 1 || m.room() != first || m.screen != chatScreen {
+		t.Fatalf("after /part: %d rooms, screen %v", len(m.rooms), m.screen)
+	}
+	if strings.Contains(shown(m), "Rooms") {
+		t.Error("the room list stays with one room")
+	}
+}
