@@ -120,6 +120,7 @@ Flags:
 	nick := fs.String("nick", "", "nickname (pre-filled from the last login; given with --room, logs in at once)")
 	room := fs.String("room", os.Getenv("WEBAAS_ROOM"), "the room to join (default $WEBAAS_ROOM, which keeps the invite's key out of the process list): its invite or room code (pre-filled from the last login; empty creates an end-to-end encrypted room)")
 	bell := fs.Bool("bell", true, "ring the terminal bell when a line mentions you")
+	notify := fs.String("notify", ui.NotifyOSC9, "while the window is not focused, a desktop notification of a line that mentions you: osc9, osc777 or off")
 	defData, _ := dataDir()
 	data := fs.String("data", defData, "data directory of the embedded server")
 	idFile := identityFlag(fs)
@@ -130,6 +131,13 @@ Flags:
 	}
 	if fs.NArg() > 0 {
 		return usageError{msg: fmt.Sprintf("unexpected arguments %q (see webaas-chat --help)", fs.Args())}
+	}
+	switch *notify {
+	case ui.NotifyOSC9, ui.NotifyOSC777:
+	case "off":
+		*notify = ""
+	default:
+		return usageError{msg: fmt.Sprintf("--notify %q: want osc9, osc777 or off", *notify)}
 	}
 	// Only now, with the command line good: --help writes nothing.
 	last := loadLastLogin()
@@ -184,7 +192,7 @@ Flags:
 	opts := ui.Options{
 		Client: client, Server: url,
 		Nick: last.Nick, Room: last.Room,
-		Bell: *bell, Logger: log,
+		Bell: *bell, Notify: *notify, Logger: log,
 		Session:     chat.SessionOptions{Owner: last.Owner, Logger: log, Identity: id},
 		RoomOptions: []chat.RoomOption{chat.WithKeyStore(known)},
 		Remember: func(nick, room string) error {

@@ -11,10 +11,12 @@ package ui
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/help"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/ui/common"
@@ -39,7 +41,12 @@ type Options struct {
 	// launch; it may be nil.
 	Remember func(nick, room string) error
 	// Bell rings the terminal bell when a line mentions you.
-	Bell     bool
+	Bell bool
+	// Notify, when the terminal window is not focused, sends a desktop
+	// notification of a line that mentions you: NotifyOSC9 (most
+	// terminals that notify: iTerm2, kitty, WezTerm, foot, Windows
+	// Terminal), NotifyOSC777 (urxvt, some VTE terminals) or "" (none).
+	Notify   string
 	Logger   *slog.Logger
 	Location *time.Location // timestamps are shown in it (default: local)
 	Session  chat.SessionOptions
@@ -86,6 +93,8 @@ type Model struct {
 	focus  int
 
 	status     status
+	blurred    bool // the terminal window lost focus (focus reports)
+	unseen     int  // mentions in the room on screen since the window lost focus
 	quitting   bool
 	dropUnsent bool // ctrl+c was told about unsent messages once
 }
@@ -116,6 +125,42 @@ func New(ctx context.Context, opts Options) *Model {
 func (m *Model) Init() tea.Cmd {
 	if m.opts.AutoLogin && m.opts.Nick != "" {
 		return m.login.Submit()
+	}
+	return nil
+}
+
+// The notification dialects of Options.Notify.
+const (
+	NotifyOSC9   = "osc9"
+	NotifyOSC777 = "osc777"
+)
+
+// mentionCount is what the window title counts: mentions in rooms not on
+// screen, and in the one on screen while the window is not focused.
+func (m *Model) mentionCount() int {
+	n := m.unseen
+	for i, r := range m.rooms {
+		if i != m.cur {
+			n += r.mentions
+		}
+	}
+	return n
+}
+
+// notify is the escape sequence of a desktop notification (nil: none
+// wanted, or the window is focused).
+func (m *Model) notify(title, body string) tea.Cmd {
+	if !m.blurred {
+		return nil
+	}
+	// The display filter leaves no control character that could end the
+	// sequence early or start another.
+	title, body = ansi.Truncate(chat.DisplayLine(title), 60, "…"), ansi.Truncate(chat.DisplayLine(body), 200, "…")
+	switch m.opts.Notify {
+	case NotifyOSC9:
+		return tea.Raw("\x1b]9;" + title + ": " + body + "\x07")
+	case NotifyOSC777:
+		return tea.Raw("\x1b]777;notify;" + strings.ReplaceAll(title, ";", ",") + ";" + body + "\x07")
 	}
 	return nil
 }

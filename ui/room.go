@@ -189,11 +189,23 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 			cmds = append(cmds, hostCheck(r.id))
 		}
 	case chat.Messages:
-		if mentions := r.msgs.Add(msg.ev.Messages); mentions > 0 && m.opts.Bell {
+		mentions := r.msgs.Add(msg.ev.Messages)
+		if mentions > 0 && m.opts.Bell {
 			cmds = append(cmds, tea.Raw("\a"))
 		}
 		if r != m.room() {
 			r.countUnread(msg.ev.Messages)
+		} else if m.blurred {
+			m.unseen += mentions
+		}
+		if mentions > 0 {
+			for _, line := range msg.ev.Messages {
+				if line.Mentions(r.session.Nick()) {
+					lead, text := line.Parts(true)
+					cmds = append(cmds, m.notify("webaas-chat · "+r.name(), lead+" "+text))
+					break
+				}
+			}
 		}
 		if warn := r.keyChanges(msg.ev.Messages); warn != "" {
 			cmds = append(cmds, m.setStatus(warn, true))

@@ -132,3 +132,63 @@ func TestTwoRooms(t *testing.T) {
 		t.Error("the room list stays with one room")
 	}
 }
+
+// While the window is not focused, a line naming you sends a desktop
+// notification (OSC 9 here) naming the room and the sender, with nothing
+// in it that could end the escape early, and the window title counts it;
+// focus clears the count. Focused, there is no notification.
+func TestMentionNotifiesWhenUnfocused(t *testing.T) {
+	m := loggedIn(t, 100, 30)
+	m.opts.Notify = NotifyOSC9
+	r := m.room()
+	mention := func(seq int64, text string) tea.Cmd {
+		_, cmd := m.Update(feedMsg{room: r.id, ok: true, ev: chat.Event{Kind: chat.Messages, Messages: []chat.Message{{
+			Seq: seq, Kind: chat.Text, Nick: "bob", Text: text, Sent: time.Now(),
+		}}}})
+		return cmd
+	}
+	if osc := findRaw(mention(2000, "alice: focused"), "\x1b]9;"); osc != "" {
+		t.Fatalf("a notification while focused: %q", osc)
+	}
+	m.Update(tea.BlurMsg{})
+	osc := findRaw(mention(2001, "alice: look\x07\x1b]0;evil\x07"), "\x1b]9;")
+	if osc == "" || !strings.Contains(osc, "bob: alice: look") || strings.Count(osc, "\x07") != 1 || strings.Count(osc, "\x1b") != 1 {
+		t.Fatalf("notification %q", osc)
+	}
+	if title := m.View().WindowTitle; !strings.HasPrefix(title, "(1) webaas-chat") {
+		t.Errorf("title %q", title)
+	}
+	m.Update(tea.FocusMsg{})
+	if title := m.View().WindowTitle; strings.HasPrefix(title, "(") {
+		t.Errorf("title after focus %q", title)
+	}
+}
+
+// findRaw runs cmd (and a batch's parts that answer at once) and returns
+// the raw output that starts with prefix, if any.
+func findRaw(cmd tea.Cmd, prefix string) string {
+	if cmd == nil {
+		return ""
+	}
+	done := make(chan tea.Msg, 1)
+	go func() { done <- cmd() }()
+	var msg tea.Msg
+	select {
+	case msg = <-done:
+	case <-time.After(100 * time.Millisecond): // a timer: not what we look for
+		return ""
+	}
+	switch msg := msg.(type) {
+	case tea.BatchMsg:
+		for _, c := range msg {
+			if s := findRaw(c, prefix); s != "" {
+				return s
+			}
+		}
+	case tea.RawMsg:
+		if s, ok := msg.Msg.(string); ok && strings.HasPrefix(s, prefix) {
+			return s
+		}
+	}
+	return ""
+}

@@ -24,6 +24,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onLoggedOut(msg)
 	case joinedMsg:
 		return m, m.onJoined(msg)
+	case tea.FocusMsg:
+		m.blurred, m.unseen = false, 0
+		return m, nil
+	case tea.BlurMsg:
+		m.blurred = true
+		return m, nil
 	case clearStatusMsg:
 		if msg.gen == m.status.gen {
 			m.status.text = ""

@@ -19,9 +19,13 @@ func (m *Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
+	v.ReportFocus = true
 	v.WindowTitle = "webaas-chat"
+	if n := m.mentionCount(); n > 0 {
+		v.WindowTitle = fmt.Sprintf("(%d) webaas-chat", n)
+	}
 	if r := m.room(); r != nil {
-		v.WindowTitle += " · " + r.name()
+		v.WindowTitle += " · " + chat.DisplayLine(r.name())
 	}
 	return v
 }
