@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -30,6 +31,9 @@ type lastLogin struct {
 	// Owner is this installation's token for holding a nickname, so that
 	// after a crash the same person gets their nickname back at once.
 	Owner string `json:"owner"`
+	// Rooms are all the rooms joined, in the room list's order, each
+	// with its nickname: the chat joins them again at the next login.
+	Rooms []ui.RoomEntry `json:"rooms,omitempty"`
 }
 
 func configFile() (string, error) {
@@ -189,14 +193,26 @@ Flags:
 	if err != nil {
 		return usage(err)
 	}
+	var lastMu sync.Mutex
 	opts := ui.Options{
 		Client: client, Server: url,
 		Nick: last.Nick, Room: last.Room,
 		Bell: *bell, Notify: *notify, Logger: log,
 		Session:     chat.SessionOptions{Owner: last.Owner, Logger: log, Identity: id},
 		RoomOptions: []chat.RoomOption{chat.WithKeyStore(known)},
+		// Both run on goroutines of the program's: one file, one lock.
 		Remember: func(nick, room string) error {
-			return saveLastLogin(lastLogin{Nick: nick, Room: room, Owner: last.Owner})
+			lastMu.Lock()
+			defer lastMu.Unlock()
+			last.Nick, last.Room = nick, room
+			return saveLastLogin(last)
+		},
+		Rooms: last.Rooms,
+		RememberRooms: func(rooms []ui.RoomEntry) error {
+			lastMu.Lock()
+			defer lastMu.Unlock()
+			last.Rooms = rooms
+			return saveLastLogin(last)
 		},
 		HostNote: hostNote(host),
 	}

@@ -40,6 +40,12 @@ type Options struct {
 	// Remember is called after each successful login, to pre-fill the next
 	// launch; it may be nil.
 	Remember func(nick, room string) error
+	// Rooms are the rooms joined at the last launch besides the one the
+	// login form opens (which it joins again once logged in), and
+	// RememberRooms is called with the list whenever it changes; either
+	// may be nil.
+	Rooms         []RoomEntry
+	RememberRooms func([]RoomEntry) error
 	// Bell rings the terminal bell when a line mentions you.
 	Bell bool
 	// Notify, when the terminal window is not focused, sends a desktop
@@ -93,8 +99,9 @@ type Model struct {
 	focus  int
 
 	status     status
-	blurred    bool // the terminal window lost focus (focus reports)
-	unseen     int  // mentions in the room on screen since the window lost focus
+	unjoined   []RoomEntry // rooms of the last launch that did not open this time
+	blurred    bool        // the terminal window lost focus (focus reports)
+	unseen     int         // mentions in the room on screen since the window lost focus
 	quitting   bool
 	dropUnsent bool // ctrl+c was told about unsent messages once
 }
@@ -127,6 +134,12 @@ func (m *Model) Init() tea.Cmd {
 		return m.login.Submit()
 	}
 	return nil
+}
+
+// A RoomEntry is a joined room as the chat remembers it.
+type RoomEntry struct {
+	Invite string `json:"invite"`
+	Nick   string `json:"nick"`
 }
 
 // The notification dialects of Options.Notify.

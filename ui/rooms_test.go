@@ -192,3 +192,71 @@ func findRaw(cmd tea.Cmd, prefix string) string {
 	}
 	return ""
 }
+
+// The rooms of the last launch are joined again at login, in the
+// background (the one the login form opened stays on screen), each with
+// its nickname; one that no longer opens is kept in the list for next
+// time, and the list is remembered as it changes.
+func TestRoomsOfTheLastLaunchAreJoinedAgain(t *testing.T) {
+	srv := servertest.Start(t)
+	c, err := chat.Dial(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.CreateRoom(context.Background(), "first", chat.Encrypted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.CreateRoom(context.Background(), "second", chat.Encrypted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newTestModel(t, srv, "alice", "")
+	server := m.opts.Server
+	gone := RoomEntry{Invite: "00000000-0000-4000-8000-000000000000", Nick: "alice"}
+	m.opts.Rooms = []RoomEntry{{Invite: first.Invite(server).String(), Nick: "alice"}, {Invite: second.Invite(server).String(), Nick: "al"}, gone}
+	var saved []RoomEntry
+	m.opts.RememberRooms = func(list []RoomEntry) error { saved = list; return nil }
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+
+	done := m.loginCmd("alice", first.Invite(server).String())().(loginDoneMsg)
+	if done.err != nil {
+		t.Fatal(done.err)
+	}
+	_, cmd := m.Update(done)
+	t.Cleanup(func() {
+		for _, s := range m.endRooms() {
+			s.Close()
+		}
+	})
+	// Two rejoins come of the login: one opens, one does not.
+	msgs := make(chan tea.Msg, 8)
+	go func() {
+		for _, c := range cmd().(tea.BatchMsg) {
+			if c != nil {
+				go func() { msgs <- c() }()
+			}
+		}
+	}()
+	deadline := time.After(10 * time.Second)
+	for answered := 0; answered < 2; {
+		select {
+		case msg := <-msgs:
+			if j, ok := msg.(joinedMsg); ok {
+				m.Update(j)
+				answered++
+			}
+		case <-deadline:
+			t.Fatal("the rooms of the last launch were not joined again")
+		}
+	}
+	if len(m.rooms) != 2 || m.room().room.Code() != first.Code() {
+		t.Fatalf("%d rooms, on %q", len(m.rooms), m.room().name())
+	}
+	if nick := m.rooms[1].session.Nick(); nick != "al" {
+		t.Errorf("the second room's nickname is %q, want al", nick)
+	}
+	if len(saved) != 3 || saved[2] != gone || saved[1].Nick != "al" {
+		t.Errorf("remembered %+v", saved)
+	}
+}

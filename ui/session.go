@@ -30,9 +30,12 @@ type (
 		joined
 		err error
 	}
-	joinedMsg struct { // a room joined by /join
+	joinedMsg struct { // a room joined by /join, or again at launch
 		joined
-		err error
+		err        error
+		background bool   // joined again at launch: not shown at once
+		invite     string // what was joined, and as whom
+		nick       string
 	}
 	loggedOutMsg struct {
 		quit bool
@@ -123,6 +126,11 @@ func (m *Model) joinCmd(nick, code string) tea.Cmd {
 // onJoined adds a room joined by /join and shows it.
 func (m *Model) onJoined(msg joinedMsg) tea.Cmd {
 	if msg.err != nil {
+		if msg.background {
+			// Kept in the list for the next launch: the server may be back.
+			m.unjoined = append(m.unjoined, RoomEntry{Invite: msg.invite, Nick: msg.nick})
+			return m.setStatus("Could not join a room of the last launch again: "+m.loginError(msg.err), true)
+		}
 		return m.setStatus("Not joined: "+m.loginError(msg.err), true)
 	}
 	if m.screen != chatScreen || m.quitting {
@@ -130,9 +138,20 @@ func (m *Model) onJoined(msg joinedMsg) tea.Cmd {
 		msg.stop()
 		return leaveCmd(m.c.Ctx, []*chat.Session{msg.session}, false, 10*time.Second)
 	}
+	for _, other := range m.rooms {
+		if other.room.Code() == msg.room.Code() { // joined twice meanwhile
+			msg.stop()
+			return leaveCmd(m.c.Ctx, []*chat.Session{msg.session}, false, 10*time.Second)
+		}
+	}
 	m.nextID++
 	r := newRoomView(m.c, m.nextID, msg.joined)
 	m.rooms = append(m.rooms, r)
+	defer m.saveRooms()
+	if msg.background {
+		m.layout() // the room list may appear
+		return r.waitFeed()
+	}
 	m.switchTo(len(m.rooms) - 1)
 	return tea.Batch(r.waitFeed(), m.setStatus("Joined "+r.name()+" as "+r.session.Nick()+" (ctrl+n/ctrl+p switch rooms).", false))
 }
@@ -149,7 +168,51 @@ func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
 	m.login.Ready()
 	m.layout()
 	m.setFocus(focusInput)
-	return tea.Batch(r.waitFeed(), m.setStatus("Joined "+r.name()+" as "+r.session.Nick()+". Share the room code (F1) to invite.", false))
+	cmds := []tea.Cmd{r.waitFeed(), m.setStatus("Joined "+r.name()+" as "+r.session.Nick()+". /invite copies the invite.", false)}
+	// The other rooms of the last launch, in the background.
+	for _, e := range m.opts.Rooms {
+		if inv, err := chat.ParseInvite(e.Invite); err == nil && inv.Code != r.room.Code() {
+			nick := e.Nick
+			if nick == "" {
+				nick = r.session.Nick()
+			}
+			cmds = append(cmds, m.rejoinCmd(nick, e.Invite))
+		}
+	}
+	m.opts.Rooms = nil // once per launch
+	m.saveRooms()
+	return tea.Batch(cmds...)
+}
+
+// rejoinCmd joins a remembered room without showing it.
+func (m *Model) rejoinCmd(nick, invite string) tea.Cmd {
+	opts, ctx := m.opts, m.c.Ctx
+	opts.Remember = nil // the room the login form shows stays the last one
+	return func() tea.Msg {
+		j, err := join(ctx, opts, nick, invite)
+		return joinedMsg{joined: j, err: err, background: true, invite: invite, nick: nick}
+	}
+}
+
+// roomEntries are the joined rooms as the chat remembers them, then
+// those of the last launch that did not open this time.
+func (m *Model) roomEntries() []RoomEntry {
+	var list []RoomEntry
+	for _, r := range m.rooms {
+		list = append(list, RoomEntry{Invite: r.room.Invite(m.opts.Server).String(), Nick: r.session.Nick()})
+	}
+	return append(list, m.unjoined...)
+}
+
+// saveRooms remembers the joined rooms, in the list's order, and those
+// that could not be joined again this launch (kept, to try next time).
+func (m *Model) saveRooms() {
+	if m.opts.RememberRooms == nil {
+		return
+	}
+	if err := m.opts.RememberRooms(m.roomEntries()); err != nil {
+		m.c.Log.Warn("remember rooms", "err", err)
+	}
 }
 
 // leaveCmd posts "left", marks us offline and ends the sessions (every
@@ -191,6 +254,8 @@ func (m *Model) logout() tea.Cmd {
 		return nil
 	}
 	nick, invite := r.session.Nick(), r.room.Invite(m.opts.Server).String()
+	// The next login joins them all again, as a launch would.
+	m.opts.Rooms, m.unjoined = m.roomEntries(), nil
 	sessions := m.endRooms()
 	m.screen = loginScreen
 	m.login.Reset(nick, invite)
@@ -208,6 +273,7 @@ func (m *Model) part() tea.Cmd {
 	r.close()
 	m.rooms = append(m.rooms[:m.cur:m.cur], m.rooms[m.cur+1:]...)
 	m.switchTo(min(m.cur, len(m.rooms)-1))
+	m.saveRooms()
 	return tea.Batch(leaveCmd(m.c.Ctx, []*chat.Session{r.session}, false, 10*time.Second),
 		m.setStatus("Left "+r.name()+".", false))
 }
