@@ -229,6 +229,22 @@ func (m *Model) listWidth() int {
 	return min(max(m.width/6, 14), 24)
 }
 
+// nextNews is the next room after the one on screen with mentions, else
+// the next with unread lines; -1: none.
+func (m *Model) nextNews() int {
+	for _, want := range []func(*roomView) bool{
+		func(r *roomView) bool { return r.mentions > 0 },
+		func(r *roomView) bool { return r.unread > 0 },
+	} {
+		for k := 1; k < len(m.rooms); k++ {
+			if i := (m.cur + k) % len(m.rooms); want(m.rooms[i]) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
 // switchTo puts rooms[i] on screen; its counts are read.
 func (m *Model) switchTo(i int) {
 	if i < 0 || i >= len(m.rooms) {

@@ -260,3 +260,37 @@ func TestRoomsOfTheLastLaunchAreJoinedAgain(t *testing.T) {
 		t.Errorf("remembered %+v", saved)
 	}
 }
+
+// 50 rooms in the list draw within the screen at the smallest size, the
+// room on screen among those shown; alt+a goes to the next room with
+// mentions, then with unread lines.
+func TestManyRoomsInTheList(t *testing.T) {
+	srv := servertest.Start(t)
+	m := newTestModel(t, srv, "alice", "")
+	m.Update(tea.WindowSizeMsg{Width: MinWidth, Height: MinHeight})
+	done := logIn(t, m, "alice", "")
+	for i := 1; i < 50; i++ { // views of one room: drawing is what is tested
+		m.nextID++
+		m.rooms = append(m.rooms, newRoomView(m.c, m.nextID, done.joined))
+	}
+	m.layout()
+	m.rooms[7].unread = 2
+	m.rooms[31].mentions, m.rooms[31].unread = 1, 1
+	m.Update(tea.KeyPressMsg{Code: 'a', Mod: tea.ModAlt})
+	if m.cur != 31 {
+		t.Fatalf("alt+a went to room %d, want 31 (a mention)", m.cur)
+	}
+	m.Update(tea.KeyPressMsg{Code: 'a', Mod: tea.ModAlt})
+	if m.cur != 7 {
+		t.Fatalf("alt+a went to room %d, want 7 (unread)", m.cur)
+	}
+	for _, cur := range []int{0, 7, 45, 49} {
+		m.switchTo(cur)
+		view := shown(m)
+		checkFills(t, "50 rooms", view, MinWidth, MinHeight)
+		if !strings.Contains(view, "▸") || !strings.Contains(view, "Rooms 50") {
+			t.Fatalf("room %d of 50: the list does not show it:\n%s", cur, view)
+		}
+	}
+	m.rooms = m.rooms[:1] // the others share its session: closed once
+}

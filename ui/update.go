@@ -127,6 +127,12 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.PrevRoom):
 		m.switchTo((m.cur + len(m.rooms) - 1) % len(m.rooms))
 		return nil
+	case key.Matches(msg, k.NextNews):
+		if i := m.nextNews(); i >= 0 {
+			m.switchTo(i)
+			return nil
+		}
+		return m.setStatus("Nothing unread in the other rooms.", false)
 	case key.Matches(msg, k.JumpRoom):
 		m.switchTo(int(msg.String()[len("alt+")] - '1'))
 		return nil

@@ -75,11 +75,12 @@ func (m *Model) body(r *roomView) string {
 func (m *Model) roomList(w, h int) string {
 	st := m.c.Styles
 	inner := max(w-2, 1)
-	lines := []string{st.Label.Render(ansi.Truncate("Rooms", inner, "…"))}
-	for i, r := range m.rooms {
-		if len(lines) >= h-2 {
-			break
-		}
+	lines := []string{st.Label.Render(ansi.Truncate(fmt.Sprintf("Rooms %d", len(m.rooms)), inner, "…"))}
+	// As many as fit, the room on screen always among them.
+	fit := max(h-3, 1)
+	first := max(0, min(m.cur-fit/2, len(m.rooms)-fit))
+	for i := first; i < len(m.rooms) && i < first+fit; i++ {
+		r := m.rooms[i]
 		mark := "  "
 		if i == m.cur {
 			mark = "▸ "
