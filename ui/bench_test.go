@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/webaas-chat/webaas-chat/chat"
 )
 
@@ -58,4 +60,30 @@ func BenchmarkChatViewScrolledUp(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSwitchRoom is ctrl+n and the screen drawn, in a chat of 20
+// rooms with 10,000 messages loaded in each: switching must be instant
+// (within a frame, 16 ms).
+func BenchmarkSwitchRoom(b *testing.B) {
+	m := chatWith(b, 10_000)
+	first := m.room()
+	msgs := make([]chat.Message, 10_000)
+	for i := range msgs {
+		msgs[i] = chat.Message{Seq: int64(i + 1), Nick: fmt.Sprint("user", i%7), Text: fmt.Sprintf("message %d with enough words in it to wrap now and then in a narrow pane", i), Sent: day0.Add(time.Duration(i) * time.Second)}
+	}
+	for i := 1; i < 20; i++ { // views of one room, each with messages of its own
+		m.nextID++
+		r := newRoomView(m.c, m.nextID, joined{room: first.room, session: first.session})
+		r.msgs.Add(msgs)
+		m.rooms = append(m.rooms, r)
+	}
+	m.layout()
+	next := tea.KeyPressMsg{Code: 'n', Mod: tea.ModCtrl}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Update(next)
+		_ = m.View()
+	}
+	m.rooms = m.rooms[:1]
 }
