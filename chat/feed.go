@@ -37,6 +37,9 @@ const (
 	// appear within FollowOptions.GapWait. Only writes around the chat
 	// protocol (raw API calls) make a gap.
 	Gap
+	// ReadUpTo: the reader (FollowOptions.Reader) has read the room up to
+	// Seq, on this device or another with the same identity.
+	ReadUpTo
 )
 
 // Event is one thing a feed reports.
@@ -47,6 +50,7 @@ type Event struct {
 	Err      error
 	Retry    time.Duration
 	From, To int64 // Gap: the missing sequence numbers
+	Seq      int64 // ReadUpTo: the read marker
 }
 
 // FollowOptions tune Follow.
@@ -54,6 +58,9 @@ type FollowOptions struct {
 	// Members asks for member lists too (on every change, and every
 	// Refresh so that members whose heartbeat stopped turn offline).
 	Members bool
+	// Reader, if set (Session.Reader), asks for that reader's read marker:
+	// a ReadUpTo event at the start and whenever it moves.
+	Reader  string
 	Refresh time.Duration // default 10 s
 	// GapWait is how long missing messages may take to appear before the
 	// feed skips them (default 3 s). Sends commit the head counter and
@@ -93,6 +100,9 @@ func (r *Room) Follow(ctx context.Context, after int64, opts FollowOptions) (<-c
 		keys = []string{rosterKey}
 		watchOpts = append(watchOpts, webaas.WithTypes(messageType), webaas.WithRecords())
 	}
+	if opts.Reader != "" {
+		keys = append(keys, readKey(opts.Reader))
+	}
 	watch, err := r.c.Watch(ctx, r.code, "chatroom.Counter", keys, watchOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("follow room: %w", err)
@@ -109,9 +119,10 @@ type feed struct {
 	watch <-chan webaas.Event
 	out   chan Event
 
-	needMessages, needMembers bool
-	gapSeen                   time.Time         // when the gap after last was first seen; zero: none
-	pushed                    []*chatpb.Message // pushed messages that follow on from last, in order
+	needMessages, needMembers, needRead bool
+	readSeen                            int64             // the read marker last told
+	gapSeen                             time.Time         // when the gap after last was first seen; zero: none
+	pushed                              []*chatpb.Message // pushed messages that follow on from last, in order
 }
 
 func (f *feed) emit(ctx context.Context, e Event) bool {
@@ -175,7 +186,7 @@ func (f *feed) run(ctx context.Context) {
 func (f *feed) note(ctx context.Context, ev webaas.Event) bool {
 	switch ev.Kind {
 	case webaas.Connected:
-		f.needMessages, f.needMembers = true, f.opts.Members
+		f.needMessages, f.needMembers, f.needRead = true, f.opts.Members, f.opts.Reader != ""
 		return f.emit(ctx, Event{Kind: Connected})
 	case webaas.Disconnected:
 		return f.emit(ctx, Event{Kind: Reconnecting, Err: ev.Err, Retry: ev.Retry})
@@ -190,6 +201,8 @@ func (f *feed) note(ctx context.Context, ev webaas.Event) bool {
 				f.needMessages = true
 			case rosterKey:
 				f.needMembers = f.opts.Members
+			case readKey(f.opts.Reader):
+				f.needRead = f.opts.Reader != ""
 			}
 		}
 	}
@@ -209,8 +222,11 @@ func (f *feed) notePushed(ev webaas.Event) {
 	for _, rc := range ev.Records {
 		switch {
 		case rc.Schema == "chatroom.Counter":
-			if rc.Key == rosterKey {
+			switch {
+			case rc.Key == rosterKey:
 				f.needMembers = f.opts.Members
+			case f.opts.Reader != "" && rc.Key == readKey(f.opts.Reader):
+				f.needRead = true
 			}
 		case rc.Schema != messageType:
 		case rc.Omitted:
@@ -267,6 +283,19 @@ func (f *feed) fetch(ctx context.Context) error {
 	if f.needMessages {
 		if err := f.fetchMessages(ctx); err != nil {
 			return err
+		}
+	}
+	if f.needRead {
+		seq, err := f.room.counter(ctx, readKey(f.opts.Reader))
+		if err != nil {
+			return err
+		}
+		f.needRead = false
+		if seq > f.readSeen {
+			f.readSeen = seq
+			if !f.emit(ctx, Event{Kind: ReadUpTo, Seq: seq}) {
+				return ctx.Err()
+			}
 		}
 	}
 	if f.needMembers {

@@ -120,6 +120,10 @@ func (r *Room) newSession(nick string, opts SessionOptions) (*Session, error) {
 	if owner == "" {
 		owner = s.clientID
 	}
+	if opts.Identity != nil {
+		// One identity holds its nickname on every device it is on.
+		owner = "key:" + string(opts.Identity.Public())
+	}
 	s.holder = holderOf(r.code, owner)
 	if r.Sequenced() {
 		// Best effort: without it a look starts at the first message.

@@ -575,3 +575,83 @@ func TestForgetBindsAnew(t *testing.T) {
 		t.Fatal("the store does not hold the new binding")
 	}
 }
+
+// One identity on two devices reads one room: a read on one moves the
+// marker the other follows, live; a device that read less does not move
+// it back; another identity has a marker of its own.
+func TestReadMarkerFollowsTheIdentity(t *testing.T) {
+	for _, plain := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sequenced", true: "plain"}[plain], func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			srv := servertest.Start(t, func(c *server.Config) { c.Plain = plain })
+			c, err := webaas.New(srv.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			room, err := NewClient(c).CreateRoom(ctx, "r")
+			if err != nil {
+				t.Fatal(err)
+			}
+			alice := newIdentity(t)
+			laptop, err := room.Sender("alice", SessionOptions{Identity: alice})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer laptop.Close()
+			c2, _ := webaas.New(srv.URL())
+			room2, err := NewClient(c2).OpenRoom(ctx, room.Code())
+			if err != nil {
+				t.Fatal(err)
+			}
+			phone, err := room2.Sender("alice", SessionOptions{Identity: alice})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer phone.Close()
+			bob, err := room2.Sender("bob", SessionOptions{Identity: newIdentity(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bob.Close()
+			if laptop.Reader() != phone.Reader() || laptop.Reader() == bob.Reader() {
+				t.Fatal("readers: one identity must be one reader, two identities two")
+			}
+			events, err := room2.Follow(ctx, 0, FollowOptions{Reader: phone.Reader()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitRead := func(want int64) {
+				t.Helper()
+				deadline := time.After(10 * time.Second)
+				for {
+					select {
+					case ev := <-events:
+						if ev.Kind == ReadUpTo && ev.Seq == want {
+							return
+						}
+					case <-deadline:
+						t.Fatalf("no ReadUpTo %d", want)
+					}
+				}
+			}
+			if err := laptop.MarkRead(ctx, 5); err != nil {
+				t.Fatal(err)
+			}
+			waitRead(5)
+			if err := phone.MarkRead(ctx, 3); err != nil { // read less: no change
+				t.Fatal(err)
+			}
+			if err := laptop.MarkRead(ctx, 9); err != nil {
+				t.Fatal(err)
+			}
+			waitRead(9)
+			if got, err := room.ReadUpTo(ctx, laptop.Reader()); err != nil || got != 9 {
+				t.Fatalf("ReadUpTo = %d, %v", got, err)
+			}
+			if got, _ := room.ReadUpTo(ctx, bob.Reader()); got != 0 {
+				t.Fatalf("bob's marker moved: %d", got)
+			}
+		})
+	}
+}

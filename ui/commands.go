@@ -95,8 +95,7 @@ var commands = []command{
 		}
 		for i, other := range m.rooms {
 			if other.room.Code() == inv.Code {
-				m.switchTo(i) // joined already
-				return nil
+				return m.switchTo(i) // joined already
 			}
 		}
 		return tea.Batch(m.joinCmd(r.session.Nick(), arg), m.setStatus("Joining…", false))

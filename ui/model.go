@@ -245,14 +245,13 @@ func (m *Model) nextNews() int {
 	return -1
 }
 
-// switchTo puts rooms[i] on screen; its counts are read.
-func (m *Model) switchTo(i int) {
+// switchTo puts rooms[i] on screen; what it holds is read.
+func (m *Model) switchTo(i int) tea.Cmd {
 	if i < 0 || i >= len(m.rooms) {
-		return
+		return nil
 	}
 	m.cur = i
-	r := m.rooms[i]
-	r.unread, r.mentions = 0, 0
 	m.layout()
 	m.setFocus(m.focus)
+	return m.rooms[i].read()
 }

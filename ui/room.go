@@ -66,10 +66,29 @@ type roomView struct {
 
 	warnedKeys map[string]bool // nicknames whose other-key messages were announced
 
-	// unread and mentions count others' lines that came while another
-	// room was on screen.
+	// unread and mentions count others' lines after the read marker
+	// (what came while another room was shown, or was read on no device);
+	// news holds them, so that a marker moved by another device recounts
+	// them exactly.
 	unread, mentions int
+	news             []newsLine
+	lastSeq          int64 // the newest message held
+	// The read marker, written at most every markEvery: marked is what
+	// was last written (or read), markWant what the screen has shown.
+	marked, markWant int64
+	markSoon         bool // a markTickMsg is on its way
 }
+
+// newsLine is one unread line of a room.
+type newsLine struct {
+	seq     int64
+	mention bool
+}
+
+// markEvery is how often a room's read marker is written at most: it is
+// a transaction of four requests, and reading a busy room moves it on
+// every message.
+const markEvery = 2 * time.Second
 
 func newRoomView(c *common.Common, id int, j joined) *roomView {
 	r := &roomView{
@@ -82,7 +101,70 @@ func newRoomView(c *common.Common, id int, j joined) *roomView {
 	r.panes = [focusCount]pane{r.input, r.msgs, r.members}
 	r.msgs.Add(j.latest)
 	r.noOlder = len(j.latest) == 0 || j.latest[0].Seq <= 1
+	r.marked = j.readUpTo
+	if n := len(j.latest); n > 0 {
+		r.lastSeq = j.latest[n-1].Seq
+		if j.readUpTo > 0 { // a marker that was never written marks nothing unread
+			r.countUnread(j.latest)
+			if first := j.latest[0].Seq; j.readUpTo < first-1 {
+				r.unread += int(first - 1 - j.readUpTo) // older than the page: counted, not seen
+			}
+		}
+	}
 	return r
+}
+
+// read moves the read marker to what the room holds, on screen: the
+// marker is written soon (markCmd); the counts are cleared now.
+func (r *roomView) read() tea.Cmd {
+	r.news, r.unread, r.mentions = nil, 0, 0
+	if r.lastSeq <= r.markWant {
+		return nil
+	}
+	r.markWant = r.lastSeq
+	if r.markSoon || r.markWant <= r.marked {
+		return nil
+	}
+	r.markSoon = true
+	id := r.id
+	return tea.Tick(markEvery, func(time.Time) tea.Msg { return markTickMsg{room: id} })
+}
+
+// markCmd writes the read marker the screen has reached.
+func (r *roomView) markCmd(ctx context.Context) tea.Cmd {
+	r.markSoon = false
+	if r.markWant <= r.marked {
+		return nil
+	}
+	seq, session, log := r.markWant, r.session, r.Log
+	r.marked = seq
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if err := session.MarkRead(ctx, seq); err != nil {
+			log.Warn("read marker not written", "err", err, "seq", seq)
+		}
+		return nil
+	}
+}
+
+// readElsewhere takes a read marker moved by another device: what it
+// covers is read here too.
+func (r *roomView) readElsewhere(seq int64) {
+	r.marked, r.markWant = max(r.marked, seq), max(r.markWant, seq)
+	kept := r.news[:0]
+	for _, n := range r.news {
+		if n.seq > seq {
+			kept = append(kept, n)
+		}
+	}
+	r.news = kept
+	r.unread, r.mentions = len(kept), 0
+	for _, n := range kept {
+		if n.mention {
+			r.mentions++
+		}
+	}
 }
 
 // name is the room's name as shown: through the display filter, and cut
@@ -151,6 +233,7 @@ type (
 		room int
 		err  error
 	}
+	markTickMsg struct{ room int } // time to write a room's read marker
 	// hostCheckMsg asks, while reconnecting, whether HostNote changed,
 	// and moves the countdown on to now.
 	hostCheckMsg struct {
@@ -193,10 +276,17 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 		if mentions > 0 && m.opts.Bell {
 			cmds = append(cmds, tea.Raw("\a"))
 		}
-		if r != m.room() {
+		if n := len(msg.ev.Messages); n > 0 {
+			r.lastSeq = max(r.lastSeq, msg.ev.Messages[n-1].Seq)
+		}
+		switch {
+		case r != m.room() || m.blurred || !r.msgs.Following():
 			r.countUnread(msg.ev.Messages)
-		} else if m.blurred {
-			m.unseen += mentions
+			if r == m.room() && m.blurred {
+				m.unseen += mentions
+			}
+		default: // on screen and seen
+			cmds = append(cmds, r.read())
 		}
 		if mentions > 0 {
 			for _, line := range msg.ev.Messages {
@@ -212,6 +302,8 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 		}
 	case chat.Members:
 		r.members.SetMembers(msg.ev.Members)
+	case chat.ReadUpTo:
+		r.readElsewhere(msg.ev.Seq)
 	case chat.Gap:
 		what := fmt.Sprintf("Message %d is", msg.ev.From)
 		if msg.ev.To > msg.ev.From {
@@ -223,16 +315,18 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// countUnread counts others' lines that came while the room was not on
-// screen (system lines, like "joined", are not news).
+// countUnread counts others' lines after the read marker (system lines,
+// like "joined", are not news).
 func (r *roomView) countUnread(msgs []chat.Message) {
 	me := r.session.Nick()
 	for _, msg := range msgs {
-		if msg.Kind.System() || msg.ClientID == r.session.ClientID() || msg.Nick == me && !msg.Suspect() {
+		if msg.Seq <= r.marked || msg.Kind.System() || msg.ClientID == r.session.ClientID() || msg.Nick == me && !msg.Suspect() {
 			continue
 		}
+		n := newsLine{seq: msg.Seq, mention: msg.Mentions(me)}
+		r.news = append(r.news, n)
 		r.unread++
-		if msg.Mentions(me) {
+		if n.mention {
 			r.mentions++
 		}
 	}

@@ -294,3 +294,111 @@ func TestManyRoomsInTheList(t *testing.T) {
 	}
 	m.rooms = m.rooms[:1] // the others share its session: closed once
 }
+
+// Reading a room on one device clears its unread count on another with
+// the same identity, live; a restart counts what is still unread.
+func TestReadOnAnotherDeviceClearsTheCount(t *testing.T) {
+	srv := servertest.Start(t)
+	c, err := chat.Dial(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy, err := c.CreateRoom(context.Background(), "busy", chat.Encrypted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet, err := c.CreateRoom(context.Background(), "quiet", chat.Encrypted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := mustIdentity(t)
+	device := func(onScreen, background *chat.Room) *Model {
+		m := newTestModel(t, srv, "alice", "")
+		m.opts.Session.Identity = alice
+		m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+		logIn(t, m, "alice", onScreen.Invite(m.opts.Server).String())
+		if background != nil { // as a launch joins the rooms of the last one
+			runCmd(t, m, m.rejoinCmd("alice", background.Invite(m.opts.Server).String()))
+		}
+		return m
+	}
+	laptop := device(quiet, busy) // busy in the background
+	phone := device(busy, nil)    // busy on screen
+	t.Cleanup(func() {
+		for _, s := range append(laptop.endRooms(), phone.endRooms()...) {
+			s.Close()
+		}
+	})
+	var onLaptop, onPhone *roomView
+	for _, r := range laptop.rooms {
+		if r.room.Code() == busy.Code() {
+			onLaptop = r
+		}
+	}
+	onPhone = phone.room()
+
+	inv := busy.Invite("")
+	bobRoom, err := c.OpenRoom(context.Background(), inv.Code, chat.WithSecret(inv.Secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := bobRoom.Sender("bob", chat.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	sent, err := bob.Send(context.Background(), "news for alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pump := func(m *Model, r *roomView, until func() bool) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for !until() {
+			select {
+			case ev := <-r.feed:
+				m.Update(feedMsg{room: r.id, ok: true, ev: ev})
+			case <-deadline:
+				t.Fatal("the feed did not bring it")
+			}
+		}
+	}
+	pump(laptop, onLaptop, func() bool { return onLaptop.lastSeq >= sent.Seq })
+	pump(phone, onPhone, func() bool { return onPhone.lastSeq >= sent.Seq })
+	if onLaptop.unread != 1 || onLaptop.mentions != 1 {
+		t.Fatalf("the laptop counts %d/%d, want 1/1", onLaptop.unread, onLaptop.mentions)
+	}
+	if onPhone.markWant < sent.Seq {
+		t.Fatalf("the phone, showing the room, has not read it: want %d", onPhone.markWant)
+	}
+	runCmd0(onPhone.markCmd(context.Background())) // the tick came
+	pump(laptop, onLaptop, func() bool { return onLaptop.unread == 0 })
+	if onLaptop.mentions != 0 {
+		t.Errorf("mentions %d after the read on the phone", onLaptop.mentions)
+	}
+
+	// Two more lines nobody has read; a relaunched laptop counts them.
+	for _, text := range []string{"one more", "alice, and another"} {
+		if _, err := bob.Send(context.Background(), text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := device(quiet, busy)
+	t.Cleanup(func() {
+		for _, s := range again.endRooms() {
+			s.Close()
+		}
+	})
+	for _, r := range again.rooms {
+		if r.room.Code() == busy.Code() && (r.unread != 2 || r.mentions != 1) {
+			t.Errorf("after a restart the busy room counts %d/%d, want 2/1", r.unread, r.mentions)
+		}
+	}
+}
+
+// runCmd0 runs a command that answers nothing the model needs.
+func runCmd0(cmd tea.Cmd) {
+	if cmd != nil {
+		cmd()
+	}
+}

@@ -18,11 +18,12 @@ import (
 
 // joined is what logging in to a room brings.
 type joined struct {
-	room    *chat.Room
-	session *chat.Session
-	latest  []chat.Message
-	feed    <-chan chat.Event
-	stop    context.CancelFunc
+	room     *chat.Room
+	session  *chat.Session
+	latest   []chat.Message
+	readUpTo int64 // this reader's read marker when joined
+	feed     <-chan chat.Event
+	stop     context.CancelFunc
 }
 
 type (
@@ -87,10 +88,16 @@ func join(ctx context.Context, opts Options, nick, code string) (joined, error) 
 	if len(latest) > 0 {
 		after = latest[len(latest)-1].Seq
 	}
-	fctx, stop := context.WithCancel(ctx)
 	follow := opts.Follow
 	follow.Members = true
 	follow.Logger = opts.Logger
+	follow.Reader = session.Reader()
+	readUpTo, err := room.ReadUpTo(cctx, follow.Reader)
+	if err != nil {
+		session.Close()
+		return joined{}, err
+	}
+	fctx, stop := context.WithCancel(ctx)
 	feed, err := room.Follow(fctx, after, follow)
 	if err != nil {
 		stop()
@@ -102,7 +109,7 @@ func join(ctx context.Context, opts Options, nick, code string) (joined, error) 
 			opts.Logger.Warn("remember login", "err", err)
 		}
 	}
-	return joined{room: room, session: session, latest: latest, feed: feed, stop: stop}, nil
+	return joined{room: room, session: session, latest: latest, readUpTo: readUpTo, feed: feed, stop: stop}, nil
 }
 
 // loginError says what went wrong in words that fit the login form.
@@ -152,8 +159,7 @@ func (m *Model) onJoined(msg joinedMsg) tea.Cmd {
 		m.layout() // the room list may appear
 		return r.waitFeed()
 	}
-	m.switchTo(len(m.rooms) - 1)
-	return tea.Batch(r.waitFeed(), m.setStatus("Joined "+r.name()+" as "+r.session.Nick()+" (ctrl+n/ctrl+p switch rooms).", false))
+	return tea.Batch(r.waitFeed(), m.switchTo(len(m.rooms)-1), m.setStatus("Joined "+r.name()+" as "+r.session.Nick()+" (ctrl+n/ctrl+p switch rooms).", false))
 }
 
 func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
@@ -272,9 +278,9 @@ func (m *Model) part() tea.Cmd {
 	}
 	r.close()
 	m.rooms = append(m.rooms[:m.cur:m.cur], m.rooms[m.cur+1:]...)
-	m.switchTo(min(m.cur, len(m.rooms)-1))
+	shown := m.switchTo(min(m.cur, len(m.rooms)-1))
 	m.saveRooms()
-	return tea.Batch(leaveCmd(m.c.Ctx, []*chat.Session{r.session}, false, 10*time.Second),
+	return tea.Batch(shown, leaveCmd(m.c.Ctx, []*chat.Session{r.session}, false, 10*time.Second),
 		m.setStatus("Left "+r.name()+".", false))
 }
 

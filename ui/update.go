@@ -24,8 +24,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onLoggedOut(msg)
 	case joinedMsg:
 		return m, m.onJoined(msg)
+	case markTickMsg:
+		return m, forRoom(m, msg.room, func(r *roomView) tea.Cmd { return r.markCmd(m.c.Ctx) })
 	case tea.FocusMsg:
 		m.blurred, m.unseen = false, 0
+		if r := m.room(); r != nil && r.msgs.Following() {
+			return m, r.read()
+		}
 		return m, nil
 	case tea.BlurMsg:
 		m.blurred = true
@@ -122,20 +127,16 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Logout):
 		return m.logout()
 	case key.Matches(msg, k.NextRoom):
-		m.switchTo((m.cur + 1) % len(m.rooms))
-		return nil
+		return m.switchTo((m.cur + 1) % len(m.rooms))
 	case key.Matches(msg, k.PrevRoom):
-		m.switchTo((m.cur + len(m.rooms) - 1) % len(m.rooms))
-		return nil
+		return m.switchTo((m.cur + len(m.rooms) - 1) % len(m.rooms))
 	case key.Matches(msg, k.NextNews):
 		if i := m.nextNews(); i >= 0 {
-			m.switchTo(i)
-			return nil
+			return m.switchTo(i)
 		}
 		return m.setStatus("Nothing unread in the other rooms.", false)
 	case key.Matches(msg, k.JumpRoom):
-		m.switchTo(int(msg.String()[len("alt+")] - '1'))
-		return nil
+		return m.switchTo(int(msg.String()[len("alt+")] - '1'))
 	case key.Matches(msg, k.NextFocus):
 		m.setFocus((m.focus + 1) % focusCount)
 		return nil

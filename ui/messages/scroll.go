@@ -91,6 +91,10 @@ func (m *Model) Bottom() {
 	m.follow, m.bottom, m.hidden, m.unread = true, 0, 0, 0
 }
 
+// Following reports whether the view is at the newest message (so what
+// arrives is seen).
+func (m *Model) Following() bool { return m.follow }
+
 // AtTop: the oldest held line is on screen, so older history is wanted.
 func (m *Model) AtTop() bool {
 	if len(m.entries) == 0 {

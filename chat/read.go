@@ -1,0 +1,64 @@
+package chat
+
+// Read markers: how far each reader has read a room, kept in the room so
+// that every device of one identity agrees on what is unread. A marker is
+// a Counter (a number that only grows) keyed by the reader: a hash of the
+// room and the identity's public key, or of the installation's owner
+// token for a session without an identity, so the server cannot tell one
+// reader's rooms apart from another's.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+
+	"github.com/webaas-chat/webaas-chat/chat/chatpb"
+	"github.com/webaas-chat/webaas-chat/webaas"
+)
+
+// readKey is the Counter a reader's marker is kept in.
+func readKey(reader string) string { return "read:" + reader }
+
+// Reader names this session's reader: the same on every device with the
+// same identity (exported and imported), and in no other room.
+func (s *Session) Reader() string {
+	who := "owner\x00" + s.holder
+	if s.id != nil {
+		who = "key\x00" + string(s.id.Public())
+	}
+	sum := sha256.Sum256([]byte("webaas-chat reader v1\x00" + s.room.code + "\x00" + who))
+	return hex.EncodeToString(sum[:16])
+}
+
+// ReadUpTo is how far reader has read the room (0: nothing marked).
+func (r *Room) ReadUpTo(ctx context.Context, reader string) (int64, error) {
+	return r.counter(ctx, readKey(reader))
+}
+
+// MarkRead moves this session's read marker up to seq; never back (a
+// device that read less does not undo what another read).
+func (s *Session) MarkRead(ctx context.Context, seq int64) error {
+	key := readKey(s.Reader())
+	err := s.inTxn(ctx, func(tx *webaas.Txn) error {
+		c, err := webaas.TxnGetMessage[chatpb.Counter](ctx, tx, s.room.code, key)
+		if errors.Is(err, webaas.ErrNotFound) {
+			c, err = &chatpb.Counter{Name: key}, nil
+		}
+		if err != nil {
+			return err
+		}
+		if c.Value >= seq {
+			return errNothingToDo
+		}
+		c.Value = seq
+		return tx.PutMessage(ctx, s.room.code, c)
+	})
+	if errors.Is(err, errNothingToDo) {
+		return nil
+	}
+	return err
+}
+
+// errNothingToDo ends a transaction that has nothing to write.
+var errNothingToDo = errors.New("nothing to do")
