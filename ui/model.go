@@ -89,6 +89,7 @@ type Model struct {
 	screen        screen
 	help          help.Model
 	showHelp      bool
+	switcher      *switcher // the room switcher, while open (ctrl+k)
 	login         *login.Model
 
 	// rooms are the joined rooms, in the list's order, cur the one on

@@ -402,3 +402,63 @@ func runCmd0(cmd tea.Cmd) {
 		cmd()
 	}
 }
+
+// ctrl+k finds a room by part of its name, rooms with mentions first;
+// enter switches to it, esc leaves things as they were.
+func TestRoomSwitcher(t *testing.T) {
+	srv := servertest.Start(t)
+	m := newTestModel(t, srv, "alice", "")
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	done := logIn(t, m, "alice", "")
+	c, err := chat.Dial(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"design", "operations", "random", "ops review"}
+	for i, name := range names {
+		room, err := c.CreateRoom(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := done.joined // drawing is what is tested: one session for all
+		j.room = room
+		if i == 0 {
+			m.rooms[0].room = room
+			continue
+		}
+		m.nextID++
+		m.rooms = append(m.rooms, newRoomView(m.c, m.nextID, j))
+	}
+	t.Cleanup(func() { m.rooms = m.rooms[:1] })
+	m.rooms[3].mentions, m.rooms[3].unread = 1, 1
+	m.layout()
+
+	key := func(k tea.KeyPressMsg) { m.Update(k) }
+	typ := func(s string) {
+		for _, r := range s {
+			key(tea.KeyPressMsg{Code: r, Text: string(r)})
+		}
+	}
+	key(tea.KeyPressMsg{Code: 'k', Mod: tea.ModCtrl})
+	if m.switcher == nil || !strings.Contains(shown(m), "Switch room") {
+		t.Fatalf("ctrl+k opened nothing:\n%s", shown(m))
+	}
+	typ("ops")
+	if got := m.matches(m.switcher.input.Value()); len(got) != 2 || got[0] != 3 || got[1] != 1 {
+		t.Fatalf("'ops' finds %v, want [3 1] (the mention first)", got)
+	}
+	key(tea.KeyPressMsg{Code: tea.KeyDown})
+	key(tea.KeyPressMsg{Code: tea.KeyEnter})
+	if m.switcher != nil || m.cur != 1 {
+		t.Fatalf("enter: switcher open %v, on room %d, want 1", m.switcher != nil, m.cur)
+	}
+	key(tea.KeyPressMsg{Code: 'k', Mod: tea.ModCtrl})
+	typ("zzz")
+	if !strings.Contains(shown(m), "no room's name") {
+		t.Errorf("no match shows nothing:\n%s", shown(m))
+	}
+	key(tea.KeyPressMsg{Code: tea.KeyEscape})
+	if m.switcher != nil || m.cur != 1 {
+		t.Fatal("esc did not close the switcher, or moved")
+	}
+}

@@ -123,7 +123,13 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	if m.screen == loginScreen || r == nil {
 		return m.login.Update(msg)
 	}
+	if m.switcher != nil {
+		return m.onSwitcherKey(msg)
+	}
 	switch {
+	case key.Matches(msg, k.Switcher):
+		m.switcher = newSwitcher()
+		return nil
 	case key.Matches(msg, k.Logout):
 		return m.logout()
 	case key.Matches(msg, k.NextRoom):

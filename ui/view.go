@@ -54,6 +54,8 @@ func (m *Model) render() string {
 	screen = common.Fill(screen, w, h)
 	if m.showHelp {
 		screen = m.overlay(screen, m.helpBox())
+	} else if m.switcher != nil && m.screen == chatScreen {
+		screen = m.overlay(screen, m.switcherBox())
 	}
 	return screen
 }

@@ -18,6 +18,7 @@ type KeyMap struct {
 	PrevRoom  key.Binding
 	JumpRoom  key.Binding // alt+1 … alt+9: the room at that place in the list
 	NextNews  key.Binding // the next room with mentions, else with unread lines
+	Switcher  key.Binding
 	PageUp    key.Binding
 	PageDown  key.Binding
 	Top       key.Binding
@@ -45,6 +46,7 @@ func DefaultKeyMap() KeyMap {
 		PrevRoom:  key.NewBinding(key.WithKeys("ctrl+p", "alt+up"), key.WithHelp("ctrl+p", "previous room")),
 		JumpRoom:  key.NewBinding(key.WithKeys("alt+1", "alt+2", "alt+3", "alt+4", "alt+5", "alt+6", "alt+7", "alt+8", "alt+9"), key.WithHelp("alt+1…9", "room 1…9")),
 		NextNews:  key.NewBinding(key.WithKeys("alt+a"), key.WithHelp("alt+a", "next unread room")),
+		Switcher:  key.NewBinding(key.WithKeys("ctrl+k"), key.WithHelp("ctrl+k", "find a room")),
 		PageUp:    key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
 		PageDown:  key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdown", "page down")),
 		Top:       key.NewBinding(key.WithKeys("home"), key.WithHelp("home", "oldest (loads history)")),
@@ -65,7 +67,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // FullHelp is the chat screen's help overlay, a column per group.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Send, k.Newline, k.NextFocus, k.PrevFocus, k.NextRoom, k.PrevRoom, k.JumpRoom, k.NextNews},
+		{k.Send, k.Newline, k.NextFocus, k.PrevFocus, k.NextRoom, k.PrevRoom, k.JumpRoom, k.NextNews, k.Switcher},
 		{k.PageUp, k.PageDown, k.Top, k.Bottom, k.LineUp, k.LineDown},
 		{k.Help, k.Close, k.Redraw, k.Logout, k.Quit},
 	}
