@@ -80,7 +80,7 @@ var commands = []command{
 		return m.setStatus("Forgot "+chat.DisplayNick(arg)+"'s key: the next line signed as "+chat.DisplayNick(arg)+" binds the nickname again.", false)
 	}},
 	{"/invite", "", "copy this room's invite", func(m *Model, r *roomView, _ string) tea.Cmd {
-		inv := r.room.Invite(m.opts.Server).String()
+		inv := r.invite()
 		// OSC 52: the terminal puts it on the clipboard, even over ssh;
 		// the help overlay (/help) shows it too, for terminals without.
 		return tea.Batch(tea.SetClipboard(inv), m.setStatus("Invite copied to the clipboard (also in /help). Whoever holds it can read and write this room.", false))

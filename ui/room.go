@@ -44,6 +44,7 @@ type roomView struct {
 	*common.Common
 	id      int
 	room    *chat.Room
+	server  string // the room's server, as its invite names it
 	session *chat.Session
 	feed    <-chan chat.Event
 	stop    context.CancelFunc // ends the feed
@@ -92,7 +93,7 @@ const markEvery = 2 * time.Second
 
 func newRoomView(c *common.Common, id int, j joined) *roomView {
 	r := &roomView{
-		Common: c, id: id, room: j.room, session: j.session, feed: j.feed, stop: j.stop,
+		Common: c, id: id, room: j.room, server: j.server, session: j.session, feed: j.feed, stop: j.stop,
 		conn: connConnecting,
 	}
 	r.msgs = messages.New(c, j.session)
@@ -166,6 +167,9 @@ func (r *roomView) readElsewhere(seq int64) {
 		}
 	}
 }
+
+// invite is the room's invite, naming its server.
+func (r *roomView) invite() string { return r.room.Invite(r.server).String() }
 
 // name is the room's name as shown: through the display filter, and cut
 // to the longest name the chat lets anyone give (a raw write may store

@@ -462,3 +462,51 @@ func TestRoomSwitcher(t *testing.T) {
 		t.Fatal("esc did not close the switcher, or moved")
 	}
 }
+
+// A room on another server joins beside the others, with a client of its
+// own; its invite names its server, and its lines arrive.
+func TestRoomOnAnotherServer(t *testing.T) {
+	here, there := servertest.Start(t), servertest.Start(t)
+	m := newTestModel(t, here, "alice", "")
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+	logIn(t, m, "alice", "")
+	c, err := chat.Dial(there.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	far, err := c.CreateRoom(context.Background(), "far away", chat.Encrypted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCmd(t, m, m.command(m.room(), "/join "+far.Invite(there.URL()).String()))
+	r := m.room()
+	if len(m.rooms) != 2 || r.room.Code() != far.Code() {
+		t.Fatalf("not joined: %s", m.status.text)
+	}
+	t.Cleanup(func() {
+		for _, s := range m.endRooms() {
+			s.Close()
+		}
+	})
+	if inv, _ := chat.ParseInvite(r.invite()); inv.Server != there.URL() {
+		t.Errorf("its invite names %q, want %q", inv.Server, there.URL())
+	}
+	s, err := far.Sender("bob", chat.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sent, err := s.Send(context.Background(), "from far away")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	for r.lastSeq < sent.Seq {
+		select {
+		case ev := <-r.feed:
+			m.Update(feedMsg{room: r.id, ok: true, ev: ev})
+		case <-deadline:
+			t.Fatal("the far room's line never came")
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 // joined is what logging in to a room brings.
 type joined struct {
 	room     *chat.Room
+	server   string // the room's server, as invites name it
 	session  *chat.Session
 	latest   []chat.Message
 	readUpTo int64 // this reader's read marker when joined
@@ -60,6 +61,7 @@ func join(ctx context.Context, opts Options, nick, code string) (joined, error) 
 	defer cancel()
 	var room *chat.Room
 	var err error
+	server := opts.Server
 	if code == "" {
 		room, err = opts.Client.CreateRoom(cctx, "", append(opts.RoomOptions, chat.Encrypted())...)
 	} else {
@@ -67,10 +69,15 @@ func join(ctx context.Context, opts Options, nick, code string) (joined, error) 
 		if inv, err = chat.ParseInvite(code); err != nil {
 			return joined{}, err
 		}
+		client := opts.Client
 		if inv.Server != "" && !chat.SameServer(inv.Server, opts.Server) {
-			return joined{}, &chat.OtherServerError{Invite: inv.Server, Here: opts.Server}
+			// A room on another server: a client of its own.
+			if client, err = chat.Dial(inv.Server); err != nil {
+				return joined{}, err
+			}
+			server = inv.Server
 		}
-		room, err = opts.Client.OpenRoom(cctx, inv.Code, append(opts.RoomOptions, chat.WithSecret(inv.Secret))...)
+		room, err = client.OpenRoom(cctx, inv.Code, append(opts.RoomOptions, chat.WithSecret(inv.Secret))...)
 	}
 	if err != nil {
 		return joined{}, err
@@ -105,11 +112,11 @@ func join(ctx context.Context, opts Options, nick, code string) (joined, error) 
 		return joined{}, err
 	}
 	if opts.Remember != nil {
-		if err := opts.Remember(nick, room.Invite(opts.Server).String()); err != nil {
+		if err := opts.Remember(nick, room.Invite(server).String()); err != nil {
 			opts.Logger.Warn("remember login", "err", err)
 		}
 	}
-	return joined{room: room, session: session, latest: latest, readUpTo: readUpTo, feed: feed, stop: stop}, nil
+	return joined{room: room, server: server, session: session, latest: latest, readUpTo: readUpTo, feed: feed, stop: stop}, nil
 }
 
 // loginError says what went wrong in words that fit the login form.
@@ -205,7 +212,7 @@ func (m *Model) rejoinCmd(nick, invite string) tea.Cmd {
 func (m *Model) roomEntries() []RoomEntry {
 	var list []RoomEntry
 	for _, r := range m.rooms {
-		list = append(list, RoomEntry{Invite: r.room.Invite(m.opts.Server).String(), Nick: r.session.Nick()})
+		list = append(list, RoomEntry{Invite: r.invite(), Nick: r.session.Nick()})
 	}
 	return append(list, m.unjoined...)
 }
@@ -259,7 +266,7 @@ func (m *Model) logout() tea.Cmd {
 	if r == nil {
 		return nil
 	}
-	nick, invite := r.session.Nick(), r.room.Invite(m.opts.Server).String()
+	nick, invite := r.session.Nick(), r.invite()
 	// The next login joins them all again, as a launch would.
 	m.opts.Rooms, m.unjoined = m.roomEntries(), nil
 	sessions := m.endRooms()

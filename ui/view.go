@@ -207,7 +207,7 @@ func (m *Model) helpBox() string {
 	sections := [][]string{{st.Title.Render("webaas-chat help")}}
 	if m.screen == chatScreen && r != nil {
 		sec := []string{st.Label.Render("Invite") + st.Dim.Render(" (/invite copies it; whoever holds it can read and write the room)")}
-		sections = append(sections, append(sec, chunks(r.room.Invite(m.opts.Server).String(), min(maxW, inviteWidth))...))
+		sections = append(sections, append(sec, chunks(r.invite(), min(maxW, inviteWidth))...))
 	}
 	sections = append(sections, strings.Split(keyBlock, "\n"))
 	if m.screen == chatScreen {
