@@ -58,7 +58,7 @@ func Unreachable(err error) bool {
 	return err != nil && !webaas.IsAnswer(err) && !errors.Is(err, context.Canceled) &&
 		!errors.As(err, new(*NickError)) && !errors.As(err, new(*TextError)) &&
 		!errors.Is(err, ErrUnknownRoom) && !errors.Is(err, ErrBadRoomCode) && !errors.Is(err, ErrNickTaken) && !errors.Is(err, ErrClosed) &&
-		!errors.Is(err, ErrBadInvite) && !errors.Is(err, ErrNeedsKey) && !errors.Is(err, ErrWrongKey) && !errors.Is(err, identity.ErrBadIdentity) && !errors.Is(err, ErrNoIdentity) && !errors.Is(err, ErrNotEncrypted) && !errors.As(err, new(*OtherServerError))
+		!errors.Is(err, ErrBadInvite) && !errors.Is(err, ErrNeedsKey) && !errors.Is(err, ErrWrongKey) && !errors.Is(err, identity.ErrBadIdentity) && !errors.Is(err, ErrNoIdentity) && !errors.Is(err, ErrNotEncrypted)
 }
 
 // Explain says what went wrong in words for the person at the keyboard:
@@ -92,8 +92,6 @@ func Explain(err error) string {
 		return "The invite's key is not this room's: ask for the invite again."
 	case errors.Is(err, ErrBadInvite):
 		return "Room: not a room code or an invite (" + err.Error() + ")."
-	case errors.As(err, new(*OtherServerError)):
-		return err.Error()
 	case errors.Is(err, ErrBadRoomCode):
 		return "Room code: " + ErrBadRoomCode.Error() + "."
 	case errors.Is(err, ErrClosed):

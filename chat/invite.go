@@ -80,14 +80,6 @@ func ParseInvite(s string) (Invite, error) {
 	return inv, nil
 }
 
-// OtherServerError says an invite is for a server other than the one in
-// use.
-type OtherServerError struct{ Invite, Here string }
-
-func (e *OtherServerError) Error() string {
-	return fmt.Sprintf("this invite is for the server at %s, not %s: start the chat with --room and the invite", e.Invite, e.Here)
-}
-
 // SameServer reports whether two server URLs name one server (a trailing
 // slash, or the letter case of scheme and host, aside).
 func SameServer(a, b string) bool {
