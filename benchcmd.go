@@ -57,10 +57,12 @@ type benchFlags struct {
 	chartFrom    []string
 	sectionNames []string
 	e2e          bool
+	roomsN       int
+	roomsRate    float64
 }
 
 // sections the bench knows; the first three are the default.
-var benchSections = []string{"sweep", "greedy", "fanout", "senders", "latency", "throughput", "history", "attacks", "honest"}
+var benchSections = []string{"sweep", "greedy", "fanout", "rooms", "senders", "latency", "throughput", "history", "attacks", "honest"}
 
 func parseBenchFlags(args []string) (*benchFlags, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -89,6 +91,8 @@ Flags:
 	runList := fs.String("run", "sweep,greedy,fanout", "sections to run: "+strings.Join(benchSections[:len(benchSections)-1], ", "))
 	models := fs.String("model", "both", "sweep, greedy, latency, throughput, history: ours, original or both")
 	fs.IntVar(&f.runs, "runs", 1, "sweep, greedy, fanout: repeat each this many times and report medians")
+	fs.IntVar(&f.roomsN, "rooms", 20, "rooms: rooms one chat holds, all but one busy")
+	fs.Float64Var(&f.roomsRate, "rooms-rate", 10, "rooms: messages per second into each busy room")
 	fs.BoolVar(&f.e2e, "e2e", false, "ours: an end-to-end encrypted room whose clients sign every message (what the chat does by default); off: a room in the clear, unsigned")
 	fs.IntVar(&f.members, "members", 50, "sweep: members in the room, each following it and sending its share")
 	rates := fs.String("rates", joinFloats(bench.DefaultRates), "sweep: aggregate rates (msg/s) to step through; a step that clearly fails ends the sweep")
@@ -256,6 +260,20 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := b.attacks(ctx); err != nil {
 			return err
 		}
+	}
+	if f.run["rooms"] {
+		cl, err := b.cluster(ctx)
+		if err != nil {
+			return err
+		}
+		prog.status("rooms: a chat in %d rooms, %d busy at %.0f msg/s each, for %v", f.roomsN, f.roomsN-1, f.roomsRate, f.duration)
+		res, err := bench.RunRooms(ctx, bench.RoomsConfig{Server: cl.URLs[0], Rooms: f.roomsN, Busy: f.roomsN - 1, Rate: f.roomsRate, Duration: f.duration})
+		cl.Stop()
+		if err != nil {
+			return err
+		}
+		prog.line("rooms: %v", res)
+		rep.Rooms = &res
 	}
 	prog.finish()
 	if f.jsonOut != "" {

@@ -33,10 +33,14 @@ type benchReport struct {
 	Attacks      []bench.AttackResult `json:"attacks,omitempty"`
 	ServerCPU    time.Duration        `json:"server_cpu_ns,omitempty"`
 	ServerPeak   int64                `json:"server_peak_rss_bytes,omitempty"`
+	Rooms        *bench.RoomsResult   `json:"rooms,omitempty"`
 }
 
 func printReport(w io.Writer, r benchReport) {
 	fmt.Fprintf(w, "machine: %s\nserver: %s\n", r.Machine, r.Server)
+	if x := r.Rooms; x != nil {
+		defer fmt.Fprintf(w, "\nrooms: %v\n", *x)
+	}
 	if f := r.Fsync; f != nil {
 		fmt.Fprintf(w, "fsync of a 4 KiB write here: p50 %s, p99 %s, max %s (%d writes%s)\n", msStr(f.P50), msStr(f.P99), msStr(f.Max), f.Writes, mediansOf(r.Runs))
 	}
