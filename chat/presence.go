@@ -64,24 +64,56 @@ func holderOf(room, owner string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// othersOnline reports whether m's holder has sessions other than s's
+// that are still fresh: the same identity on another device.
+func (s *Session) othersOnline(m *chatpb.Member, now time.Time) bool {
+	if m.ClientId != s.holder || !m.Online {
+		return false
+	}
+	for _, x := range m.Sessions {
+		if x.Id != s.clientID && now.Sub(time.UnixMilli(x.LastSeenUnixMs)) < s.room.presence {
+			return true
+		}
+	}
+	return false
+}
+
+// touch records s's session in m as seen now, and drops the holder's
+// sessions whose heartbeat stopped (or all of them, for a new holder).
+func (s *Session) touch(m *chatpb.Member, now time.Time) {
+	var kept []*chatpb.MemberSession
+	if m.ClientId == s.holder {
+		for _, x := range m.Sessions {
+			if x.Id != s.clientID && now.Sub(time.UnixMilli(x.LastSeenUnixMs)) < s.room.presence {
+				kept = append(kept, x)
+			}
+		}
+	}
+	m.Sessions = append(kept, &chatpb.MemberSession{Id: s.clientID, LastSeenUnixMs: now.UnixMilli()})
+}
+
 // claim takes nickname to (releasing from, if not empty) in one
-// transaction that also bumps the roster.
-func (s *Session) claim(ctx context.Context, from, to string) error {
-	now := time.Now().UnixMilli()
-	return s.inTxn(ctx, func(tx *webaas.Txn) error {
+// transaction that also bumps the roster. It reports whether the
+// holder was online already on another session (then this session is
+// another device of the same member: no new "joined" line).
+func (s *Session) claim(ctx context.Context, from, to string) (already bool, err error) {
+	err = s.inTxn(ctx, func(tx *webaas.Txn) error {
+		now := time.Now()
 		m, err := webaas.TxnGetMessage[chatpb.Member](ctx, tx, s.room.code, to)
 		switch {
 		case errors.Is(err, webaas.ErrNotFound):
 			m = &chatpb.Member{Nick: to}
 		case err != nil:
 			return err
-		case m.ClientId != s.holder && s.room.online(m, time.Now()):
+		case m.ClientId != s.holder && s.room.online(m, now):
 			return fmt.Errorf("%w: %s", ErrNickTaken, to)
 		}
-		if !s.room.online(m, time.Now()) {
-			m.JoinedUnixMs = now // a new stay in the room starts now
+		already = s.othersOnline(m, now)
+		if !s.room.online(m, now) {
+			m.JoinedUnixMs = now.UnixMilli() // a new stay in the room starts now
 		}
-		m.ClientId, m.Online, m.LastSeenUnixMs = s.holder, true, now
+		s.touch(m, now)
+		m.ClientId, m.Online, m.LastSeenUnixMs = s.holder, true, now.UnixMilli()
 		signMember(s.id, s.room.code, m)
 		if err := tx.PutMessage(ctx, s.room.code, m); err != nil {
 			return err
@@ -93,9 +125,12 @@ func (s *Session) claim(ctx context.Context, from, to string) error {
 		}
 		return bumpRoster(ctx, tx, s.room.code)
 	})
+	return already, err
 }
 
-// setOffline marks nick offline inside tx, if this session still holds it.
+// setOffline takes this session out of nick's record inside tx, if this
+// session's holder still holds it: offline unless another session of
+// the holder is still fresh.
 func (s *Session) setOffline(ctx context.Context, tx *webaas.Txn, nick string) error {
 	m, err := webaas.TxnGetMessage[chatpb.Member](ctx, tx, s.room.code, nick)
 	if errors.Is(err, webaas.ErrNotFound) {
@@ -107,8 +142,19 @@ func (s *Session) setOffline(ctx context.Context, tx *webaas.Txn, nick string) e
 	if m.ClientId != s.holder {
 		return nil // someone else has it now; leave them be
 	}
-	m.Online = false
-	m.LastSeenUnixMs = time.Now().UnixMilli()
+	now := time.Now()
+	others := s.othersOnline(m, now)
+	kept := m.Sessions[:0]
+	for _, x := range m.Sessions {
+		if x.Id != s.clientID {
+			kept = append(kept, x)
+		}
+	}
+	m.Sessions = kept
+	m.Online = others
+	if !others {
+		m.LastSeenUnixMs = now.UnixMilli()
+	}
 	signMember(s.id, s.room.code, m)
 	return tx.PutMessage(ctx, s.room.code, m)
 }
@@ -156,7 +202,9 @@ func (s *Session) beat(ctx context.Context) error {
 			return fmt.Errorf("%w: %s was taken over while this session was silent", ErrNickTaken, nick)
 		}
 		wasOffline := !m.Online
-		m.Online, m.LastSeenUnixMs = true, time.Now().UnixMilli()
+		now := time.Now()
+		s.touch(m, now)
+		m.Online, m.LastSeenUnixMs = true, now.UnixMilli()
 		signMember(s.id, s.room.code, m)
 		if err := tx.PutMessage(ctx, s.room.code, m); err != nil {
 			return err

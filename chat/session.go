@@ -78,13 +78,14 @@ func (r *Room) Join(ctx context.Context, nick string, opts SessionOptions) (*Ses
 	if err != nil {
 		return nil, err
 	}
-	if err := s.claim(ctx, "", nick); err != nil {
+	already, err := s.claim(ctx, "", nick)
+	if err != nil {
 		s.Close()
 		return nil, err
 	}
 	s.wg.Add(1)
 	go s.heartbeat()
-	if !opts.NoJoinLine {
+	if !opts.NoJoinLine && !already { // another device of ours is in the room: one member, one line
 		if _, err := s.post(ctx, chatpb.Kind_KIND_JOIN, ""); err != nil {
 			s.log.Warn("post join line", "err", err)
 		}
@@ -160,7 +161,7 @@ func (s *Session) Rename(ctx context.Context, nick string) error {
 	if nick == old {
 		return nil
 	}
-	if err := s.claim(ctx, old, nick); err != nil {
+	if _, err := s.claim(ctx, old, nick); err != nil {
 		return err
 	}
 	// The line is posted under the old name, saying the new one.
@@ -176,7 +177,10 @@ func (s *Session) Leave(ctx context.Context) error {
 	if s.ctx.Err() != nil {
 		return ErrClosed
 	}
-	_, err := s.post(ctx, chatpb.Kind_KIND_LEAVE, "")
+	var err error
+	if !s.othersStay(ctx) { // one member, one line: the last device to leave says it
+		_, err = s.post(ctx, chatpb.Kind_KIND_LEAVE, "")
+	}
 	s.cancel()
 	s.wg.Wait()
 	nick := s.Nick()
@@ -187,6 +191,13 @@ func (s *Session) Leave(ctx context.Context) error {
 		return bumpRoster(ctx, tx, s.room.code)
 	})
 	return errors.Join(err, oerr)
+}
+
+// othersStay reports whether another session of this member is still in
+// the room (as far as a read says: if it fails, the member is leaving).
+func (s *Session) othersStay(ctx context.Context) bool {
+	m, err := webaas.GetMessage[chatpb.Member](ctx, s.room.c, s.room.code, s.Nick())
+	return err == nil && s.othersOnline(m, time.Now())
 }
 
 // Close ends the session without posting anything (presence then times

@@ -115,6 +115,11 @@ func memberSignedBytes(room string, m *chatpb.Member) []byte {
 	}
 	num(uint64(m.JoinedUnixMs))
 	num(uint64(m.LastSeenUnixMs))
+	num(uint64(len(m.Sessions)))
+	for _, x := range m.Sessions {
+		field([]byte(x.Id))
+		num(uint64(x.LastSeenUnixMs))
+	}
 	field(m.AuthorKey)
 	return b.Bytes()
 }

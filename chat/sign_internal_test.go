@@ -655,3 +655,78 @@ func TestReadMarkerFollowsTheIdentity(t *testing.T) {
 		})
 	}
 }
+
+// One identity in one room from two devices is one member: one "joined"
+// line, online while either is, "left" and offline only when the last
+// one leaves.
+func TestOneIdentityTwoDevicesIsOneMember(t *testing.T) {
+	ctx := context.Background()
+	srv := servertest.Start(t)
+	c, err := webaas.New(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := NewClient(c).CreateRoom(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := newIdentity(t)
+	open := func() *Room {
+		wc, _ := webaas.New(srv.URL())
+		r, err := NewClient(wc).OpenRoom(ctx, room.Code())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	laptop, err := open().Join(ctx, "alice", SessionOptions{Identity: alice, Owner: "laptop-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone, err := open().Join(ctx, "alice", SessionOptions{Identity: alice, Owner: "phone-token"})
+	if err != nil {
+		t.Fatalf("the second device: %v", err)
+	}
+	lines := func() (joins, leaves int) {
+		msgs, err := room.Latest(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			switch m.Kind {
+			case Join:
+				joins++
+			case Leave:
+				leaves++
+			}
+		}
+		return
+	}
+	online := func() bool {
+		ms, err := room.Members(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Nick == "alice" {
+				return m.Online
+			}
+		}
+		return false
+	}
+	if j, _ := lines(); j != 1 {
+		t.Fatalf("%d joined lines for one member on two devices", j)
+	}
+	if err := laptop.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, l := lines(); l != 0 || !online() {
+		t.Fatalf("after one device left: %d left lines, online %v; want 0, true", l, online())
+	}
+	if err := phone.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, l := lines(); l != 1 || online() {
+		t.Fatalf("after the last device left: %d left lines, online %v; want 1, false", l, online())
+	}
+}

@@ -374,8 +374,11 @@ type Member struct {
 	// author_key and signature: the holder's key and its signature over the
 	// record's canonical encoding (chat/sign.go), so that a member record
 	// rewritten around the chat is shown as such. Empty: unsigned.
-	AuthorKey     []byte `protobuf:"bytes,6,opt,name=author_key,json=authorKey,proto3" json:"author_key,omitempty"`
-	Signature     []byte `protobuf:"bytes,7,opt,name=signature,proto3" json:"signature,omitempty"`
+	AuthorKey []byte `protobuf:"bytes,6,opt,name=author_key,json=authorKey,proto3" json:"author_key,omitempty"`
+	Signature []byte `protobuf:"bytes,7,opt,name=signature,proto3" json:"signature,omitempty"`
+	// sessions are the holder's sessions in the room (one identity on
+	// several devices is one member): online while any of them is fresh.
+	Sessions      []*MemberSession `protobuf:"bytes,8,rep,name=sessions,proto3" json:"sessions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -459,6 +462,67 @@ func (x *Member) GetSignature() []byte {
 	return nil
 }
 
+func (x *Member) GetSessions() []*MemberSession {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
+// MemberSession is one session of a member, by its client_id, and its
+// last heartbeat.
+type MemberSession struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	LastSeenUnixMs int64                  `protobuf:"varint,2,opt,name=last_seen_unix_ms,json=lastSeenUnixMs,proto3" json:"last_seen_unix_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *MemberSession) Reset() {
+	*x = MemberSession{}
+	mi := &file_chatroom_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberSession) ProtoMessage() {}
+
+func (x *MemberSession) ProtoReflect() protoreflect.Message {
+	mi := &file_chatroom_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberSession.ProtoReflect.Descriptor instead.
+func (*MemberSession) Descriptor() ([]byte, []int) {
+	return file_chatroom_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *MemberSession) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *MemberSession) GetLastSeenUnixMs() int64 {
+	if x != nil {
+		return x.LastSeenUnixMs
+	}
+	return 0
+}
+
 var File_chatroom_proto protoreflect.FileDescriptor
 
 const file_chatroom_proto_rawDesc = "" +
@@ -487,7 +551,7 @@ const file_chatroom_proto_rawDesc = "" +
 	"author_key\x18\b \x01(\fR\tauthorKey\x12\x1c\n" +
 	"\tsignature\x18\t \x01(\fR\tsignature\x12\x16\n" +
 	"\x06sealed\x18\n" +
-	" \x01(\fR\x06sealed\"\xe6\x01\n" +
+	" \x01(\fR\x06sealed\"\x9b\x02\n" +
 	"\x06Member\x12\x19\n" +
 	"\x04nick\x18\x01 \x01(\tB\x05\x8aM\x02\b\x01R\x04nick\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x16\n" +
@@ -496,7 +560,11 @@ const file_chatroom_proto_rawDesc = "" +
 	"\x11last_seen_unix_ms\x18\x05 \x01(\x03R\x0elastSeenUnixMs\x12\x1d\n" +
 	"\n" +
 	"author_key\x18\x06 \x01(\fR\tauthorKey\x12\x1c\n" +
-	"\tsignature\x18\a \x01(\fR\tsignature*d\n" +
+	"\tsignature\x18\a \x01(\fR\tsignature\x123\n" +
+	"\bsessions\x18\b \x03(\v2\x17.chatroom.MemberSessionR\bsessions\"J\n" +
+	"\rMemberSession\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
+	"\x11last_seen_unix_ms\x18\x02 \x01(\x03R\x0elastSeenUnixMs*d\n" +
 	"\x04Kind\x12\r\n" +
 	"\tKIND_TEXT\x10\x00\x12\x0f\n" +
 	"\vKIND_ACTION\x10\x01\x12\r\n" +
@@ -520,21 +588,23 @@ func file_chatroom_proto_rawDescGZIP() []byte {
 }
 
 var file_chatroom_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chatroom_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_chatroom_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_chatroom_proto_goTypes = []any{
-	(Kind)(0),       // 0: chatroom.Kind
-	(*Room)(nil),    // 1: chatroom.Room
-	(*Counter)(nil), // 2: chatroom.Counter
-	(*Message)(nil), // 3: chatroom.Message
-	(*Member)(nil),  // 4: chatroom.Member
+	(Kind)(0),             // 0: chatroom.Kind
+	(*Room)(nil),          // 1: chatroom.Room
+	(*Counter)(nil),       // 2: chatroom.Counter
+	(*Message)(nil),       // 3: chatroom.Message
+	(*Member)(nil),        // 4: chatroom.Member
+	(*MemberSession)(nil), // 5: chatroom.MemberSession
 }
 var file_chatroom_proto_depIdxs = []int32{
 	0, // 0: chatroom.Message.kind:type_name -> chatroom.Kind
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	5, // 1: chatroom.Member.sessions:type_name -> chatroom.MemberSession
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_chatroom_proto_init() }
@@ -548,7 +618,7 @@ func file_chatroom_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chatroom_proto_rawDesc), len(file_chatroom_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
