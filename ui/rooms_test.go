@@ -510,3 +510,24 @@ func TestRoomOnAnotherServer(t *testing.T) {
 		}
 	}
 }
+
+// A login form filled from the last login: typing replaces a field's
+// value (it made "alicebob"); a key that moves first makes it editable.
+func TestPrefilledFieldIsReplacedByTyping(t *testing.T) {
+	srv := servertest.Start(t)
+	m := newTestModel(t, srv, "alice", "")
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	for _, r := range "bob" {
+		m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	if !strings.Contains(shown(m), "Nickname   bob ") || strings.Contains(shown(m), "alicebob") {
+		t.Fatalf("typing into the filled nickname:\n%s", shown(m))
+	}
+	m2 := newTestModel(t, srv, "alice", "")
+	m2.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m2.Update(tea.KeyPressMsg{Code: tea.KeyEnd})
+	m2.Update(tea.KeyPressMsg{Code: '2', Text: "2"})
+	if !strings.Contains(shown(m2), "alice2") {
+		t.Fatalf("end, then typing:\n%s", shown(m2))
+	}
+}

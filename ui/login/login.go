@@ -24,6 +24,11 @@ type Model struct {
 	*common.Common
 	width, height int
 	fields        [2]textinput.Model // nickname, room code
+	// prefilled: the field still holds what the form was filled with
+	// (the last login); typing replaces it rather than adding to it
+	// ("alice" + "bob" made "alicebob"), a key that moves or deletes
+	// makes it the user's to edit.
+	prefilled [2]bool
 	focus         int
 	err           string
 	busy          bool
@@ -45,6 +50,7 @@ func New(c *common.Common, nick, room, server string) *Model {
 	m.fields[1].Placeholder = "invite or code; empty: a new room"
 	m.fields[1].CharLimit = 512 // a room code, or an invite (server, code, key)
 	m.fields[1].SetValue(room)
+	m.prefilled = [2]bool{nick != "", room != ""}
 	m.fields[0].Focus()
 	return m
 }
@@ -65,6 +71,7 @@ func (m *Model) SetError(err string) { m.err, m.busy = chat.DisplayLine(err), fa
 func (m *Model) Reset(nick, room string) {
 	m.fields[0].SetValue(nick)
 	m.fields[1].SetValue(room)
+	m.prefilled = [2]bool{nick != "", room != ""}
 	m.err, m.busy, m.busyNote = "", true, "Logging out…"
 }
 
@@ -98,6 +105,18 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, m.Keys.PrevField):
 			m.focusField(m.focus - 1)
 			return nil
+		}
+	}
+	if m.prefilled[m.focus] {
+		switch msg := msg.(type) {
+		case tea.KeyPressMsg:
+			if msg.Text != "" && msg.Mod&^tea.ModShift == 0 {
+				m.fields[m.focus].SetValue("") // typing replaces it
+			}
+			m.prefilled[m.focus] = false
+		case tea.PasteMsg:
+			m.fields[m.focus].SetValue("")
+			m.prefilled[m.focus] = false
 		}
 	}
 	var cmd tea.Cmd
