@@ -29,11 +29,11 @@ type Model struct {
 	// ("alice" + "bob" made "alicebob"), a key that moves or deletes
 	// makes it the user's to edit.
 	prefilled [2]bool
-	focus         int
-	err           string
-	busy          bool
-	busyNote      string // what it is busy with: "Connecting…"
-	server        string
+	focus     int
+	err       string
+	busy      bool
+	busyNote  string // what it is busy with: "Connecting…"
+	server    string
 }
 
 // New returns the form, pre-filled, for the server at the address shown.
