@@ -7,6 +7,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
@@ -109,7 +110,7 @@ func TestTwoRooms(t *testing.T) {
 	if first.unread != 1 || first.mentions != 1 {
 		t.Fatalf("counts %d unread, %d mentions; want 1, 1", first.unread, first.mentions)
 	}
-	if !strings.Contains(shown(m), "(@1, 1)") {
+	if !strings.Contains(shown(m), "@1") {
 		t.Errorf("the list does not show the counts:\n%s", shown(m))
 	}
 
@@ -530,4 +531,42 @@ func TestPrefilledFieldIsReplacedByTyping(t *testing.T) {
 	if !strings.Contains(shown(m2), "alice2") {
 		t.Fatalf("end, then typing:\n%s", shown(m2))
 	}
+}
+
+// withRooms is the fixture chat with three more rooms in its list, with
+// counts, for the golden files.
+func withRooms(t *testing.T, w, h int) *Model {
+	t.Helper()
+	m := loggedIn(t, w, h)
+	srv := servertest.Start(t)
+	c, err := chat.Dial(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := m.room()
+	for i, name := range []string{"design reviews", "ops", "a room with a rather long name"} {
+		room, err := c.CreateRoom(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.nextID++
+		r := newRoomView(m.c, m.nextID, joined{room: room, session: base.session})
+		r.unread, r.mentions = []int{3, 12, 0}[i], []int{1, 0, 0}[i]
+		m.rooms = append(m.rooms, r)
+	}
+	t.Cleanup(func() { m.rooms = m.rooms[:1] })
+	m.layout()
+	return m
+}
+
+func TestGoldenRoomList(t *testing.T) {
+	golden.RequireEqual(t, shown(withRooms(t, 100, 30)))
+}
+
+func TestGoldenRoomListNarrow(t *testing.T) {
+	golden.RequireEqual(t, shown(withRooms(t, MinWidth, MinHeight)))
+}
+
+func TestGoldenRoomListWide(t *testing.T) {
+	golden.RequireEqual(t, shown(withRooms(t, 160, 40)))
 }

@@ -72,6 +72,18 @@ func (m *Model) body(r *roomView) string {
 	return lipgloss.JoinHorizontal(lipgloss.Top, panes...)
 }
 
+// badge is a room's counts as the narrow list shows them: mentions as
+// "@2", else unread lines as "5" (/rooms says both).
+func badge(r *roomView) string {
+	switch {
+	case r.mentions > 0:
+		return fmt.Sprintf(" @%d", r.mentions)
+	case r.unread > 0:
+		return fmt.Sprintf(" %d", r.unread)
+	}
+	return ""
+}
+
 // roomList draws the joined rooms, w × h with its border: the one on
 // screen marked, the others with what came while it was elsewhere.
 func (m *Model) roomList(w, h int) string {
@@ -87,7 +99,7 @@ func (m *Model) roomList(w, h int) string {
 		if i == m.cur {
 			mark = "▸ "
 		}
-		tail := counts(r)
+		tail := badge(r)
 		name := ansi.Truncate(chat.DisplayLine(r.name()), max(inner-2-ansi.StringWidth(tail), 1), "…")
 		line := mark + name + tail
 		switch {
