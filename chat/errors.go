@@ -58,7 +58,7 @@ func Unreachable(err error) bool {
 	return err != nil && !webaas.IsAnswer(err) && !errors.Is(err, context.Canceled) &&
 		!errors.As(err, new(*NickError)) && !errors.As(err, new(*TextError)) &&
 		!errors.Is(err, ErrUnknownRoom) && !errors.Is(err, ErrBadRoomCode) && !errors.Is(err, ErrNickTaken) && !errors.Is(err, ErrClosed) &&
-		!errors.Is(err, ErrBadInvite) && !errors.Is(err, ErrNeedsKey) && !errors.Is(err, ErrWrongKey) && !errors.Is(err, identity.ErrBadIdentity) && !errors.Is(err, ErrNoIdentity) && !errors.Is(err, ErrNotEncrypted)
+		!errors.Is(err, ErrBadInvite) && !errors.Is(err, ErrNeedsKey) && !errors.Is(err, ErrWrongKey) && !errors.Is(err, identity.ErrBadIdentity) && !errors.Is(err, ErrNoIdentity) && !errors.Is(err, ErrNoKeyFor) && !errors.Is(err, identity.ErrNotForYou) && !errors.Is(err, ErrNotEncrypted)
 }
 
 // Explain says what went wrong in words for the person at the keyboard:
@@ -84,6 +84,8 @@ func Explain(err error) string {
 		return "This room is end-to-end encrypted: join it with its invite (webaas-chat+http://…#…), not its code."
 	case errors.Is(err, identity.ErrBadIdentity):
 		return "Not a key: want the line webaas-chat identity public prints (webaas-chat-key-v1:…)."
+	case errors.Is(err, ErrNoKeyFor):
+		return "No key known for that nickname here: they have to have written in this room, signed, first."
 	case errors.Is(err, ErrNoIdentity):
 		return ErrNoIdentity.Error() + "."
 	case errors.Is(err, ErrNotEncrypted):

@@ -19,6 +19,7 @@ const (
 	Leave              // alice left
 	Rename             // alice is now known as Text
 	Rekey              // alice hands her nickname over to a new key (Text)
+	Direct             // alice opens a direct room with someone (DirectOffer)
 )
 
 // String is the kind's name in text and JSON output.
@@ -36,13 +37,17 @@ func (k Kind) String() string {
 		return "nick"
 	case Rekey:
 		return "rekey"
+	case Direct:
+		return "direct"
 	}
 	return "unknown"
 }
 
 // System reports a line the chat writes (joins, leaves, renames), as
 // opposed to what someone said.
-func (k Kind) System() bool { return k == Join || k == Leave || k == Rename || k == Rekey }
+func (k Kind) System() bool {
+	return k == Join || k == Leave || k == Rename || k == Rekey || k == Direct
+}
 
 // Message is one line of a room, as the chat shows it.
 type Message struct {
@@ -137,6 +142,9 @@ func (m Message) Parts(oneLine bool) (lead, text string) {
 			fp = identity.Fingerprint(pub)
 		}
 		return "~", nick + " now signs with a new key, " + fp
+	case Direct:
+		to, _, _ := m.DirectOffer()
+		return "~", nick + " opened a direct room with " + DisplayNick(to)
 	}
 	return nick + ":", show(m.Text)
 }

@@ -169,3 +169,27 @@ func TestFingerprintIsStable(t *testing.T) {
 		t.Error("a short key has a fingerprint")
 	}
 }
+
+// What is sealed to bob opens for bob and for nobody else; a damaged
+// box opens for nobody.
+func TestSealTo(t *testing.T) {
+	bob, _ := identity.Generate()
+	carol, _ := identity.Generate()
+	sealed, err := identity.SealTo(bob.Public(), []byte("the invite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := bob.Open(sealed); err != nil || string(got) != "the invite" {
+		t.Fatalf("bob: %q %v", got, err)
+	}
+	if _, err := carol.Open(sealed); !errors.Is(err, identity.ErrNotForYou) {
+		t.Fatalf("carol: %v, want ErrNotForYou", err)
+	}
+	sealed[len(sealed)-1] ^= 1
+	if _, err := bob.Open(sealed); !errors.Is(err, identity.ErrNotForYou) {
+		t.Fatalf("a damaged box: %v", err)
+	}
+	if _, err := identity.SealTo([]byte{1, 2}, []byte("x")); !errors.Is(err, identity.ErrBadIdentity) {
+		t.Fatalf("sealing to no key: %v", err)
+	}
+}

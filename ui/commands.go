@@ -100,6 +100,10 @@ var commands = []command{
 		}
 		return tea.Batch(m.joinCmd(r.session.Nick(), arg), m.setStatus("Joining…", false))
 	}},
+	{"/msg", "NICK TEXT", "a room just for you two", func(m *Model, r *roomView, arg string) tea.Cmd {
+		nick, text, _ := strings.Cut(arg, " ")
+		return m.direct(r, nick, strings.TrimSpace(text))
+	}},
 	{"/part", "", "leave this room", func(m *Model, _ *roomView, _ string) tea.Cmd { return m.part() }},
 	{"/rooms", "", "the joined rooms, with counts", func(m *Model, _ *roomView, _ string) tea.Cmd {
 		var parts []string
@@ -110,6 +114,47 @@ var commands = []command{
 	}},
 	{"/logout", "", "back to the login screen", func(m *Model, _ *roomView, _ string) tea.Cmd { return m.logout() }},
 	{"/quit", "", "leave the chat", func(m *Model, _ *roomView, _ string) tea.Cmd { return m.quit() }},
+}
+
+// direct opens a direct room with nick: made, its invite sealed to
+// nick's key and offered in r, joined, and shown; text, if any, is its
+// first line.
+func (m *Model) direct(r *roomView, nick, text string) tea.Cmd {
+	if nick == "" {
+		return m.setStatus("Usage: /msg NICK TEXT", true)
+	}
+	if nick == r.session.Nick() {
+		return m.setStatus("A direct room with yourself is this chat's input.", true)
+	}
+	opts, ctx, from := m.opts, m.c.Ctx, r
+	opts.Remember = nil
+	me := r.session.Nick()
+	return tea.Batch(m.setStatus("Opening a direct room with "+chat.DisplayNick(nick)+"…", false), func() tea.Msg {
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		client := opts.Client
+		if !chat.SameServer(from.server, opts.Server) {
+			var err error
+			if client, err = chat.Dial(from.server); err != nil {
+				return joinedMsg{err: err}
+			}
+		}
+		room, err := client.CreateRoom(cctx, me+" ↔ "+nick, append(opts.RoomOptions, chat.Encrypted())...)
+		if err != nil {
+			return joinedMsg{err: err}
+		}
+		inv := room.Invite(from.server)
+		if _, err := from.session.OfferDirect(cctx, nick, inv); err != nil {
+			return joinedMsg{err: err}
+		}
+		j, err := join(ctx, opts, me, inv.String())
+		if err == nil && text != "" {
+			if _, serr := j.session.Send(cctx, text); serr != nil {
+				opts.Logger.Warn("direct room: first line not sent", "err", serr)
+			}
+		}
+		return joinedMsg{joined: j, err: err}
+	})
 }
 
 // counts is a room's unread and mention counts, as the list shows them.

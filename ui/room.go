@@ -301,6 +301,7 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 				}
 			}
 		}
+		cmds = append(cmds, m.directOffers(r, msg.ev.Messages))
 		if warn := r.keyChanges(msg.ev.Messages); warn != "" {
 			cmds = append(cmds, m.setStatus(warn, true))
 		}
@@ -316,6 +317,30 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 		cmds = append(cmds, m.setStatus(what+" missing from this room (written around the chat); skipped.", true))
 	}
 	cmds = append(cmds, r.waitFeed())
+	return tea.Batch(cmds...)
+}
+
+// directOffers joins, in the background, the direct rooms offered to us
+// in these lines (those we can open: verified, sealed to our key).
+func (m *Model) directOffers(r *roomView, msgs []chat.Message) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, msg := range msgs {
+		if msg.Kind != chat.Direct || msg.ClientID == r.session.ClientID() {
+			continue
+		}
+		inv, err := r.session.OpenDirect(msg)
+		if err != nil {
+			continue // not for us, or not openable: the line says what it is
+		}
+		joined := false
+		for _, other := range m.rooms {
+			joined = joined || other.room.Code() == inv.Code
+		}
+		if !joined {
+			cmds = append(cmds, m.rejoinCmd(r.session.Nick(), inv.String()),
+				m.setStatus(chat.DisplayNick(msg.Nick)+" opened a direct room with you (ctrl+k to find it).", false))
+		}
+	}
 	return tea.Batch(cmds...)
 }
 

@@ -22,8 +22,9 @@ func runCmd(t *testing.T, m *Model, cmd tea.Cmd) {
 		return
 	}
 	out := make(chan tea.Msg, 16)
-	go func() {
-		msg := cmd()
+	var run func(tea.Cmd)
+	run = func(c tea.Cmd) {
+		msg := c()
 		batch, ok := msg.(tea.BatchMsg)
 		if !ok {
 			out <- msg
@@ -31,10 +32,11 @@ func runCmd(t *testing.T, m *Model, cmd tea.Cmd) {
 		}
 		for _, c := range batch {
 			if c != nil {
-				go func() { out <- c() }()
+				go run(c)
 			}
 		}
-	}()
+	}
+	go run(cmd)
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
@@ -569,4 +571,93 @@ func TestGoldenRoomListNarrow(t *testing.T) {
 
 func TestGoldenRoomListWide(t *testing.T) {
 	golden.RequireEqual(t, shown(withRooms(t, 160, 40)))
+}
+
+// /msg bob: a direct room, its invite sealed to bob's key and offered in
+// the room alice and bob share; bob's chat joins it, carol's cannot open
+// it; the first line is there for bob.
+func TestDirectRoom(t *testing.T) {
+	srv := servertest.Start(t)
+	c, err := chat.Dial(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := c.CreateRoom(context.Background(), "shared", chat.Encrypted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	person := func(nick string) *Model {
+		m := newTestModel(t, srv, nick, "")
+		m.opts.Session.Identity = mustIdentity(t)
+		m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+		logIn(t, m, nick, shared.Invite(m.opts.Server).String())
+		t.Cleanup(func() {
+			for _, s := range m.endRooms() {
+				s.Close()
+			}
+		})
+		return m
+	}
+	alice := person("alice")
+	bob, carol := person("bob"), person("carol")
+	// pump feeds m's room r until done says so, running what it asks.
+	pump := func(m *Model, r *roomView, done func(chat.Message) bool) tea.Cmd {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case ev := <-r.feed:
+				_, cmd := m.Update(feedMsg{room: r.id, ok: true, ev: ev})
+				for _, msg := range ev.Messages {
+					if done(msg) {
+						return cmd
+					}
+				}
+			case <-deadline:
+				t.Fatal("the line never came")
+			}
+		}
+	}
+	pump(alice, alice.room(), func(msg chat.Message) bool { return msg.Kind == chat.Join && msg.Nick == "carol" })
+	runCmd(t, alice, alice.command(alice.room(), "/msg bob hello, just you"))
+	if len(alice.rooms) != 2 || alice.room().name() != "alice ↔ bob" {
+		t.Fatalf("alice: %d rooms, on %q (%s)", len(alice.rooms), alice.room().name(), alice.status.text)
+	}
+	isOffer := func(msg chat.Message) bool { return msg.Kind == chat.Direct }
+	runCmd(t, bob, pump(bob, bob.room(), isOffer))
+	if len(bob.rooms) != 2 || bob.rooms[1].name() != "alice ↔ bob" || bob.room() != bob.rooms[0] {
+		t.Fatalf("bob: %d rooms (%s)", len(bob.rooms), bob.status.text)
+	}
+	dm := bob.rooms[1]
+	deadline := time.After(10 * time.Second)
+	for !strings.Contains(shownRoom(bob, 1), "hello, just you") {
+		select {
+		case ev := <-dm.feed:
+			bob.Update(feedMsg{room: dm.id, ok: true, ev: ev})
+		case <-deadline:
+			t.Fatalf("bob's direct room lacks the first line:\n%s", shownRoom(bob, 1))
+		}
+	}
+	if cmd := pump(carol, carol.room(), isOffer); cmd != nil {
+		done := make(chan tea.Msg, 1)
+		go func() { done <- cmd() }()
+		select {
+		case msg := <-done:
+			if _, joined := msg.(joinedMsg); joined {
+				t.Fatal("carol joined a direct room sealed to bob")
+			}
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	if len(carol.rooms) != 1 {
+		t.Fatalf("carol holds %d rooms", len(carol.rooms))
+	}
+}
+
+// shownRoom is the screen with rooms[i] on it.
+func shownRoom(m *Model, i int) string {
+	cur := m.cur
+	m.cur = i
+	defer func() { m.cur = cur }()
+	return shown(m)
 }

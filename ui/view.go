@@ -217,10 +217,6 @@ func (m *Model) helpBox() string {
 		keyBlock = lipgloss.JoinVertical(lipgloss.Left, groups...)
 	}
 	sections := [][]string{{st.Title.Render("webaas-chat help")}}
-	if m.screen == chatScreen && r != nil {
-		sec := []string{st.Label.Render("Invite") + st.Dim.Render(" (/invite copies it; whoever holds it can read and write the room)")}
-		sections = append(sections, append(sec, chunks(r.invite(), min(maxW, inviteWidth))...))
-	}
 	sections = append(sections, strings.Split(keyBlock, "\n"))
 	if m.screen == chatScreen {
 		cmds := []string{st.Label.Render("Commands")}
@@ -252,6 +248,11 @@ func (m *Model) helpBox() string {
 			cmds = append(cmds, rows...)
 		}
 		sections = append(sections, cmds)
+	}
+	// Last: what /invite copies, the first to go on a small screen.
+	if m.screen == chatScreen && r != nil {
+		sec := []string{st.Label.Render("Invite") + st.Dim.Render(" (/invite copies it; whoever holds it can read and write the room)")}
+		sections = append(sections, append(sec, chunks(r.invite(), min(maxW, inviteWidth))...))
 	}
 	footer := st.Hint.Render("esc closes this help")
 	var lines []string

@@ -40,6 +40,7 @@ const (
 	Kind_KIND_LEAVE  Kind = 3
 	Kind_KIND_NICK   Kind = 4 // text holds the new nickname
 	Kind_KIND_REKEY  Kind = 5 // a hand-over: text holds the new key (identity.PublicString), signed by the old
+	Kind_KIND_DIRECT Kind = 6 // a direct room offered: text is "NICK BOX", BOX its invite sealed to NICK's key
 )
 
 // Enum value maps for Kind.
@@ -51,6 +52,7 @@ var (
 		3: "KIND_LEAVE",
 		4: "KIND_NICK",
 		5: "KIND_REKEY",
+		6: "KIND_DIRECT",
 	}
 	Kind_value = map[string]int32{
 		"KIND_TEXT":   0,
@@ -59,6 +61,7 @@ var (
 		"KIND_LEAVE":  3,
 		"KIND_NICK":   4,
 		"KIND_REKEY":  5,
+		"KIND_DIRECT": 6,
 	}
 )
 
@@ -564,7 +567,7 @@ const file_chatroom_proto_rawDesc = "" +
 	"\bsessions\x18\b \x03(\v2\x17.chatroom.MemberSessionR\bsessions\"J\n" +
 	"\rMemberSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x11last_seen_unix_ms\x18\x02 \x01(\x03R\x0elastSeenUnixMs*d\n" +
+	"\x11last_seen_unix_ms\x18\x02 \x01(\x03R\x0elastSeenUnixMs*u\n" +
 	"\x04Kind\x12\r\n" +
 	"\tKIND_TEXT\x10\x00\x12\x0f\n" +
 	"\vKIND_ACTION\x10\x01\x12\r\n" +
@@ -573,7 +576,8 @@ const file_chatroom_proto_rawDesc = "" +
 	"KIND_LEAVE\x10\x03\x12\r\n" +
 	"\tKIND_NICK\x10\x04\x12\x0e\n" +
 	"\n" +
-	"KIND_REKEY\x10\x05B0Z.github.com/webaas-chat/webaas-chat/chat/chatpbb\x06proto3"
+	"KIND_REKEY\x10\x05\x12\x0f\n" +
+	"\vKIND_DIRECT\x10\x06B0Z.github.com/webaas-chat/webaas-chat/chat/chatpbb\x06proto3"
 
 var (
 	file_chatroom_proto_rawDescOnce sync.Once
