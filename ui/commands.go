@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/ui/common"
 )
 
 // command is one slash command: typed in the input, run on the room on
@@ -111,6 +112,27 @@ var commands = []command{
 			parts = append(parts, fmt.Sprintf("%d %s%s", i+1, r.name(), counts(r)))
 		}
 		return m.setStatus(strings.Join(parts, " · ")+" (alt+N, ctrl+n/ctrl+p)", false)
+	}},
+	{"/move", "up|down", "move this room in the list", func(m *Model, _ *roomView, arg string) tea.Cmd {
+		to := map[string]int{"up": m.cur - 1, "down": m.cur + 1}
+		j, ok := to[arg]
+		if !ok {
+			return m.setStatus("Usage: /move up or /move down", true)
+		}
+		if j < 0 || j >= len(m.rooms) {
+			return nil
+		}
+		m.rooms[m.cur], m.rooms[j] = m.rooms[j], m.rooms[m.cur]
+		m.cur = j
+		m.saveRooms()
+		return nil
+	}},
+	{"/drop", "", "forget rooms marked gone", func(m *Model, _ *roomView, _ string) tea.Cmd {
+		n := len(m.unjoined)
+		m.unjoined = nil
+		m.saveRooms()
+		m.layout()
+		return m.setStatus(fmt.Sprintf("Forgot %d room%s that did not open.", n, common.Plural(n)), false)
 	}},
 	{"/logout", "", "back to the login screen", func(m *Model, _ *roomView, _ string) tea.Cmd { return m.logout() }},
 	{"/quit", "", "leave the chat", func(m *Model, _ *roomView, _ string) tea.Cmd { return m.quit() }},

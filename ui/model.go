@@ -224,7 +224,7 @@ func (m *Model) layout() {
 
 // listWidth is the room list's width: shown once two rooms are joined.
 func (m *Model) listWidth() int {
-	if len(m.rooms) < 2 {
+	if len(m.rooms)+len(m.unjoined) < 2 {
 		return 0
 	}
 	return min(max(m.width/6, 14), 24)

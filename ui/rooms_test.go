@@ -262,6 +262,17 @@ func TestRoomsOfTheLastLaunchAreJoinedAgain(t *testing.T) {
 	if len(saved) != 3 || saved[2] != gone || saved[1].Nick != "al" {
 		t.Errorf("remembered %+v", saved)
 	}
+	if !strings.Contains(shown(m), "✗ gone 00000000") {
+		t.Errorf("the room that did not open is not marked gone:\n%s", shown(m))
+	}
+	m.command(m.room(), "/move down")
+	if m.cur != 1 || m.rooms[1].room.Code() != first.Code() || saved[1].Invite != first.Invite(server).String() {
+		t.Errorf("/move down: on %d, remembered %+v", m.cur, saved)
+	}
+	m.command(m.room(), "/drop")
+	if len(saved) != 2 || strings.Contains(shown(m), "✗ gone") {
+		t.Errorf("/drop: remembered %+v", saved)
+	}
 }
 
 // 50 rooms in the list draw within the screen at the smallest size, the
@@ -556,6 +567,7 @@ func withRooms(t *testing.T, w, h int) *Model {
 		r.unread, r.mentions = []int{3, 12, 0}[i], []int{1, 0, 0}[i]
 		m.rooms = append(m.rooms, r)
 	}
+	m.rooms[2].conn = connReconnecting // its server is down: marked in the list
 	t.Cleanup(func() { m.rooms = m.rooms[:1] })
 	m.layout()
 	return m

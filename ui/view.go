@@ -72,6 +72,14 @@ func (m *Model) body(r *roomView) string {
 	return lipgloss.JoinHorizontal(lipgloss.Top, panes...)
 }
 
+// goneName names a room that did not open by the start of its code.
+func goneName(e RoomEntry) string {
+	if inv, err := chat.ParseInvite(e.Invite); err == nil {
+		return inv.Code[:8]
+	}
+	return "?"
+}
+
 // badge is a room's counts as the narrow list shows them: mentions as
 // "@2", else unread lines as "5" (/rooms says both).
 func badge(r *roomView) string {
@@ -96,8 +104,11 @@ func (m *Model) roomList(w, h int) string {
 	for i := first; i < len(m.rooms) && i < first+fit; i++ {
 		r := m.rooms[i]
 		mark := "  "
-		if i == m.cur {
+		switch {
+		case i == m.cur:
 			mark = "▸ "
+		case r.conn == connReconnecting || r.conn == connOffline:
+			mark = "◌ " // its server is unreachable: the room reconnects on its own
 		}
 		tail := badge(r)
 		name := ansi.Truncate(chat.DisplayLine(r.name()), max(inner-2-ansi.StringWidth(tail), 1), "…")
@@ -109,6 +120,13 @@ func (m *Model) roomList(w, h int) string {
 			line = st.Error.Render(line)
 		}
 		lines = append(lines, line)
+	}
+	// Rooms of the last launch that did not open: /drop forgets them.
+	for _, e := range m.unjoined {
+		if len(lines) >= h-2 {
+			break
+		}
+		lines = append(lines, st.Dim.Render(ansi.Truncate("✗ gone "+goneName(e), inner, "…")))
 	}
 	for len(lines) < h-2 {
 		lines = append(lines, "")
