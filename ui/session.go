@@ -181,7 +181,8 @@ func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
 	m.login.Ready()
 	m.layout()
 	m.setFocus(focusInput)
-	cmds := []tea.Cmd{r.waitFeed(), m.setStatus("Joined "+r.name()+" as "+r.session.Nick()+". /invite copies the invite.", false)}
+	// On screen, at its newest line: read.
+	cmds := []tea.Cmd{r.waitFeed(), r.read(), m.setStatus("Joined "+r.name()+" as "+r.session.Nick()+". /invite copies the invite.", false)}
 	// The other rooms of the last launch, in the background.
 	for _, e := range m.opts.Rooms {
 		if inv, err := chat.ParseInvite(e.Invite); err == nil && inv.Code != r.room.Code() {
