@@ -127,6 +127,15 @@ var commands = []command{
 		m.saveRooms()
 		return nil
 	}},
+	{"/notify", "MODE", "ring for all lines, or mentions", func(m *Model, r *roomView, arg string) tea.Cmd {
+		switch arg {
+		case "all", "mentions":
+			r.notifyAll = arg == "all"
+			m.saveRooms()
+			return m.setStatus("This room now rings for "+map[bool]string{true: "every line.", false: "mentions only."}[r.notifyAll], false)
+		}
+		return m.setStatus("Usage: /notify all or /notify mentions", true)
+	}},
 	{"/drop", "", "forget rooms marked gone", func(m *Model, _ *roomView, _ string) tea.Cmd {
 		n := len(m.unjoined)
 		m.unjoined = nil

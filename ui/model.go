@@ -100,9 +100,10 @@ type Model struct {
 	focus  int
 
 	status     status
-	unjoined   []RoomEntry // rooms of the last launch that did not open this time
-	blurred    bool        // the terminal window lost focus (focus reports)
-	unseen     int         // mentions in the room on screen since the window lost focus
+	order      map[string]int // room code -> place in the remembered list, at this launch
+	unjoined   []RoomEntry    // rooms of the last launch that did not open this time
+	blurred    bool           // the terminal window lost focus (focus reports)
+	unseen     int            // mentions in the room on screen since the window lost focus
 	quitting   bool
 	dropUnsent bool // ctrl+c was told about unsent messages once
 }
@@ -141,6 +142,9 @@ func (m *Model) Init() tea.Cmd {
 type RoomEntry struct {
 	Invite string `json:"invite"`
 	Nick   string `json:"nick"`
+	// NotifyAll: ring and notify for every line in the room, not only
+	// those that mention you (/notify all).
+	NotifyAll bool `json:"notify_all,omitempty"`
 }
 
 // The notification dialects of Options.Notify.

@@ -66,6 +66,7 @@ type roomView struct {
 	nextLocal int // ids of our messages being sent
 
 	warnedKeys map[string]bool // nicknames whose other-key messages were announced
+	notifyAll  bool            // ring and notify for every line of others, not only mentions (/notify)
 
 	// unread and mentions count others' lines after the read marker
 	// (what came while another room was shown, or was read on no device);
@@ -292,9 +293,13 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 		default: // on screen and seen
 			cmds = append(cmds, r.read())
 		}
-		if mentions > 0 {
+		if mentions > 0 || r.notifyAll {
 			for _, line := range msg.ev.Messages {
-				if line.Mentions(r.session.Nick()) {
+				others := !line.Kind.System() && line.ClientID != r.session.ClientID() && line.Nick != r.session.Nick()
+				if line.Mentions(r.session.Nick()) || r.notifyAll && others {
+					if mentions == 0 && m.opts.Bell {
+						cmds = append(cmds, tea.Raw("\a")) // every line, in a room that asks for it
+					}
 					lead, text := line.Parts(true)
 					cmds = append(cmds, m.notify("webaas-chat · "+r.name(), lead+" "+text))
 					break
@@ -337,7 +342,7 @@ func (m *Model) directOffers(r *roomView, msgs []chat.Message) tea.Cmd {
 			joined = joined || other.room.Code() == inv.Code
 		}
 		if !joined {
-			cmds = append(cmds, m.rejoinCmd(r.session.Nick(), inv.String()),
+			cmds = append(cmds, m.rejoinCmd(r.session.Nick(), inv.String(), false),
 				m.setStatus(chat.DisplayNick(msg.Nick)+" opened a direct room with you (ctrl+k to find it).", false))
 		}
 	}

@@ -165,6 +165,15 @@ func TestMentionNotifiesWhenUnfocused(t *testing.T) {
 	if title := m.View().WindowTitle; strings.HasPrefix(title, "(") {
 		t.Errorf("title after focus %q", title)
 	}
+	// /notify all: every line of others, not only mentions.
+	m.Update(tea.BlurMsg{})
+	if osc := findRaw(mention(2002, "just chatting"), "\x1b]9;"); osc != "" {
+		t.Fatalf("a line without a mention notified: %q", osc)
+	}
+	m.command(r, "/notify all")
+	if osc := findRaw(mention(2003, "still chatting"), "\x1b]9;"); !strings.Contains(osc, "still chatting") {
+		t.Fatalf("/notify all: %q", osc)
+	}
 }
 
 // findRaw runs cmd (and a batch's parts that answer at once) and returns
@@ -332,7 +341,7 @@ func TestReadOnAnotherDeviceClearsTheCount(t *testing.T) {
 		m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
 		logIn(t, m, "alice", onScreen.Invite(m.opts.Server).String())
 		if background != nil { // as a launch joins the rooms of the last one
-			runCmd(t, m, m.rejoinCmd("alice", background.Invite(m.opts.Server).String()))
+			runCmd(t, m, m.rejoinCmd("alice", background.Invite(m.opts.Server).String(), false))
 		}
 		return m
 	}

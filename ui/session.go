@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -38,6 +39,7 @@ type (
 		background bool   // joined again at launch: not shown at once
 		invite     string // what was joined, and as whom
 		nick       string
+		notifyAll  bool
 	}
 	loggedOutMsg struct {
 		quit bool
@@ -160,12 +162,14 @@ func (m *Model) onJoined(msg joinedMsg) tea.Cmd {
 	}
 	m.nextID++
 	r := newRoomView(m.c, m.nextID, msg.joined)
-	m.rooms = append(m.rooms, r)
+	r.notifyAll = msg.notifyAll
 	defer m.saveRooms()
 	if msg.background {
+		m.insertInOrder(r)
 		m.layout() // the room list may appear
 		return r.waitFeed()
 	}
+	m.rooms = append(m.rooms, r)
 	return tea.Batch(r.waitFeed(), m.switchTo(len(m.rooms)-1), m.setStatus("Joined "+r.name()+" as "+r.session.Nick()+" (ctrl+n/ctrl+p switch rooms).", false))
 }
 
@@ -183,14 +187,26 @@ func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
 	m.setFocus(focusInput)
 	// On screen, at its newest line: read.
 	cmds := []tea.Cmd{r.waitFeed(), r.read(), m.setStatus("Joined "+r.name()+" as "+r.session.Nick()+". /invite copies the invite.", false)}
-	// The other rooms of the last launch, in the background.
+	// The other rooms of the last launch, in the background, each put
+	// back at its place in the list.
+	m.order = map[string]int{}
+	for i, e := range m.opts.Rooms {
+		inv, err := chat.ParseInvite(e.Invite)
+		if err != nil {
+			continue
+		}
+		m.order[inv.Code] = i
+		if inv.Code == r.room.Code() {
+			r.notifyAll = e.NotifyAll
+		}
+	}
 	for _, e := range m.opts.Rooms {
 		if inv, err := chat.ParseInvite(e.Invite); err == nil && inv.Code != r.room.Code() {
 			nick := e.Nick
 			if nick == "" {
 				nick = r.session.Nick()
 			}
-			cmds = append(cmds, m.rejoinCmd(nick, e.Invite))
+			cmds = append(cmds, m.rejoinCmd(nick, e.Invite, e.NotifyAll))
 		}
 	}
 	m.opts.Rooms = nil // once per launch
@@ -199,12 +215,31 @@ func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
 }
 
 // rejoinCmd joins a remembered room without showing it.
-func (m *Model) rejoinCmd(nick, invite string) tea.Cmd {
+func (m *Model) rejoinCmd(nick, invite string, notifyAll bool) tea.Cmd {
 	opts, ctx := m.opts, m.c.Ctx
 	opts.Remember = nil // the room the login form shows stays the last one
 	return func() tea.Msg {
 		j, err := join(ctx, opts, nick, invite)
-		return joinedMsg{joined: j, err: err, background: true, invite: invite, nick: nick}
+		return joinedMsg{joined: j, err: err, background: true, invite: invite, nick: nick, notifyAll: notifyAll}
+	}
+}
+
+// insertInOrder puts a room joined again at launch back at its place in
+// the remembered list, keeping the room on screen on screen.
+func (m *Model) insertInOrder(r *roomView) {
+	want, known := m.order[r.room.Code()]
+	at := len(m.rooms)
+	if known {
+		for i, other := range m.rooms {
+			if j, ok := m.order[other.room.Code()]; ok && j > want {
+				at = i
+				break
+			}
+		}
+	}
+	m.rooms = slices.Insert(m.rooms, at, r)
+	if at <= m.cur && len(m.rooms) > 1 {
+		m.cur++
 	}
 }
 
@@ -213,7 +248,7 @@ func (m *Model) rejoinCmd(nick, invite string) tea.Cmd {
 func (m *Model) roomEntries() []RoomEntry {
 	var list []RoomEntry
 	for _, r := range m.rooms {
-		list = append(list, RoomEntry{Invite: r.invite(), Nick: r.session.Nick()})
+		list = append(list, RoomEntry{Invite: r.invite(), Nick: r.session.Nick(), NotifyAll: r.notifyAll})
 	}
 	return append(list, m.unjoined...)
 }
