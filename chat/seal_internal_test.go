@@ -119,15 +119,7 @@ func TestEncryptedRoom(t *testing.T) {
 // shows it as "could not decrypt" and nothing else is hidden.
 func TestBadCiphertextsAreShownAsSuch(t *testing.T) {
 	ctx := context.Background()
-	srv := servertest.Start(t)
-	c, err := webaas.New(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	room, err := NewClient(c).CreateRoom(ctx, "secret", Encrypted())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, room := roomOn(t, "secret", Encrypted())
 	other, err := NewClient(c).CreateRoom(ctx, "other", Encrypted())
 	if err != nil {
 		t.Fatal(err)
@@ -233,15 +225,7 @@ func TestParseInvite(t *testing.T) {
 // the room is encrypted, so the room is refused.
 func TestEncryptionCannotBeTurnedOffByTheRecord(t *testing.T) {
 	ctx := context.Background()
-	srv := servertest.Start(t)
-	c, err := webaas.New(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	room, err := NewClient(c).CreateRoom(ctx, "secret", Encrypted())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, room := roomOn(t, "secret", Encrypted())
 	info := proto.Clone(room.info).(*chatpb.Room)
 	info.KeyCheck = nil
 	if err := c.PutMessage(ctx, room.Code(), info); err != nil {

@@ -18,6 +18,21 @@ import (
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
 )
 
+// roomOn is a room made on a new server, with a client of that server.
+func roomOn(t *testing.T, name string, opts ...RoomOption) (*servertest.Server, *webaas.Client, *Room) {
+	t.Helper()
+	srv := servertest.Start(t)
+	c, err := webaas.New(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := NewClient(c).CreateRoom(context.Background(), name, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c, room
+}
+
 func newIdentity(t *testing.T) *identity.Identity {
 	t.Helper()
 	id, err := identity.Generate()
@@ -148,15 +163,7 @@ func TestImpersonationIsNeverShownAsThePerson(t *testing.T) {
 // that reclaims a nickname, and what it holds does not reclaim it.
 func TestMemberRecordDoesNotGiveAwayTheOwnerToken(t *testing.T) {
 	ctx := context.Background()
-	srv := servertest.Start(t)
-	c, err := webaas.New(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	room, err := NewClient(c).CreateRoom(ctx, "r")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, room := roomOn(t, "r")
 	const token = "0123456789abcdef0123456789abcdef"
 	s, err := room.Join(ctx, "alice", SessionOptions{Owner: token})
 	if err != nil {
@@ -215,15 +222,7 @@ func (k *memKeys) Bind(room, nick string, b []Binding) error {
 // remembers nothing takes the first key it sees.
 func TestRememberedKeysCatchAForgeryReadFirst(t *testing.T) {
 	ctx := context.Background()
-	srv := servertest.Start(t)
-	c, err := webaas.New(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	room, err := NewClient(c).CreateRoom(ctx, "r", Encrypted())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, room := roomOn(t, "r", Encrypted())
 	secret := room.secret
 	alice, mallory := newIdentity(t), newIdentity(t)
 	s, err := room.Sender("alice", SessionOptions{Identity: alice})
@@ -280,15 +279,7 @@ func TestRememberedKeysCatchAForgeryReadFirst(t *testing.T) {
 // (anyone with the code can overwrite one).
 func TestTheEarliestLineHoldsTheNickname(t *testing.T) {
 	ctx := context.Background()
-	srv := servertest.Start(t)
-	c, err := webaas.New(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	room, err := NewClient(c).CreateRoom(ctx, "r")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, room := roomOn(t, "r")
 	alice, mallory := newIdentity(t), newIdentity(t)
 	as, err := room.Sender("alice", SessionOptions{Identity: alice})
 	if err != nil {
@@ -369,15 +360,7 @@ func TestTheEarliestLineHoldsTheNickname(t *testing.T) {
 // own signed record is verified.
 func TestRewrittenMemberRecordIsUnverified(t *testing.T) {
 	ctx := context.Background()
-	srv := servertest.Start(t)
-	c, err := webaas.New(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	room, err := NewClient(c).CreateRoom(ctx, "r")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, room := roomOn(t, "r")
 	alice, mallory := newIdentity(t), newIdentity(t)
 	as, err := room.Join(ctx, "alice", SessionOptions{Identity: alice})
 	if err != nil {
@@ -434,15 +417,7 @@ func TestRewrittenMemberRecordIsUnverified(t *testing.T) {
 // else moves nothing. A fresh reader, reading newest first, agrees.
 func TestHandOverMovesTheNickname(t *testing.T) {
 	ctx := context.Background()
-	srv := servertest.Start(t)
-	c, err := webaas.New(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	room, err := NewClient(c).CreateRoom(ctx, "r", Encrypted())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, room := roomOn(t, "r", Encrypted())
 	laptop, phone, mallory := newIdentity(t), newIdentity(t), newIdentity(t)
 	sender := func(id *identity.Identity) *Session {
 		s, err := room.Sender("alice", SessionOptions{Identity: id})
@@ -515,15 +490,7 @@ func TestHandOverMovesTheNickname(t *testing.T) {
 // line binds the nickname again, in the store too.
 func TestForgetBindsAnew(t *testing.T) {
 	ctx := context.Background()
-	srv := servertest.Start(t)
-	c, err := webaas.New(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	room, err := NewClient(c).CreateRoom(ctx, "r")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, room := roomOn(t, "r")
 	old, lost := newIdentity(t), newIdentity(t)
 	so, err := room.Sender("alice", SessionOptions{Identity: old})
 	if err != nil {
@@ -661,15 +628,7 @@ func TestReadMarkerFollowsTheIdentity(t *testing.T) {
 // one leaves.
 func TestOneIdentityTwoDevicesIsOneMember(t *testing.T) {
 	ctx := context.Background()
-	srv := servertest.Start(t)
-	c, err := webaas.New(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	room, err := NewClient(c).CreateRoom(ctx, "r")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, _, room := roomOn(t, "r")
 	alice := newIdentity(t)
 	open := func() *Room {
 		wc, _ := webaas.New(srv.URL())
