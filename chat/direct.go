@@ -42,7 +42,9 @@ func (s *Session) OfferDirect(ctx context.Context, to string, inv Invite) (Messa
 	if key == nil {
 		return Message{}, fmt.Errorf("%w: %s", ErrNoKeyFor, to)
 	}
-	sealed, err := identity.SealTo(key, []byte(inv.String()))
+	// The box is anonymous: the sender's key goes inside, so that an
+	// offer reposted by someone else is not credited to them.
+	sealed, err := identity.SealTo(key, []byte(identity.PublicString(s.id.Public())+"\n"+inv.String()))
 	if err != nil {
 		return Message{}, err
 	}
@@ -66,5 +68,10 @@ func (s *Session) OpenDirect(m Message) (Invite, error) {
 	if err != nil {
 		return Invite{}, err
 	}
-	return ParseInvite(string(plain))
+	from, inv, ok := strings.Cut(string(plain), "\n")
+	key, err := identity.ParsePublic(from)
+	if !ok || err != nil || string(key) != string(m.Key) {
+		return Invite{}, errors.New("a direct room offer sealed by someone other than who posted it")
+	}
+	return ParseInvite(inv)
 }

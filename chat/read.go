@@ -25,7 +25,9 @@ func readKey(reader string) string { return "read:" + reader }
 func (s *Session) Reader() string {
 	who := "owner\x00" + s.holder
 	if s.id != nil {
-		who = "key\x00" + string(s.id.Public())
+		// A secret of the identity's: from its public key anyone could
+		// find the marker and move it.
+		who = "identity\x00" + string(s.id.Secret("reader"))
 	}
 	sum := sha256.Sum256([]byte("webaas-chat reader v1\x00" + s.room.code + "\x00" + who))
 	return hex.EncodeToString(sum[:16])

@@ -122,8 +122,10 @@ func (r *Room) newSession(nick string, opts SessionOptions) (*Session, error) {
 		owner = s.clientID
 	}
 	if opts.Identity != nil {
-		// One identity holds its nickname on every device it is on.
-		owner = "key:" + string(opts.Identity.Public())
+		// One identity holds its nickname on every device it is on; from
+		// a secret of the identity's, not its public key, which anyone can
+		// read off its signed lines.
+		owner = "identity:" + string(opts.Identity.Secret("nickname holder"))
 	}
 	s.holder = holderOf(r.code, owner)
 	if r.Sequenced() {

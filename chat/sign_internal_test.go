@@ -689,3 +689,21 @@ func TestOneIdentityTwoDevicesIsOneMember(t *testing.T) {
 		t.Fatalf("after the last device left: %d left lines, online %v; want 1, false", l, online())
 	}
 }
+
+// What alice publishes (her public key) does not let anyone hold her
+// nickname: the holder comes from a secret of her identity.
+func TestHolderIsNotThePublicKey(t *testing.T) {
+	ctx := context.Background()
+	_, _, room := roomOn(t, "r")
+	alice := newIdentity(t)
+	s, err := room.Join(ctx, "alice", SessionOptions{Identity: alice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, owner := range []string{"key:" + string(alice.Public()), "identity:" + string(alice.Public()), string(alice.Public())} {
+		if _, err := room.Join(ctx, "alice", SessionOptions{Owner: owner}); !errors.Is(err, ErrNickTaken) {
+			t.Errorf("owner %q: %v, want ErrNickTaken", owner[:8], err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ package identity
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
@@ -71,6 +72,15 @@ func (id *Identity) Public() ed25519.PublicKey {
 
 // Sign signs msg.
 func (id *Identity) Sign(msg []byte) []byte { return ed25519.Sign(id.priv, msg) }
+
+// Secret is a secret of the identity's for one purpose: HMAC-SHA256 of
+// the purpose under the private seed. Unlike anything derived from the
+// public key, nobody can compute it from what the identity publishes.
+func (id *Identity) Secret(purpose string) []byte {
+	mac := hmac.New(sha256.New, id.priv.Seed())
+	mac.Write([]byte("webaas-chat identity secret v1\x00" + purpose))
+	return mac.Sum(nil)
+}
 
 // Verify says whether sig is pub's signature of msg. A key of the wrong
 // size verifies nothing (ed25519.Verify would panic on it).

@@ -26,6 +26,11 @@ func x25519Public(pub []byte) (*[32]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: not an Ed25519 public key", ErrBadIdentity)
 	}
+	// A point of small order would make the shared key known to all
+	// (libsodium refuses them too).
+	if new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return nil, fmt.Errorf("%w: a key of small order", ErrBadIdentity)
+	}
 	var out [32]byte
 	copy(out[:], p.BytesMontgomery())
 	return &out, nil

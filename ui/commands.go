@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,6 +106,14 @@ var commands = []command{
 		nick, text, _ := strings.Cut(arg, " ")
 		return m.direct(r, nick, strings.TrimSpace(text))
 	}},
+	{"/accept", "", "join the direct room offered", func(m *Model, r *roomView, _ string) tea.Cmd {
+		if len(m.offers) == 0 {
+			return m.setStatus("No direct room offered to you.", true)
+		}
+		o := m.offers[len(m.offers)-1]
+		m.offers = m.offers[:len(m.offers)-1]
+		return tea.Batch(m.joinCmd(o.nick, o.invite), m.setStatus("Joining "+chat.DisplayNick(o.from)+"'s direct room…", false))
+	}},
 	{"/part", "", "leave this room", func(m *Model, _ *roomView, _ string) tea.Cmd { return m.part() }},
 	{"/rooms", "", "the joined rooms, with counts", func(m *Model, _ *roomView, _ string) tea.Cmd {
 		var parts []string
@@ -157,26 +166,28 @@ func (m *Model) direct(r *roomView, nick, text string) tea.Cmd {
 	if nick == r.session.Nick() {
 		return m.setStatus("A direct room with yourself is this chat's input.", true)
 	}
-	opts, ctx, from := m.opts, m.c.Ctx, r
+	// The command runs on another goroutine: it takes copies, never the
+	// room's fields.
+	opts, ctx, server, session, gen := m.opts, m.c.Ctx, r.server, r.session, m.gen
 	opts.Remember = nil
 	me := r.session.Nick()
 	return tea.Batch(m.setStatus("Opening a direct room with "+chat.DisplayNick(nick)+"…", false), func() tea.Msg {
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
 		client := opts.Client
-		if !chat.SameServer(from.server, opts.Server) {
+		if !chat.SameServer(server, opts.Server) {
 			var err error
-			if client, err = chat.Dial(from.server); err != nil {
-				return joinedMsg{err: err}
+			if client, err = chat.Dial(server); err != nil {
+				return joinedMsg{err: err, gen: gen}
 			}
 		}
-		room, err := client.CreateRoom(cctx, me+" ↔ "+nick, append(opts.RoomOptions, chat.Encrypted())...)
+		room, err := client.CreateRoom(cctx, me+" ↔ "+nick, append(slices.Clip(opts.RoomOptions), chat.Encrypted())...)
 		if err != nil {
-			return joinedMsg{err: err}
+			return joinedMsg{err: err, gen: gen}
 		}
-		inv := room.Invite(from.server)
-		if _, err := from.session.OfferDirect(cctx, nick, inv); err != nil {
-			return joinedMsg{err: err}
+		inv := room.Invite(server)
+		if _, err := session.OfferDirect(cctx, nick, inv); err != nil {
+			return joinedMsg{err: err, gen: gen}
 		}
 		j, err := join(ctx, opts, me, inv.String())
 		if err == nil && text != "" {
@@ -184,7 +195,7 @@ func (m *Model) direct(r *roomView, nick, text string) tea.Cmd {
 				opts.Logger.Warn("direct room: first line not sent", "err", serr)
 			}
 		}
-		return joinedMsg{joined: j, err: err}
+		return joinedMsg{joined: j, err: err, gen: gen}
 	})
 }
 

@@ -99,7 +99,11 @@ type Model struct {
 	nextID int // ids tell apart answers for rooms (and logins) gone since
 	focus  int
 
-	status     status
+	status status
+	// gen counts logins and logouts: a join that finishes after the login
+	// it was made for has ended is left, not added to the next one.
+	gen        int
+	offers     []offer        // direct rooms offered to us, not accepted yet (newest last)
 	order      map[string]int // room code -> place in the remembered list, at this launch
 	unjoined   []RoomEntry    // rooms of the last launch that did not open this time
 	blurred    bool           // the terminal window lost focus (focus reports)
@@ -136,6 +140,11 @@ func (m *Model) Init() tea.Cmd {
 		return m.login.Submit()
 	}
 	return nil
+}
+
+// An offer is a direct room someone offered us, to /accept.
+type offer struct {
+	from, nick, invite string // who offered, our nickname there, the room
 }
 
 // A RoomEntry is a joined room as the chat remembers it.
@@ -258,5 +267,8 @@ func (m *Model) switchTo(i int) tea.Cmd {
 	m.cur = i
 	m.layout()
 	m.setFocus(m.focus)
-	return m.rooms[i].read()
+	if r := m.rooms[i]; r.msgs.Following() { // left scrolled up: not read yet
+		return r.read()
+	}
+	return nil
 }

@@ -74,6 +74,7 @@ type roomView struct {
 	// them exactly.
 	unread, mentions int
 	news             []newsLine
+	older            int   // unread lines older than the first page: counted, not held
 	lastSeq          int64 // the newest message held
 	// The read marker, written at most every markEvery: marked is what
 	// was last written (or read), markWant what the screen has shown.
@@ -109,7 +110,8 @@ func newRoomView(c *common.Common, id int, j joined) *roomView {
 		if j.readUpTo > 0 { // a marker that was never written marks nothing unread
 			r.countUnread(j.latest)
 			if first := j.latest[0].Seq; j.readUpTo < first-1 {
-				r.unread += int(first - 1 - j.readUpTo) // older than the page: counted, not seen
+				r.older = int(first - 1 - j.readUpTo) // older than the page: counted, not seen
+				r.unread += r.older
 			}
 		}
 	}
@@ -119,7 +121,7 @@ func newRoomView(c *common.Common, id int, j joined) *roomView {
 // read moves the read marker to what the room holds, on screen: the
 // marker is written soon (markCmd); the counts are cleared now.
 func (r *roomView) read() tea.Cmd {
-	r.news, r.unread, r.mentions = nil, 0, 0
+	r.news, r.unread, r.mentions, r.older = nil, 0, 0, 0
 	if r.lastSeq <= r.markWant {
 		return nil
 	}
@@ -153,7 +155,13 @@ func (r *roomView) markCmd(ctx context.Context) tea.Cmd {
 // readElsewhere takes a read marker moved by another device: what it
 // covers is read here too.
 func (r *roomView) readElsewhere(seq int64) {
-	r.marked, r.markWant = max(r.marked, seq), max(r.markWant, seq)
+	// Only what this chat holds: a marker moved past it (by hand, to hide
+	// what comes) does not hide what comes.
+	seq = min(seq, r.lastSeq)
+	if seq <= r.marked {
+		return // nothing new: the feed says the marker on every connect
+	}
+	r.marked, r.markWant = seq, max(r.markWant, seq)
 	kept := r.news[:0]
 	for _, n := range r.news {
 		if n.seq > seq {
@@ -161,7 +169,10 @@ func (r *roomView) readElsewhere(seq int64) {
 		}
 	}
 	r.news = kept
-	r.unread, r.mentions = len(kept), 0
+	if len(kept) > 0 || seq >= r.lastSeq {
+		r.older = 0 // read past the first page's start
+	}
+	r.unread, r.mentions = len(kept)+r.older, 0
 	for _, n := range kept {
 		if n.mention {
 			r.mentions++
@@ -325,16 +336,18 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// directOffers joins, in the background, the direct rooms offered to us
-// in these lines (those we can open: verified, sealed to our key).
+// directOffers takes note of the direct rooms offered to us in these
+// lines (those we can open: verified, sealed to our key by the key that
+// signed the offer, on this room's server). Joining one is the user's
+// choice (/accept): anyone who has written here can offer a room.
 func (m *Model) directOffers(r *roomView, msgs []chat.Message) tea.Cmd {
-	var cmds []tea.Cmd
+	var cmd tea.Cmd
 	for _, msg := range msgs {
 		if msg.Kind != chat.Direct || msg.ClientID == r.session.ClientID() {
 			continue
 		}
 		inv, err := r.session.OpenDirect(msg)
-		if err != nil {
+		if err != nil || inv.Server != "" && !chat.SameServer(inv.Server, r.server) {
 			continue // not for us, or not openable: the line says what it is
 		}
 		joined := false
@@ -342,11 +355,11 @@ func (m *Model) directOffers(r *roomView, msgs []chat.Message) tea.Cmd {
 			joined = joined || other.room.Code() == inv.Code
 		}
 		if !joined {
-			cmds = append(cmds, m.rejoinCmd(r.session.Nick(), inv.String(), false),
-				m.setStatus(chat.DisplayNick(msg.Nick)+" opened a direct room with you (ctrl+k to find it).", false))
+			m.offers = append(m.offers, offer{from: msg.Nick, nick: r.session.Nick(), invite: inv.String()})
+			cmd = m.setStatus(chat.DisplayNick(msg.Nick)+" offers a direct room: /accept joins it.", false)
 		}
 	}
-	return tea.Batch(cmds...)
+	return cmd
 }
 
 // countUnread counts others' lines after the read marker (system lines,

@@ -36,6 +36,7 @@ type (
 	joinedMsg struct { // a room joined by /join, or again at launch
 		joined
 		err        error
+		gen        int    // the login it was made for
 		background bool   // joined again at launch: not shown at once
 		invite     string // what was joined, and as whom
 		nick       string
@@ -65,7 +66,7 @@ func join(ctx context.Context, opts Options, nick, code string) (joined, error) 
 	var err error
 	server := opts.Server
 	if code == "" {
-		room, err = opts.Client.CreateRoom(cctx, "", append(opts.RoomOptions, chat.Encrypted())...)
+		room, err = opts.Client.CreateRoom(cctx, "", append(slices.Clip(opts.RoomOptions), chat.Encrypted())...)
 	} else {
 		var inv chat.Invite
 		if inv, err = chat.ParseInvite(code); err != nil {
@@ -79,7 +80,7 @@ func join(ctx context.Context, opts Options, nick, code string) (joined, error) 
 			}
 			server = inv.Server
 		}
-		room, err = client.OpenRoom(cctx, inv.Code, append(opts.RoomOptions, chat.WithSecret(inv.Secret))...)
+		room, err = client.OpenRoom(cctx, inv.Code, append(slices.Clip(opts.RoomOptions), chat.WithSecret(inv.Secret))...)
 	}
 	if err != nil {
 		return joined{}, err
@@ -132,15 +133,23 @@ func (m *Model) loginError(err error) string {
 // joinCmd joins another room with the nickname in use, beside those
 // joined.
 func (m *Model) joinCmd(nick, code string) tea.Cmd {
-	opts, ctx := m.opts, m.c.Ctx
+	opts, ctx, gen := m.opts, m.c.Ctx, m.gen
 	return func() tea.Msg {
 		j, err := join(ctx, opts, nick, code)
-		return joinedMsg{joined: j, err: err}
+		return joinedMsg{joined: j, err: err, gen: gen}
 	}
 }
 
 // onJoined adds a room joined by /join and shows it.
 func (m *Model) onJoined(msg joinedMsg) tea.Cmd {
+	if msg.gen != m.gen {
+		// For a login that has ended: nothing of it is added now.
+		if msg.err == nil {
+			msg.stop()
+			return leaveCmd(m.c.Ctx, []*chat.Session{msg.session}, false, 10*time.Second)
+		}
+		return nil
+	}
 	if msg.err != nil {
 		if msg.background {
 			// Kept in the list for the next launch: the server may be back.
@@ -164,13 +173,14 @@ func (m *Model) onJoined(msg joinedMsg) tea.Cmd {
 	r := newRoomView(m.c, m.nextID, msg.joined)
 	r.notifyAll = msg.notifyAll
 	defer m.saveRooms()
+	offers := m.directOffers(r, msg.latest) // made while we were away
 	if msg.background {
 		m.insertInOrder(r)
 		m.layout() // the room list may appear
-		return r.waitFeed()
+		return tea.Batch(r.waitFeed(), offers)
 	}
 	m.rooms = append(m.rooms, r)
-	return tea.Batch(r.waitFeed(), m.switchTo(len(m.rooms)-1), m.setStatus("Joined "+r.name()+" as "+r.session.Nick()+" (ctrl+n/ctrl+p switch rooms).", false))
+	return tea.Batch(r.waitFeed(), offers, m.switchTo(len(m.rooms)-1), m.setStatus("Joined "+r.name()+" as "+r.session.Nick()+" (ctrl+n/ctrl+p switch rooms).", false))
 }
 
 func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
@@ -179,6 +189,7 @@ func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
 		return nil
 	}
 	m.nextID++
+	m.gen++
 	r := newRoomView(m.c, m.nextID, msg.joined)
 	m.rooms, m.cur = []*roomView{r}, 0
 	m.screen = chatScreen
@@ -186,7 +197,7 @@ func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
 	m.layout()
 	m.setFocus(focusInput)
 	// On screen, at its newest line: read.
-	cmds := []tea.Cmd{r.waitFeed(), r.read(), m.setStatus("Joined "+r.name()+" as "+r.session.Nick()+". /invite copies the invite.", false)}
+	cmds := []tea.Cmd{r.waitFeed(), r.read(), m.directOffers(r, msg.latest), m.setStatus("Joined "+r.name()+" as "+r.session.Nick()+". /invite copies the invite.", false)}
 	// The other rooms of the last launch, in the background, each put
 	// back at its place in the list.
 	m.order = map[string]int{}
@@ -216,11 +227,11 @@ func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
 
 // rejoinCmd joins a remembered room without showing it.
 func (m *Model) rejoinCmd(nick, invite string, notifyAll bool) tea.Cmd {
-	opts, ctx := m.opts, m.c.Ctx
+	opts, ctx, gen := m.opts, m.c.Ctx, m.gen
 	opts.Remember = nil // the room the login form shows stays the last one
 	return func() tea.Msg {
 		j, err := join(ctx, opts, nick, invite)
-		return joinedMsg{joined: j, err: err, background: true, invite: invite, nick: nick, notifyAll: notifyAll}
+		return joinedMsg{joined: j, err: err, gen: gen, background: true, invite: invite, nick: nick, notifyAll: notifyAll}
 	}
 }
 
@@ -304,7 +315,8 @@ func (m *Model) logout() tea.Cmd {
 	}
 	nick, invite := r.session.Nick(), r.invite()
 	// The next login joins them all again, as a launch would.
-	m.opts.Rooms, m.unjoined = m.roomEntries(), nil
+	m.opts.Rooms, m.unjoined, m.offers = m.roomEntries(), nil, nil
+	m.gen++
 	sessions := m.endRooms()
 	m.screen = loginScreen
 	m.login.Reset(nick, invite)

@@ -62,7 +62,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseWheelMsg:
 		if r := m.room(); r != nil && m.screen == chatScreen && !m.showHelp {
 			r.msgs.Update(msg)
-			return m, m.maybeLoadOlder(r)
+			return m, tea.Batch(m.maybeLoadOlder(r), m.readIfBottom(r))
 		}
 		return m, nil
 	case tea.PasteMsg, tea.PasteStartMsg, tea.PasteEndMsg:
@@ -87,6 +87,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // forRoom runs fn on the room with that id, unless it was left since (an
 // answer for it is then dropped).
+// readIfBottom reads the room once its newest line is on screen (in a
+// focused window).
+func (m *Model) readIfBottom(r *roomView) tea.Cmd {
+	if m.blurred || !r.msgs.Following() {
+		return nil
+	}
+	return r.read()
+}
+
 func forRoom(m *Model, id int, fn func(*roomView) tea.Cmd) tea.Cmd {
 	if r := m.byID(id); r != nil {
 		return fn(r)
@@ -154,13 +163,13 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.maybeLoadOlder(r)
 	case key.Matches(msg, k.PageDown):
 		r.msgs.ScrollDown(max(r.msgs.InnerHeight()-1, 1))
-		return nil
+		return m.readIfBottom(r)
 	case key.Matches(msg, k.Top):
 		r.msgs.Top()
 		return m.maybeLoadOlder(r)
 	case key.Matches(msg, k.Bottom):
 		r.msgs.Bottom()
-		return nil
+		return m.readIfBottom(r)
 	case m.focus == focusInput && key.Matches(msg, k.Send):
 		return m.submit(r)
 	}
