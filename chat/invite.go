@@ -64,7 +64,8 @@ func ParseInvite(s string) (Invite, error) {
 	}
 	dir, code := "", u.Path
 	if i := strings.LastIndexByte(u.Path, '/'); i >= 0 {
-		dir, code = u.Path[:i], u.Path[i+1:]
+		// "host//CODE" names the server "host", as String prints it.
+		dir, code = strings.TrimRight(u.Path[:i], "/"), u.Path[i+1:]
 	}
 	if !codeRE.MatchString(code) {
 		return Invite{}, fmt.Errorf("%w: %q is not a room code", ErrBadInvite, code)
