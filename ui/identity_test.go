@@ -50,20 +50,16 @@ func TestAnotherKeyUnderYourNickIsAnnounced(t *testing.T) {
 	}
 
 	// The model's own feed brings them.
-	deadline := time.After(10 * time.Second)
-	for got := 0; got < 2; {
-		select {
-		case ev := <-r.feed:
-			m.Update(feedMsg{room: r.id, ok: true, ev: ev})
-			for _, msg := range ev.Messages {
-				if strings.HasPrefix(msg.Text, "it is alice") || msg.Text == "and again" {
-					got++
-				}
+	got := 0
+	feedUntil(t, m, r, "the messages", func(ev *chat.Event) bool {
+		holds(ev, func(msg chat.Message) bool {
+			if strings.HasPrefix(msg.Text, "it is alice") || msg.Text == "and again" {
+				got++
 			}
-		case <-deadline:
-			t.Fatal("the messages never came")
-		}
-	}
+			return false
+		})
+		return got == 2
+	})
 	if !strings.Contains(m.status.text, "Unverified line as alice, key "+bob.Fingerprint()) {
 		t.Errorf("status %q does not announce bob's key", m.status.text)
 	}
@@ -89,17 +85,9 @@ func TestAnotherKeyUnderYourNickIsAnnounced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for got := false; !got; {
-		select {
-		case ev := <-r.feed:
-			m.Update(feedMsg{room: r.id, ok: true, ev: ev})
-			for _, msg := range ev.Messages {
-				got = got || msg.Seq == sent.Seq
-			}
-		case <-deadline:
-			t.Fatal("carol's message never came")
-		}
-	}
+	feedUntil(t, m, r, "carol's message", func(ev *chat.Event) bool {
+		return holds(ev, func(msg chat.Message) bool { return msg.Seq == sent.Seq })
+	})
 	m.command(r, "/whois carol")
 	if !strings.Contains(m.status.text, "carol (") || !strings.Contains(m.status.text, carol.Fingerprint()) {
 		t.Errorf("/whois carol: %q", m.status.text)

@@ -52,6 +52,40 @@ func runCmd(t *testing.T, m *Model, cmd tea.Cmd) {
 	}
 }
 
+// feedUntil hands r's feed events to m until done says so, and returns
+// what m asked to run for the last one. done is asked first with no event
+// (is it done already?), then after each event m took.
+func feedUntil(t *testing.T, m *Model, r *roomView, what string, done func(ev *chat.Event) bool) tea.Cmd {
+	t.Helper()
+	if done(nil) {
+		return nil
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-r.feed:
+			_, cmd := m.Update(feedMsg{room: r.id, ok: true, ev: ev})
+			if done(&ev) {
+				return cmd
+			}
+		case <-deadline:
+			t.Fatalf("%s never came", what)
+		}
+	}
+}
+
+// holds reports whether ev brings a message that match says is the one.
+func holds(ev *chat.Event, match func(chat.Message) bool) bool {
+	if ev != nil {
+		for _, msg := range ev.Messages {
+			if match(msg) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Two rooms in one chat: /join adds one and shows it; a line in the
 // other raises its unread and mention counts in the room list; switching
 // reads them; each room keeps its draft; /join of a joined room switches
@@ -97,18 +131,9 @@ func TestTwoRooms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(10 * time.Second)
-	for got := false; !got; {
-		select {
-		case ev := <-first.feed:
-			m.Update(feedMsg{room: first.id, ok: true, ev: ev})
-			for _, msg := range ev.Messages {
-				got = got || msg.Seq == sent.Seq
-			}
-		case <-deadline:
-			t.Fatal("bob's line never came")
-		}
-	}
+	feedUntil(t, m, first, "bob's line", func(ev *chat.Event) bool {
+		return holds(ev, func(msg chat.Message) bool { return msg.Seq == sent.Seq })
+	})
 	if first.unread != 1 || first.mentions != 1 {
 		t.Fatalf("counts %d unread, %d mentions; want 1, 1", first.unread, first.mentions)
 	}
@@ -376,15 +401,7 @@ func TestReadOnAnotherDeviceClearsTheCount(t *testing.T) {
 	}
 	pump := func(m *Model, r *roomView, until func() bool) {
 		t.Helper()
-		deadline := time.After(10 * time.Second)
-		for !until() {
-			select {
-			case ev := <-r.feed:
-				m.Update(feedMsg{room: r.id, ok: true, ev: ev})
-			case <-deadline:
-				t.Fatal("the feed did not bring it")
-			}
-		}
+		feedUntil(t, m, r, "the line", func(*chat.Event) bool { return until() })
 	}
 	pump(laptop, onLaptop, func() bool { return onLaptop.lastSeq >= sent.Seq })
 	pump(phone, onPhone, func() bool { return onPhone.lastSeq >= sent.Seq })
@@ -523,15 +540,7 @@ func TestRoomOnAnotherServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(10 * time.Second)
-	for r.lastSeq < sent.Seq {
-		select {
-		case ev := <-r.feed:
-			m.Update(feedMsg{room: r.id, ok: true, ev: ev})
-		case <-deadline:
-			t.Fatal("the far room's line never came")
-		}
-	}
+	feedUntil(t, m, r, "the far room's line", func(*chat.Event) bool { return r.lastSeq >= sent.Seq })
 }
 
 // A login form filled from the last login: typing replaces a field's
@@ -624,20 +633,7 @@ func TestDirectRoom(t *testing.T) {
 	// pump feeds m's room r until done says so, running what it asks.
 	pump := func(m *Model, r *roomView, done func(chat.Message) bool) tea.Cmd {
 		t.Helper()
-		deadline := time.After(10 * time.Second)
-		for {
-			select {
-			case ev := <-r.feed:
-				_, cmd := m.Update(feedMsg{room: r.id, ok: true, ev: ev})
-				for _, msg := range ev.Messages {
-					if done(msg) {
-						return cmd
-					}
-				}
-			case <-deadline:
-				t.Fatal("the line never came")
-			}
-		}
+		return feedUntil(t, m, r, "the line", func(ev *chat.Event) bool { return holds(ev, done) })
 	}
 	pump(alice, alice.room(), func(msg chat.Message) bool { return msg.Kind == chat.Join && msg.Nick == "carol" })
 	runCmd(t, alice, alice.command(alice.room(), "/msg bob hello, just you"))
@@ -654,15 +650,9 @@ func TestDirectRoom(t *testing.T) {
 		t.Fatalf("bob after /accept: %d rooms (%s)", len(bob.rooms), bob.status.text)
 	}
 	dm := bob.rooms[1]
-	deadline := time.After(10 * time.Second)
-	for !strings.Contains(shown(bob), "hello, just you") {
-		select {
-		case ev := <-dm.feed:
-			bob.Update(feedMsg{room: dm.id, ok: true, ev: ev})
-		case <-deadline:
-			t.Fatalf("bob's direct room lacks the first line:\n%s", shown(bob))
-		}
-	}
+	feedUntil(t, bob, dm, "the direct room's first line", func(*chat.Event) bool {
+		return strings.Contains(shown(bob), "hello, just you")
+	})
 	pump(carol, carol.room(), isOffer)
 	if len(carol.offers) != 0 || len(carol.rooms) != 1 {
 		t.Fatalf("carol: %d offers, %d rooms, for a room sealed to bob", len(carol.offers), len(carol.rooms))
