@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -40,6 +41,14 @@ const (
 	// ReadUpTo: the reader (FollowOptions.Reader) has read the room up to
 	// Seq, on this device or another with the same identity.
 	ReadUpTo
+	// Marker: Reader has read the room up to Seq (FollowOptions.Readers):
+	// what "seen by" is made of. Member.Reader says whose it is.
+	Marker
+	// Typing: Nick started (Active) or stopped typing
+	// (FollowOptions.Typing). Only a live change is told, never an old
+	// record; a typist who goes silent sends no stop, so a receiver
+	// clears it after TypingTimeout.
+	Typing
 )
 
 // Event is one thing a feed reports.
@@ -50,7 +59,10 @@ type Event struct {
 	Err      error
 	Retry    time.Duration
 	From, To int64 // Gap: the missing sequence numbers
-	Seq      int64 // ReadUpTo: the read marker
+	Seq      int64 // ReadUpTo, Marker: the read marker
+	Reader   string
+	Nick     string // Typing
+	Active   bool
 }
 
 // FollowOptions tune Follow.
@@ -60,7 +72,15 @@ type FollowOptions struct {
 	Members bool
 	// Reader, if set (Session.Reader), asks for that reader's read marker:
 	// a ReadUpTo event at the start and whenever it moves.
-	Reader  string
+	Reader string
+	// Readers asks for every reader's marker: a Marker event for each at
+	// the start and on each reconnect, and whenever one moves (in a room
+	// that is not sequenced: read again with the members).
+	Readers bool
+	// Typing asks for Typing events (sequenced rooms only: a plain server
+	// cannot push them, and polling would cost every member a read a
+	// second).
+	Typing  bool
 	Refresh time.Duration // default 10 s
 	// GapWait is how long missing messages may take to appear before the
 	// feed skips them (default 3 s). Sends commit the head counter and
@@ -98,12 +118,16 @@ func (r *Room) Follow(ctx context.Context, after int64, opts FollowOptions) (<-c
 		// The messages themselves are pushed; the roster counter says
 		// when to read the members.
 		keys = []string{rosterKey}
-		watchOpts = append(watchOpts, webaas.WithTypes(messageType), webaas.WithRecords())
+		types := []string{messageType}
+		if opts.Typing || opts.Readers {
+			types = append(types, counterType) // read markers and typing, pushed
+		}
+		watchOpts = append(watchOpts, webaas.WithTypes(types...), webaas.WithRecords())
 	}
 	if opts.Reader != "" {
 		keys = append(keys, readKey(opts.Reader))
 	}
-	watch, err := r.c.Watch(ctx, r.code, "chatroom.Counter", keys, watchOpts...)
+	watch, err := r.c.Watch(ctx, r.code, counterType, keys, watchOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("follow room: %w", err)
 	}
@@ -120,6 +144,8 @@ type feed struct {
 	out   chan Event
 
 	needMessages, needMembers, needRead bool
+	needMarkers                         bool              // every reader's marker, read
+	later                               []Event           // told after the next fetch: markers and typing pushed
 	readSeen                            int64             // the read marker last told
 	gapSeen                             time.Time         // when the gap after last was first seen; zero: none
 	pushed                              []*chatpb.Message // pushed messages that follow on from last, in order
@@ -149,6 +175,8 @@ func (f *feed) run(ctx context.Context) {
 			}
 		case <-refresh.C:
 			f.needMembers = f.opts.Members
+			// A plain room's markers are not pushed: read them again.
+			f.needMarkers = f.opts.Readers && !f.room.Sequenced()
 		case <-retry.C:
 		}
 		// Take every event already waiting, so a burst of notifications
@@ -187,6 +215,7 @@ func (f *feed) note(ctx context.Context, ev webaas.Event) bool {
 	switch ev.Kind {
 	case webaas.Connected:
 		f.needMessages, f.needMembers, f.needRead = true, f.opts.Members, f.opts.Reader != ""
+		f.needMarkers = f.opts.Readers
 		return f.emit(ctx, Event{Kind: Connected})
 	case webaas.Disconnected:
 		return f.emit(ctx, Event{Kind: Reconnecting, Err: ev.Err, Retry: ev.Retry})
@@ -201,6 +230,7 @@ func (f *feed) note(ctx context.Context, ev webaas.Event) bool {
 				f.needMessages = true
 			case rosterKey:
 				f.needMembers = f.opts.Members
+				f.needMarkers = f.opts.Readers // a newcomer's marker, or a plain room's moves
 			case readKey(f.opts.Reader):
 				f.needRead = f.opts.Reader != ""
 			}
@@ -221,13 +251,14 @@ func (f *feed) notePushed(ev webaas.Event) {
 	byNumber := map[int64]*chatpb.Message{}
 	for _, rc := range ev.Records {
 		switch {
-		case rc.Schema == "chatroom.Counter":
+		case rc.Schema == counterType:
 			switch {
 			case rc.Key == rosterKey:
 				f.needMembers = f.opts.Members
 			case f.opts.Reader != "" && rc.Key == readKey(f.opts.Reader):
 				f.needRead = true
 			}
+			f.notePushedCounter(rc)
 		case rc.Schema != messageType:
 		case rc.Omitted:
 			f.needMessages = true
@@ -260,6 +291,23 @@ func (f *feed) notePushed(ev webaas.Event) {
 		default:
 			f.needMessages = true // a gap: a read fills it
 		}
+	}
+}
+
+// notePushedCounter takes a pushed read marker or typing record.
+func (f *feed) notePushedCounter(rc webaas.RecordChange) {
+	if rc.Deleted || rc.Omitted {
+		return
+	}
+	c := &chatpb.Counter{}
+	if proto.Unmarshal(rc.Record, c) != nil || c.Name != rc.Key {
+		return
+	}
+	if reader, ok := strings.CutPrefix(c.Name, readPrefix); ok && f.opts.Readers {
+		f.later = append(f.later, Event{Kind: Marker, Reader: reader, Seq: c.Value})
+	}
+	if nick, ok := strings.CutPrefix(c.Name, typingPrefix); ok && f.opts.Typing && CheckNick(nick) == nil {
+		f.later = append(f.later, Event{Kind: Typing, Nick: nick, Active: c.Value > 0})
 	}
 }
 
@@ -305,6 +353,23 @@ func (f *feed) fetch(ctx context.Context) error {
 		}
 		f.needMembers = false
 		if !f.emit(ctx, Event{Kind: Members, Members: members}) {
+			return ctx.Err()
+		}
+	}
+	if f.needMarkers {
+		markers, err := f.room.markers(ctx)
+		if err != nil {
+			return err
+		}
+		f.needMarkers = false
+		for reader, seq := range markers {
+			f.later = append(f.later, Event{Kind: Marker, Reader: reader, Seq: seq})
+		}
+	}
+	later := f.later
+	f.later = nil
+	for _, e := range later {
+		if !f.emit(ctx, e) {
 			return ctx.Err()
 		}
 	}

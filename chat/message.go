@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -13,13 +14,17 @@ type Kind int
 
 // The kinds of message. Their numbers are the wire's (chatpb.Kind).
 const (
-	Text   Kind = iota // what someone said
-	Action             // "/me waves": * alice waves
-	Join               // alice joined
-	Leave              // alice left
-	Rename             // alice is now known as Text
-	Rekey              // alice hands her nickname over to a new key (Text)
-	Direct             // alice opens a direct room with someone (DirectOffer)
+	Text    Kind = iota // what someone said
+	Action              // "/me waves": * alice waves
+	Join                // alice joined
+	Leave               // alice left
+	Rename              // alice is now known as Text
+	Rekey               // alice hands her nickname over to a new key (Text)
+	Direct              // alice opens a direct room with someone (DirectOffer)
+	Edit                // alice changes her message Target to Text
+	Delete              // alice deletes her message Target
+	React               // someone toggles their reaction Text on message Target
+	Removed             // what is left of a deleted message, at its place
 )
 
 // String is the kind's name in text and JSON output.
@@ -39,9 +44,21 @@ func (k Kind) String() string {
 		return "rekey"
 	case Direct:
 		return "direct"
+	case Edit:
+		return "edit"
+	case Delete:
+		return "delete"
+	case React:
+		return "react"
+	case Removed:
+		return "removed"
 	}
 	return "unknown"
 }
+
+// Amends reports an event that changes an earlier message (its Target)
+// and is no line of its own: an edit, a delete, a reaction.
+func (k Kind) Amends() bool { return k == Edit || k == Delete || k == React }
 
 // System reports a line the chat writes (joins, leaves, renames), as
 // opposed to what someone said.
@@ -65,6 +82,11 @@ type Message struct {
 	// it (nil: unsigned). Only a Verified message is the nick's.
 	Trust Trust
 	Key   []byte
+	// ReplyTo is the seq of the message this one answers (0: none).
+	ReplyTo int64
+	// Target is the seq of the message an amendment (Kind.Amends) or a
+	// Removed is about.
+	Target int64
 }
 
 // messageOf is a wire message as the chat shows it, checked against what
@@ -90,6 +112,7 @@ func (r *Room) shown(m *chatpb.Message) Message {
 		Seq: m.Seq, Kind: Kind(m.Kind), Nick: m.Nick, Text: m.Text,
 		Sent: time.UnixMilli(m.SentUnixMs), ClientID: m.ClientId, ClientSeq: m.ClientSeq,
 		Trust: r.pins.check(r.code, m), Key: m.AuthorKey,
+		ReplyTo: m.ReplyTo, Target: m.Target,
 	}
 }
 
@@ -145,6 +168,14 @@ func (m Message) Parts(oneLine bool) (lead, text string) {
 	case Direct:
 		to, _, _ := m.DirectOffer()
 		return "~", nick + " opened a direct room with " + DisplayNick(to)
+	case Edit:
+		return "~", fmt.Sprintf("%s edited message %d: %s", nick, m.Target, show(m.Text))
+	case Delete:
+		return "~", fmt.Sprintf("%s deleted message %d", nick, m.Target)
+	case React:
+		return "~", fmt.Sprintf("%s reacted %s to message %d", nick, DisplayLine(m.Text), m.Target)
+	case Removed:
+		return nick + ":", "(message deleted)"
 	}
 	return nick + ":", show(m.Text)
 }

@@ -12,13 +12,44 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"strings"
 
 	"github.com/webaas-chat/webaas-chat/chat/chatpb"
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
+// readPrefix starts the key of every read marker's Counter.
+const readPrefix = "read:"
+
 // readKey is the Counter a reader's marker is kept in.
-func readKey(reader string) string { return "read:" + reader }
+func readKey(reader string) string { return readPrefix + reader }
+
+// maxMarkers bounds how many read markers a room's "seen by" reads: a
+// room holds one per reader who ever read it, and a raw writer can add
+// any number.
+const maxMarkers = 1000
+
+// markers reads every reader's marker (up to maxMarkers): one range read.
+func (r *Room) markers(ctx context.Context) (map[string]int64, error) {
+	out := map[string]int64{}
+	from := readPrefix
+	for len(out) < maxMarkers {
+		page, more, err := webaas.RangeMessages[chatpb.Counter](ctx, r.c, r.code, from, readPrefix[:len(readPrefix)-1]+";", 1)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range page {
+			if reader, ok := strings.CutPrefix(c.Name, readPrefix); ok {
+				out[reader] = c.Value
+			}
+		}
+		if !more || len(page) == 0 {
+			break
+		}
+		from = page[len(page)-1].Name + "\x00"
+	}
+	return out, nil
+}
 
 // Reader names this session's reader: the same on every device with the
 // same identity (exported and imported), and in no other room.

@@ -32,7 +32,7 @@ const (
 	headKey   = "head"
 	rosterKey = "roster"
 
-	schemaVersion = "chatroom-1"
+	schemaVersion = "chatroom-2"
 	schemaFile    = "chatroom.proto"
 
 	// messageSequence numbers a sequenced room's messages.

@@ -92,7 +92,7 @@ func sealAAD(code string, outer *chatpb.Message) []byte {
 func (k *roomKeys) seal(code string, m *chatpb.Message) (*chatpb.Message, error) {
 	inner := &chatpb.Message{
 		Nick: m.Nick, Text: m.Text, SentUnixMs: m.SentUnixMs, Kind: m.Kind,
-		AuthorKey: m.AuthorKey, Signature: m.Signature,
+		AuthorKey: m.AuthorKey, Signature: m.Signature, ReplyTo: m.ReplyTo, Target: m.Target,
 	}
 	plain, err := proto.Marshal(inner)
 	if err != nil {

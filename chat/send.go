@@ -29,7 +29,10 @@ const maxBatch = 100
 type sendReq struct {
 	msg   *chatpb.Message // as written: sealed, in an encrypted room
 	plain *chatpb.Message // as sent, before sealing
-	done  chan error
+	// removal, for a delete, overwrites the deleted message's record in
+	// the same write (its key is its own; it takes no sequence number).
+	removal *chatpb.Message
+	done    chan error
 }
 
 // Send posts a message and returns it, with its sequence number, once it
@@ -51,10 +54,14 @@ func (s *Session) Act(ctx context.Context, text string) (Message, error) {
 }
 
 func (s *Session) post(ctx context.Context, kind chatpb.Kind, text string) (Message, error) {
-	plain := &chatpb.Message{
-		Nick: s.Nick(), Text: text, Kind: kind, SentUnixMs: time.Now().UnixMilli(),
-		ClientId: s.clientID, ClientSeq: s.clientSeq.Add(1),
-	}
+	return s.postMessage(ctx, &chatpb.Message{Kind: kind, Text: text}, false)
+}
+
+// postMessage signs, seals and sends m (its kind, text and references
+// set), with remove the record of the message it deletes overwritten in
+// the same write.
+func (s *Session) postMessage(ctx context.Context, plain *chatpb.Message, remove bool) (Message, error) {
+	s.stamp(plain)
 	if s.id != nil {
 		sign(s.id, s.room.code, plain)
 	}
@@ -65,6 +72,13 @@ func (s *Session) post(ctx context.Context, kind chatpb.Kind, text string) (Mess
 			return Message{}, err
 		}
 		req.msg = sealed
+	}
+	if remove {
+		rm, err := s.removal(plain)
+		if err != nil {
+			return Message{}, err
+		}
+		req.removal = rm
 	}
 	select {
 	case s.sendq <- req:
@@ -269,6 +283,15 @@ func (s *Session) tryBatch(ctx context.Context, batch []*sendReq, ambiguous *boo
 		}
 		writes[i] = webaas.BatchWrite{SchemaName: messageType, Sequence: messageSequence, Record: rec}
 	}
+	for _, req := range batch {
+		if req.removal != nil {
+			rec, err := proto.Marshal(req.removal)
+			if err != nil {
+				return 0, err
+			}
+			writes = append(writes, webaas.BatchWrite{SchemaName: messageType, Record: rec})
+		}
+	}
 	token := fmt.Sprintf("%s:%d", s.clientID, batch[0].msg.ClientSeq)
 	res, err := s.room.c.Batch(ctx, s.room.code, token, writes)
 	if err != nil {
@@ -277,10 +300,10 @@ func (s *Session) tryBatch(ctx context.Context, batch []*sendReq, ambiguous *boo
 		}
 		return 0, err
 	}
-	if len(res.Keys) != len(batch) {
-		return 0, fmt.Errorf("the server numbered %d of %d messages", len(res.Keys), len(batch))
+	if len(res.Keys) != len(writes) {
+		return 0, fmt.Errorf("the server wrote %d of %d records", len(res.Keys), len(writes))
 	}
-	for i, k := range res.Keys {
+	for i, k := range res.Keys[:len(batch)] {
 		seq, err := strconv.ParseInt(k, 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("the server numbered a message %q: %w", k, err)
@@ -337,12 +360,16 @@ func (s *Session) landed(ctx context.Context, batch []*sendReq, from, head int64
 // overlap, which keeps the window in which another sender can conflict
 // short.
 func (s *Session) putAll(ctx context.Context, tx *webaas.Txn, batch []*sendReq, head *chatpb.Counter) error {
-	errs := make(chan error, len(batch)+1)
+	errs := make(chan error, 2*len(batch)+1)
 	var wg sync.WaitGroup
 	wg.Add(len(batch) + 1)
 	go func() { defer wg.Done(); errs <- tx.PutMessage(ctx, s.room.code, head) }()
 	for _, req := range batch {
 		go func() { defer wg.Done(); errs <- tx.PutMessage(ctx, s.room.code, req.msg) }()
+		if req.removal != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs <- tx.PutMessage(ctx, s.room.code, req.removal) }()
+		}
 	}
 	wg.Wait()
 	close(errs)

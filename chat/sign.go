@@ -89,6 +89,13 @@ func signedBytes(room string, m *chatpb.Message) []byte {
 	field([]byte(m.ClientId))
 	num(m.ClientSeq)
 	field(m.AuthorKey)
+	// Added with replies and amendments, only when set, so that what an
+	// older message signed encodes as it did (the fields are
+	// length-prefixed, so the count of them tells the two apart).
+	if m.ReplyTo != 0 || m.Target != 0 {
+		num(uint64(m.ReplyTo))
+		num(uint64(m.Target))
+	}
 	return b.Bytes()
 }
 
@@ -121,6 +128,9 @@ func memberSignedBytes(room string, m *chatpb.Member) []byte {
 		num(uint64(x.LastSeenUnixMs))
 	}
 	field(m.AuthorKey)
+	if m.Reader != "" { // added later: only when set, as in signedBytes
+		field([]byte(m.Reader))
+	}
 	return b.Bytes()
 }
 
@@ -400,4 +410,13 @@ func (r *Room) KeyOf(nick string) []byte {
 		return nil
 	}
 	return bytes.Clone(chain[len(chain)-1].Key)
+}
+
+// Key is the session's identity's public key (nil: it signs nothing):
+// what marks its reactions as its own (NewLedger).
+func (s *Session) Key() []byte {
+	if s.id == nil {
+		return nil
+	}
+	return s.id.Public()
 }

@@ -41,27 +41,46 @@ const (
 	Kind_KIND_NICK   Kind = 4 // text holds the new nickname
 	Kind_KIND_REKEY  Kind = 5 // a hand-over: text holds the new key (identity.PublicString), signed by the old
 	Kind_KIND_DIRECT Kind = 6 // a direct room offered: text is "NICK BOX", BOX its invite sealed to NICK's key
+	// Amendments: events in the room's order that change the earlier
+	// message named by target, shown on it rather than as lines of their
+	// own. Clients apply one only when it is signed by the key that signed
+	// the target (a reaction: by any verified key).
+	Kind_KIND_EDIT   Kind = 7 // text is the target's new text
+	Kind_KIND_DELETE Kind = 8 // the target is deleted (and overwritten by a KIND_REMOVED)
+	Kind_KIND_REACT  Kind = 9 // text is an emoji: the signer's reaction, toggled
+	// KIND_REMOVED is what is left at a deleted message's place: target is
+	// its own seq, written with the KIND_DELETE, signed by the same key, so
+	// that the text is gone from the room's records too.
+	Kind_KIND_REMOVED Kind = 10
 )
 
 // Enum value maps for Kind.
 var (
 	Kind_name = map[int32]string{
-		0: "KIND_TEXT",
-		1: "KIND_ACTION",
-		2: "KIND_JOIN",
-		3: "KIND_LEAVE",
-		4: "KIND_NICK",
-		5: "KIND_REKEY",
-		6: "KIND_DIRECT",
+		0:  "KIND_TEXT",
+		1:  "KIND_ACTION",
+		2:  "KIND_JOIN",
+		3:  "KIND_LEAVE",
+		4:  "KIND_NICK",
+		5:  "KIND_REKEY",
+		6:  "KIND_DIRECT",
+		7:  "KIND_EDIT",
+		8:  "KIND_DELETE",
+		9:  "KIND_REACT",
+		10: "KIND_REMOVED",
 	}
 	Kind_value = map[string]int32{
-		"KIND_TEXT":   0,
-		"KIND_ACTION": 1,
-		"KIND_JOIN":   2,
-		"KIND_LEAVE":  3,
-		"KIND_NICK":   4,
-		"KIND_REKEY":  5,
-		"KIND_DIRECT": 6,
+		"KIND_TEXT":    0,
+		"KIND_ACTION":  1,
+		"KIND_JOIN":    2,
+		"KIND_LEAVE":   3,
+		"KIND_NICK":    4,
+		"KIND_REKEY":   5,
+		"KIND_DIRECT":  6,
+		"KIND_EDIT":    7,
+		"KIND_DELETE":  8,
+		"KIND_REACT":   9,
+		"KIND_REMOVED": 10,
 	}
 )
 
@@ -175,11 +194,14 @@ func (x *Room) GetKeyCheck() []byte {
 	return nil
 }
 
-// Counter is a named number that only grows. A room has two:
+// Counter is a named number. A room has:
 //
 //	"head":   the sequence number of the newest message (0: none yet),
 //	          in a room that is not sequenced;
-//	"roster": bumped whenever someone joins, leaves or changes nickname.
+//	"roster": bumped whenever someone joins, leaves or changes nickname;
+//	"read:<reader>": how far a reader has read (only grows);
+//	"typing:<nick>": the time (Unix ms) nick last said they were typing,
+//	          0 when they stopped; watched only in sequenced rooms.
 //
 // Senders serialise on "head" inside a transaction. Clients watch both
 // keys with one notification; they are separate records so presence
@@ -259,7 +281,13 @@ type Message struct {
 	// XChaCha20-Poly1305 ciphertext of a Message holding the content (nick,
 	// text, time, kind, key, signature); then only seq, client_id and
 	// client_seq are in the clear.
-	Sealed        []byte `protobuf:"bytes,10,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	Sealed []byte `protobuf:"bytes,10,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	// reply_to is the seq of the message this one replies to (0: none).
+	ReplyTo int64 `protobuf:"varint,11,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	// target is the seq of the message an amendment (edit, delete,
+	// reaction, removed) is about; always earlier than its own seq but for
+	// KIND_REMOVED, where it is its own.
+	Target        int64 `protobuf:"varint,12,opt,name=target,proto3" json:"target,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -364,6 +392,20 @@ func (x *Message) GetSealed() []byte {
 	return nil
 }
 
+func (x *Message) GetReplyTo() int64 {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return 0
+}
+
+func (x *Message) GetTarget() int64 {
+	if x != nil {
+		return x.Target
+	}
+	return 0
+}
+
 // Member is one person in the room, keyed by nickname.
 type Member struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
@@ -381,7 +423,11 @@ type Member struct {
 	Signature []byte `protobuf:"bytes,7,opt,name=signature,proto3" json:"signature,omitempty"`
 	// sessions are the holder's sessions in the room (one identity on
 	// several devices is one member): online while any of them is fresh.
-	Sessions      []*MemberSession `protobuf:"bytes,8,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	Sessions []*MemberSession `protobuf:"bytes,8,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	// reader is the holder's read marker's name (chat/read.go): the Counter
+	// "read:<reader>" says how far they have read, which others show as
+	// "seen by". Empty: an older client's record; its reading is not shown.
+	Reader        string `protobuf:"bytes,9,opt,name=reader,proto3" json:"reader,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -472,6 +518,13 @@ func (x *Member) GetSessions() []*MemberSession {
 	return nil
 }
 
+func (x *Member) GetReader() string {
+	if x != nil {
+		return x.Reader
+	}
+	return ""
+}
+
 // MemberSession is one session of a member, by its client_id, and its
 // last heartbeat.
 type MemberSession struct {
@@ -539,7 +592,7 @@ const file_chatroom_proto_rawDesc = "" +
 	"\tkey_check\x18\x05 \x01(\fR\bkeyCheck\":\n" +
 	"\aCounter\x12\x19\n" +
 	"\x04name\x18\x01 \x01(\tB\x05\x8aM\x02\b\x01R\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value\"\xa1\x02\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value\"\xd4\x02\n" +
 	"\aMessage\x12\x17\n" +
 	"\x03seq\x18\x01 \x01(\x03B\x05\x8aM\x02\b\x01R\x03seq\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x12\n" +
@@ -554,7 +607,9 @@ const file_chatroom_proto_rawDesc = "" +
 	"author_key\x18\b \x01(\fR\tauthorKey\x12\x1c\n" +
 	"\tsignature\x18\t \x01(\fR\tsignature\x12\x16\n" +
 	"\x06sealed\x18\n" +
-	" \x01(\fR\x06sealed\"\x9b\x02\n" +
+	" \x01(\fR\x06sealed\x12\x19\n" +
+	"\breply_to\x18\v \x01(\x03R\areplyTo\x12\x16\n" +
+	"\x06target\x18\f \x01(\x03R\x06target\"\xb3\x02\n" +
 	"\x06Member\x12\x19\n" +
 	"\x04nick\x18\x01 \x01(\tB\x05\x8aM\x02\b\x01R\x04nick\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x16\n" +
@@ -564,10 +619,11 @@ const file_chatroom_proto_rawDesc = "" +
 	"\n" +
 	"author_key\x18\x06 \x01(\fR\tauthorKey\x12\x1c\n" +
 	"\tsignature\x18\a \x01(\fR\tsignature\x123\n" +
-	"\bsessions\x18\b \x03(\v2\x17.chatroom.MemberSessionR\bsessions\"J\n" +
+	"\bsessions\x18\b \x03(\v2\x17.chatroom.MemberSessionR\bsessions\x12\x16\n" +
+	"\x06reader\x18\t \x01(\tR\x06reader\"J\n" +
 	"\rMemberSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x11last_seen_unix_ms\x18\x02 \x01(\x03R\x0elastSeenUnixMs*u\n" +
+	"\x11last_seen_unix_ms\x18\x02 \x01(\x03R\x0elastSeenUnixMs*\xb7\x01\n" +
 	"\x04Kind\x12\r\n" +
 	"\tKIND_TEXT\x10\x00\x12\x0f\n" +
 	"\vKIND_ACTION\x10\x01\x12\r\n" +
@@ -577,7 +633,13 @@ const file_chatroom_proto_rawDesc = "" +
 	"\tKIND_NICK\x10\x04\x12\x0e\n" +
 	"\n" +
 	"KIND_REKEY\x10\x05\x12\x0f\n" +
-	"\vKIND_DIRECT\x10\x06B0Z.github.com/webaas-chat/webaas-chat/chat/chatpbb\x06proto3"
+	"\vKIND_DIRECT\x10\x06\x12\r\n" +
+	"\tKIND_EDIT\x10\a\x12\x0f\n" +
+	"\vKIND_DELETE\x10\b\x12\x0e\n" +
+	"\n" +
+	"KIND_REACT\x10\t\x12\x10\n" +
+	"\fKIND_REMOVED\x10\n" +
+	"B0Z.github.com/webaas-chat/webaas-chat/chat/chatpbb\x06proto3"
 
 var (
 	file_chatroom_proto_rawDescOnce sync.Once
