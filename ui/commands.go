@@ -11,6 +11,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/ui/common"
+	"github.com/webaas-chat/webaas-chat/ui/picker"
 )
 
 // command is one slash command: typed in the input, run on the room on
@@ -55,6 +56,49 @@ var commands = []command{
 			return m.setStatus("Usage: /me ACTION", true)
 		}
 		return m.send(r, chat.Action, arg)
+	}},
+	{"/reply", "[TEXT]", "reply to the selected line", func(m *Model, r *roomView, arg string) tea.Cmd {
+		seq, ok := r.target(false)
+		if !ok {
+			return m.setStatus("Nothing to reply to: select a message first (alt+↑).", true)
+		}
+		m.startReply(r, seq)
+		if arg != "" {
+			return m.send(r, chat.Text, arg)
+		}
+		return nil
+	}},
+	{"/edit", "[TEXT]", "edit your last (or selected)", func(m *Model, r *roomView, arg string) tea.Cmd {
+		seq, ok := r.target(true)
+		if !ok {
+			return m.setStatus("No message of yours to edit here.", true)
+		}
+		if arg != "" {
+			r.editing = seq
+			return m.saveEdit(r, arg)
+		}
+		st, _ := r.msgs.State(seq)
+		return m.startEdit(r, seq, st.Text)
+	}},
+	{"/delete", "", "delete your last (or selected)", func(m *Model, r *roomView, _ string) tea.Cmd {
+		seq, ok := r.target(true)
+		if !ok {
+			return m.setStatus("No message of yours to delete here.", true)
+		}
+		r.msgs.SelectSeq(seq)
+		cmd, _ := m.onSelectKey(r, tea.KeyPressMsg{Code: 'd', Text: "d"})
+		return cmd
+	}},
+	{"/react", "EMOJI", "react to the selected line", func(m *Model, r *roomView, arg string) tea.Cmd {
+		emoji, ok := picker.Lookup(arg)
+		if !ok {
+			return m.setStatus("Usage: /react EMOJI, e.g. /react 👍 or /react :tada:", true)
+		}
+		seq, ok := r.target(false)
+		if !ok {
+			return m.setStatus("Nothing to react to: select a message first (alt+↑).", true)
+		}
+		return m.react(r, seq, emoji)
 	}},
 	{"/whois", "NICK", "the key NICK signs with", func(m *Model, r *roomView, arg string) tea.Cmd {
 		return m.setStatus(whois(r, arg), false)
@@ -236,7 +280,11 @@ func whois(r *roomView, nick string) string {
 			online = "online"
 		}
 	}
-	return fmt.Sprintf("%s (%s) signs as %s: compare it with theirs.", shown, online, fp)
+	read := ""
+	if s := r.readUpTo(nick); s != "" {
+		read = "; " + s
+	}
+	return fmt.Sprintf("%s (%s) signs as %s: compare it with theirs%s.", shown, online, fp, read)
 }
 
 // commandHelp lists the slash commands, for the help overlay.
@@ -259,6 +307,9 @@ func (m *Model) submit(r *roomView) tea.Cmd {
 		return m.command(r, text)
 	}
 	text = strings.TrimPrefix(text, "/") // "//etc" sends "/etc"
+	if r.editing != 0 {
+		return m.saveEdit(r, text)
+	}
 	return m.send(r, chat.Text, text)
 }
 

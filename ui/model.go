@@ -64,6 +64,8 @@ type Options struct {
 	// ("the host of this room left; waiting for it"), or "" when it knows
 	// no reason; the header shows it.
 	HostNote func() string
+	// Now is the clock typing indicators are timed by (nil: time.Now).
+	Now func() time.Time
 }
 
 type screen int
@@ -216,6 +218,14 @@ func (m *Model) setStatus(text string, isErr bool) tea.Cmd {
 	m.status.text, m.status.err = chat.DisplayLine(text), isErr
 	gen := m.status.gen
 	return tea.Tick(6*time.Second, func(time.Time) tea.Msg { return clearStatusMsg{gen} })
+}
+
+// now is the chat's clock.
+func (m *Model) now() time.Time {
+	if m.opts.Now != nil {
+		return m.opts.Now()
+	}
+	return time.Now()
 }
 
 // setFocus focuses pane i of the room on screen.

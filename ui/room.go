@@ -14,6 +14,7 @@ import (
 	"github.com/webaas-chat/webaas-chat/ui/composer"
 	"github.com/webaas-chat/webaas-chat/ui/members"
 	"github.com/webaas-chat/webaas-chat/ui/messages"
+	"github.com/webaas-chat/webaas-chat/ui/picker"
 )
 
 // pageSize is how many messages a history load brings.
@@ -80,6 +81,22 @@ type roomView struct {
 	// was last written (or read), markWant what the screen has shown.
 	marked, markWant int64
 	markSoon         bool // a markTickMsg is on its way
+
+	// Acting on messages (actions.go): what the input's text replies to
+	// or replaces (with the draft an edit put aside), a delete waiting
+	// for its "y", the emoji picker, a message being loaded to jump to.
+	replyTo, editing int64
+	draft            string
+	confirmDel       int64
+	picker           *picker.Model
+	pickFor          int64
+	jumpTo           int64
+	// typists are who else is typing, by when it was last said (this
+	// clock); saidTyping when we last said we are.
+	typists    map[string]time.Time
+	typingTick bool
+	saidTyping time.Time
+	markers    map[string]int64 // every reader's read marker, for "seen by"
 }
 
 // newsLine is one unread line of a room.
@@ -99,6 +116,7 @@ func newRoomView(c *common.Common, id int, j joined) *roomView {
 		conn: connConnecting,
 	}
 	r.msgs = messages.New(c, j.session)
+	r.msgs.SetSeen(r.seenBy)
 	r.members = members.New(c, j.session.Nick)
 	r.input = composer.New(c)
 	r.panes = [focusCount]pane{r.input, r.msgs, r.members}
@@ -288,6 +306,9 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 			cmds = append(cmds, hostCheck(r.id))
 		}
 	case chat.Messages:
+		for _, line := range msg.ev.Messages {
+			delete(r.typists, line.Nick) // they sent what they typed
+		}
 		mentions := r.msgs.Add(msg.ev.Messages)
 		if mentions > 0 && m.opts.Bell {
 			cmds = append(cmds, tea.Raw("\a"))
@@ -306,7 +327,7 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 		}
 		if mentions > 0 || r.notifyAll {
 			for _, line := range msg.ev.Messages {
-				others := !line.Kind.System() && line.ClientID != r.session.ClientID() && line.Nick != r.session.Nick()
+				others := (line.Kind == chat.Text || line.Kind == chat.Action) && line.ClientID != r.session.ClientID() && line.Nick != r.session.Nick()
 				if line.Mentions(r.session.Nick()) || r.notifyAll && others {
 					if mentions == 0 && m.opts.Bell {
 						cmds = append(cmds, tea.Raw("\a")) // every line, in a room that asks for it
@@ -325,6 +346,10 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 		r.members.SetMembers(msg.ev.Members)
 	case chat.ReadUpTo:
 		r.readElsewhere(msg.ev.Seq)
+	case chat.Marker:
+		r.noteMarker(msg.ev.Reader, msg.ev.Seq)
+	case chat.Typing:
+		cmds = append(cmds, m.noteTyping(r, msg.ev))
 	case chat.Gap:
 		what := fmt.Sprintf("Message %d is", msg.ev.From)
 		if msg.ev.To > msg.ev.From {
@@ -367,7 +392,7 @@ func (m *Model) directOffers(r *roomView, msgs []chat.Message) tea.Cmd {
 func (r *roomView) countUnread(msgs []chat.Message) {
 	me := r.session.Nick()
 	for _, msg := range msgs {
-		if msg.Seq <= r.marked || msg.Kind.System() || msg.ClientID == r.session.ClientID() || msg.Nick == me && !msg.Suspect() {
+		if msg.Seq <= r.marked || msg.Kind.System() || msg.Kind.Amends() || msg.Kind == chat.Removed || msg.ClientID == r.session.ClientID() || msg.Nick == me && !msg.Suspect() {
 			continue
 		}
 		n := newsLine{seq: msg.Seq, mention: msg.Mentions(me)}
@@ -450,9 +475,15 @@ func (m *Model) send(r *roomView, kind chat.Kind, text string) tea.Cmd {
 		return m.setStatus("Not sent: "+why+" (kept in the input).", true)
 	}
 	r.input.Reset()
+	replyTo := r.replyTo
+	if kind != chat.Text {
+		replyTo = 0
+	}
+	r.replyTo, r.saidTyping = 0, time.Time{} // the line itself tells the others we stopped
+	r.input.SetContext("")
 	r.nextLocal++
 	local, id, session := r.nextLocal, r.id, r.session
-	r.msgs.AddPending(local, chat.Message{Nick: session.Nick(), Text: text, Kind: kind, Sent: time.Now(), ClientID: session.ClientID()})
+	r.msgs.AddPending(local, chat.Message{Nick: session.Nick(), Text: text, Kind: kind, Sent: time.Now(), ClientID: session.ClientID(), ReplyTo: replyTo})
 	r.msgs.Bottom()
 	ctx := m.c.Ctx
 	return func() tea.Msg {
@@ -460,9 +491,12 @@ func (m *Model) send(r *roomView, kind chat.Kind, text string) tea.Cmd {
 		// message or the session ends (logout, quit).
 		var msg chat.Message
 		var err error
-		if kind == chat.Action {
+		switch {
+		case kind == chat.Action:
 			msg, err = session.Act(ctx, text)
-		} else {
+		case replyTo != 0:
+			msg, err = session.Reply(ctx, replyTo, text)
+		default:
 			msg, err = session.Send(ctx, text)
 		}
 		return sentMsg{room: id, local: local, text: text, msg: msg, err: err}
@@ -522,6 +556,9 @@ func (m *Model) onOlder(r *roomView, msg olderMsg) tea.Cmd {
 	}
 	r.msgs.Add(msg.msgs)
 	r.noOlder = len(msg.msgs) == 0 || msg.msgs[0].Seq <= 1
+	if r.jumpTo != 0 {
+		return m.jumpTo(r, r.jumpTo) // another page, or there
+	}
 	text := fmt.Sprintf("Loaded %d older message%s.", len(msg.msgs), common.Plural(len(msg.msgs)))
 	if r.noOlder {
 		text += " That is the beginning of the room."

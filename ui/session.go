@@ -102,6 +102,7 @@ func join(ctx context.Context, opts Options, nick, code string) (joined, error) 
 	follow.Members = true
 	follow.Logger = opts.Logger
 	follow.Reader = session.Reader()
+	follow.Readers, follow.Typing = true, true // "seen by", "is typing"
 	readUpTo, err := room.ReadUpTo(cctx, follow.Reader)
 	if err != nil {
 		session.Close()

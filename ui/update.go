@@ -55,6 +55,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return m.setStatus("Handed over: from now on your lines are signed by the new device's key; this one's read as another's.", false)
 		})
+	case actedMsg:
+		return m, forRoom(m, msg.room, func(*roomView) tea.Cmd { return m.onActed(msg) })
+	case typingTickMsg:
+		return m, forRoom(m, msg.room, func(r *roomView) tea.Cmd { return m.onTypingTick(r, msg.now) })
+	case tea.MouseClickMsg:
+		return m, m.onClick(msg)
 	case hostCheckMsg:
 		return m, forRoom(m, msg.room, func(r *roomView) tea.Cmd { return m.checkHost(r, msg.now) })
 	case tea.KeyPressMsg:
@@ -135,7 +141,29 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	if m.switcher != nil {
 		return m.onSwitcherKey(msg)
 	}
+	if r.picker != nil {
+		return m.onPickerKey(r, msg)
+	}
+	if r.confirmDel != 0 {
+		return m.onConfirmKey(r, msg)
+	}
+	if r.msgs.Selecting() {
+		if cmd, done := m.onSelectKey(r, msg); done {
+			return cmd
+		}
+		if !key.Matches(msg, k.NextFocus, k.PrevFocus, k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextRoom, k.PrevRoom, k.JumpRoom, k.NextNews, k.Switcher, k.Logout) {
+			// Any other key ends the selection and goes to the input:
+			// typing is what the person meant.
+			r.msgs.Unselect()
+			m.setFocus(focusInput)
+		}
+	}
 	switch {
+	case key.Matches(msg, k.Select):
+		return m.selectMessages(r)
+	case m.focus == focusInput && key.Matches(msg, k.Unselect) && (r.replyTo != 0 || r.editing != 0):
+		r.cancelEdit()
+		return nil
 	case key.Matches(msg, k.Switcher):
 		m.switcher = newSwitcher()
 		return nil
@@ -172,6 +200,11 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.readIfBottom(r)
 	case m.focus == focusInput && key.Matches(msg, k.Send):
 		return m.submit(r)
+	}
+	if m.focus == focusInput {
+		before := r.input.Value()
+		cmd := r.input.Update(msg)
+		return tea.Batch(cmd, m.typingCmd(r, before))
 	}
 	cmd := r.panes[m.focus].Update(msg)
 	if m.focus == focusMessages {

@@ -48,14 +48,18 @@ func (m *Model) render() string {
 			m.header(r),
 			m.body(r),
 			m.frame(r.input, m.focus == focusInput),
-			m.hintLine(*m.c.Keys),
+			m.chatHint(r),
 		}, "\n")
 	}
 	screen = common.Fill(screen, w, h)
-	if m.showHelp {
+	r := m.room()
+	switch {
+	case m.showHelp:
 		screen = m.overlay(screen, m.helpBox())
-	} else if m.switcher != nil && m.screen == chatScreen {
+	case m.switcher != nil && m.screen == chatScreen:
 		screen = m.overlay(screen, m.switcherBox())
+	case r != nil && r.picker != nil && m.screen == chatScreen:
+		screen = m.overlay(screen, r.picker.View(m.width-6))
 	}
 	return screen
 }
@@ -202,6 +206,20 @@ func fitHeader(name, nick string, w int) (string, string) {
 		return ansi.Truncate(name, nameW, "…"), nick
 	}
 	return "", ansi.Truncate(nick, max(w-2, 0), "…")
+}
+
+// chatHint is the chat screen's bottom line: a status, else who is
+// typing, else the keys (those of the selection while it is on).
+func (m *Model) chatHint(r *roomView) string {
+	if m.status.text == "" {
+		if t := r.typingLine(); t != "" {
+			return common.PadRight(m.c.Styles.Hint.Render(ansi.Truncate(t, m.width, "…")), m.width)
+		}
+		if r.msgs.Selecting() {
+			return common.PadRight(m.help.ShortHelpView(m.c.Keys.SelectHelp()), m.width)
+		}
+	}
+	return m.hintLine(*m.c.Keys)
 }
 
 func (m *Model) hintLine(keys help.KeyMap) string {

@@ -1,6 +1,10 @@
 package common
 
-import "charm.land/bubbles/v2/key"
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+)
 
 // KeyMap is every key the chat answers to, in one place; it feeds the key
 // hint line and the help overlay.
@@ -28,6 +32,17 @@ type KeyMap struct {
 	Login     key.Binding
 	NextField key.Binding
 	PrevField key.Binding
+
+	// Acting on messages: Select starts the selection; while it is on,
+	// LineUp and LineDown move it and these act on the selected message.
+	Select   key.Binding
+	Reply    key.Binding
+	Edit     key.Binding
+	Delete   key.Binding
+	React    key.Binding
+	Jump     key.Binding // to what the selected reply answers
+	Unselect key.Binding
+	Confirm  key.Binding // yes, to a question in the status line
 }
 
 // DefaultKeyMap returns the default keys.
@@ -42,8 +57,8 @@ func DefaultKeyMap() KeyMap {
 		Newline:   key.NewBinding(key.WithKeys("alt+enter", "ctrl+j"), key.WithHelp("alt+enter", "new line")),
 		NextFocus: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		PrevFocus: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
-		NextRoom:  key.NewBinding(key.WithKeys("ctrl+n", "alt+down"), key.WithHelp("ctrl+n", "next room")),
-		PrevRoom:  key.NewBinding(key.WithKeys("ctrl+p", "alt+up"), key.WithHelp("ctrl+p", "previous room")),
+		NextRoom:  key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "next room")),
+		PrevRoom:  key.NewBinding(key.WithKeys("ctrl+p"), key.WithHelp("ctrl+p", "previous room")),
 		JumpRoom:  key.NewBinding(key.WithKeys("alt+1", "alt+2", "alt+3", "alt+4", "alt+5", "alt+6", "alt+7", "alt+8", "alt+9"), key.WithHelp("alt+1…9", "room 1…9")),
 		NextNews:  key.NewBinding(key.WithKeys("alt+a"), key.WithHelp("alt+a", "next unread room")),
 		Switcher:  key.NewBinding(key.WithKeys("ctrl+k"), key.WithHelp("ctrl+k", "find a room")),
@@ -56,7 +71,21 @@ func DefaultKeyMap() KeyMap {
 		Login:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "log in")),
 		NextField: key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab", "next field")),
 		PrevField: key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab", "previous field")),
+
+		Select:   key.NewBinding(key.WithKeys("alt+up"), key.WithHelp("alt+↑", "select a message")),
+		Reply:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reply")),
+		Edit:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
+		Delete:   key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete")),
+		React:    key.NewBinding(key.WithKeys("+"), key.WithHelp("+", "react")),
+		Jump:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "go to what it answers")),
+		Unselect: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "end selection")),
+		Confirm:  key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
 	}
+}
+
+// SelectHelp is the key hint line while a message is selected.
+func (k KeyMap) SelectHelp() []key.Binding {
+	return []key.Binding{k.LineUp, k.Reply, k.Edit, k.Delete, k.React, k.Jump, k.Unselect}
 }
 
 // ShortHelp is the chat screen's key hint line.
@@ -64,13 +93,34 @@ func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Send, k.Newline, k.NextFocus, k.Help, k.Logout, k.Quit}
 }
 
-// FullHelp is the chat screen's help overlay, a column per group.
+// FullHelp is the chat screen's help overlay, a column per group. Pairs
+// of keys share a row (tab/shift+tab), so that the whole help, commands
+// included, fits a 100 × 30 terminal.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Send, k.Newline, k.NextFocus, k.PrevFocus, k.NextRoom, k.PrevRoom, k.JumpRoom, k.NextNews, k.Switcher},
-		{k.PageUp, k.PageDown, k.Top, k.Bottom, k.LineUp, k.LineDown},
+		{k.Send, k.Newline, pair(k.NextFocus, k.PrevFocus, "next/previous pane"), pair(k.NextRoom, k.PrevRoom, "next/previous room"), k.JumpRoom, k.NextNews, k.Switcher},
+		{
+			pair(k.PageUp, k.PageDown, "page up/down"), k.Top, k.Bottom, pair(k.LineUp, k.LineDown, "scroll"),
+			k.Select, helpOnly(k.Reply, k.Edit, k.Delete, k.React), k.Jump, helpOnly(k.Unselect),
+		},
 		{k.Help, k.Close, k.Redraw, k.Logout, k.Quit},
 	}
+}
+
+// pair is one help row for two keys.
+func pair(a, b key.Binding, desc string) key.Binding {
+	return key.NewBinding(key.WithKeys(append(a.Keys(), b.Keys()...)...), key.WithHelp(a.Help().Key+"/"+b.Help().Key, desc))
+}
+
+// helpOnly is one help row for keys of the selection: "r/e/d/+",
+// "reply, edit yours, …".
+func helpOnly(bs ...key.Binding) key.Binding {
+	var keys, names, descs []string
+	for _, b := range bs {
+		keys = append(keys, b.Keys()...)
+		names, descs = append(names, b.Help().Key), append(descs, b.Help().Desc)
+	}
+	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(strings.Join(names, " "), strings.Join(descs, ", ")))
 }
 
 // LoginKeys is the login screen's view of the KeyMap.

@@ -17,6 +17,10 @@ type Styles struct {
 
 	Time, Text, Own, Mention, System, Day, Pending lipgloss.Style
 	NewBanner                                      lipgloss.Style
+	// Selected marks the selected message's rows; Reaction and
+	// MyReaction draw reactions (one's own stand out); Quote is a
+	// reply's line about what it answers.
+	Selected, Reaction, MyReaction, Quote lipgloss.Style
 
 	Online, OfflineUser, You lipgloss.Style
 
@@ -49,6 +53,11 @@ func DefaultStyles() *Styles {
 		Day:       lipgloss.NewStyle().Faint(true),
 		Pending:   lipgloss.NewStyle().Faint(true),
 		NewBanner: lipgloss.NewStyle().Reverse(true).Bold(true),
+
+		Selected:   lipgloss.NewStyle().Foreground(accent).Bold(true),
+		Reaction:   lipgloss.NewStyle().Faint(true),
+		MyReaction: lipgloss.NewStyle().Reverse(true),
+		Quote:      lipgloss.NewStyle().Faint(true),
 
 		Online:      lipgloss.NewStyle().Foreground(lipgloss.Color("2")),
 		OfflineUser: lipgloss.NewStyle().Faint(true),

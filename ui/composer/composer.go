@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textarea"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/webaas-chat/webaas-chat/ui/common"
 )
@@ -21,6 +22,7 @@ type Model struct {
 	*common.Common
 	width, height int
 	ta            textarea.Model
+	context       string // a line above the text: what a reply answers, or that this is an edit
 }
 
 // New returns an empty, focused editor.
@@ -41,8 +43,22 @@ func New(c *common.Common) *Model {
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
 	m.ta.SetWidth(max(w-2, 1))
-	m.ta.SetHeight(max(h-2, 1))
+	rows := h - 2
+	if m.context != "" {
+		rows--
+	}
+	m.ta.SetHeight(max(rows, 1))
 }
+
+// SetContext shows a line above the text ("" removes it): what the
+// message being written replies to, or that it is an edit.
+func (m *Model) SetContext(s string) {
+	m.context = s
+	m.SetSize(m.width, m.height)
+}
+
+// Context is the line shown above the text.
+func (m *Model) Context() string { return m.context }
 
 // SetFocus focuses the editor, or not.
 func (m *Model) SetFocus(f bool) {
@@ -73,6 +89,9 @@ func (m *Model) SetValue(s string) { m.ta.SetValue(s) }
 func (m *Model) View() string {
 	lines := strings.Split(common.DropBidi(m.ta.View()), "\n")
 	w, h := max(m.width-2, 1), max(m.height-2, 1)
+	if m.context != "" {
+		lines = append([]string{m.Styles.Quote.Render(ansi.Truncate(m.context, w, "…"))}, lines...)
+	}
 	for len(lines) < h {
 		lines = append(lines, "")
 	}

@@ -25,10 +25,12 @@ type entry struct {
 	mention bool
 
 	// The rendered lines, for the width and nickname they were rendered
-	// for. Only entries that were on screen are ever rendered.
-	width int
-	nick  string
-	lines []string
+	// for. Only entries that were on screen are ever rendered. quoteRow
+	// is the line that quotes what the message replies to (-1: none).
+	width    int
+	nick     string
+	lines    []string
+	quoteRow int
 }
 
 // Me is who reads the pane: the session, which alone knows the nickname
@@ -36,6 +38,7 @@ type entry struct {
 type Me interface {
 	Nick() string
 	ClientID() string
+	Key() []byte // marks one's own reactions (nil: none are)
 }
 
 // Model is the message pane. It keeps every loaded message but renders
@@ -50,6 +53,17 @@ type Model struct {
 
 	entries []*entry // committed, by seq; then pending ones
 	pending int      // how many entries at the end are pending
+	// ledger holds what edits, deletes and reactions made of the lines;
+	// replies maps a message to the lines that quote it (to redraw them
+	// when it changes or loads); oldest is the oldest seq taken, line or
+	// amendment, where older history starts.
+	ledger  *chat.Ledger
+	replies map[int64][]int64
+	oldest  int64
+
+	sel  int64                                   // the selected message's seq (0: none)
+	seen func(seq int64, author string) []string // who read up to seq, for "seen by"
+	rows []rowRef                                // what each row of the last View shows
 
 	follow bool // stuck to the newest message
 	bottom int  // when not following: index of the entry on the bottom line
@@ -57,12 +71,28 @@ type Model struct {
 	unread int  // messages that arrived while scrolled up
 }
 
-// New returns an empty pane read by me.
-func New(c *common.Common, me Me) *Model {
-	return &Model{Common: c, me: me, follow: true}
+// rowRef names what a row of the pane shows: entry (-1: none) and
+// whether it is the entry's quote of what it replies to.
+type rowRef struct {
+	entry int
+	quote bool
 }
 
+// New returns an empty pane read by me.
+func New(c *common.Common, me Me) *Model {
+	m := &Model{Common: c, me: me, follow: true}
+	m.Reset()
+	return m
+}
+
+// SetSeen sets who has read up to a message, for the "seen by" line
+// under the newest (and the selected) message.
+func (m *Model) SetSeen(seen func(seq int64, author string) []string) { m.seen = seen }
+
 func (m *Model) innerWidth() int { return max(m.width-2, 1) }
+
+// InnerWidth is how many columns of messages the pane shows.
+func (m *Model) InnerWidth() int { return m.innerWidth() }
 
 // InnerHeight is how many rows of messages the pane shows.
 func (m *Model) InnerHeight() int { return max(m.height-2, 1) }
@@ -83,6 +113,11 @@ func (m *Model) SetSize(w, h int) {
 func (m *Model) Reset() {
 	m.entries, m.pending = nil, 0
 	m.follow, m.bottom, m.hidden, m.unread = true, 0, 0, 0
+	var key []byte
+	if m.me != nil {
+		key = m.me.Key()
+	}
+	m.ledger, m.replies, m.oldest, m.sel = chat.NewLedger(key), map[int64][]int64{}, 0, 0
 }
 
 func (m *Model) committed() []*entry { return m.entries[:len(m.entries)-m.pending] }
@@ -109,19 +144,22 @@ func (m *Model) NewestSeq() int64 {
 	return c[len(c)-1].msg.Seq
 }
 
-// OldestSeq is the seq of the oldest message held (0: none).
-func (m *Model) OldestSeq() int64 {
-	c := m.committed()
-	if len(c) == 0 {
-		return 0
-	}
-	return c[0].msg.Seq
-}
+// OldestSeq is the seq of the oldest message taken, a line or an
+// amendment (0: none): older history is what comes before it.
+func (m *Model) OldestSeq() int64 { return m.oldest }
 
 // Add inserts committed messages in seq order, skipping ones already
-// held, and returns how many of the new ones mention us.
+// held, and applies amendments to the lines they name; it returns how
+// many of the new lines mention us.
 func (m *Model) Add(msgs []chat.Message) (mentions int) {
 	for _, msg := range msgs {
+		if msg.Seq > 0 && (m.oldest == 0 || msg.Seq < m.oldest) {
+			m.oldest = msg.Seq
+		}
+		if msg.Kind.Amends() {
+			m.changed(m.ledger.Add(msg))
+			continue
+		}
 		c := m.committed()
 		i := sort.Search(len(c), func(i int) bool { return c[i].msg.Seq >= msg.Seq })
 		if i < len(c) && c[i].msg.Seq == msg.Seq {
@@ -132,6 +170,11 @@ func (m *Model) Add(msgs []chat.Message) (mentions int) {
 			mentions++
 		}
 		m.insert(i, e)
+		m.ledger.Add(msg)
+		if msg.ReplyTo > 0 {
+			m.replies[msg.ReplyTo] = append(m.replies[msg.ReplyTo], msg.Seq)
+		}
+		m.changed(msg.Seq) // its quoters can now say what it is
 		if i < len(c) {
 			// Older than something we hold (history): the next entry's day
 			// separator may change.
@@ -141,6 +184,41 @@ func (m *Model) Add(msgs []chat.Message) (mentions int) {
 		}
 	}
 	return mentions
+}
+
+// changed redraws message seq and the lines that quote it.
+func (m *Model) changed(seq int64) {
+	if seq == 0 {
+		return
+	}
+	for _, s := range append([]int64{seq}, m.replies[seq]...) {
+		if i := m.index(s); i >= 0 {
+			m.entries[i].lines = nil
+		}
+	}
+}
+
+// index is the place of committed message seq among the entries (-1:
+// not held).
+func (m *Model) index(seq int64) int {
+	c := m.committed()
+	i := sort.Search(len(c), func(i int) bool { return c[i].msg.Seq >= seq })
+	if i < len(c) && c[i].msg.Seq == seq {
+		return i
+	}
+	return -1
+}
+
+// State is what message seq has become by its edits, deletes and
+// reactions; ok is false for one not held.
+func (m *Model) State(seq int64) (chat.State, bool) { return m.ledger.State(seq) }
+
+// Message is committed message seq, if held.
+func (m *Model) Message(seq int64) (chat.Message, bool) {
+	if i := m.index(seq); i >= 0 {
+		return m.entries[i].msg, true
+	}
+	return chat.Message{}, false
 }
 
 func (m *Model) insert(i int, e *entry) {
@@ -198,28 +276,35 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 // View draws the visible lines only.
 func (m *Model) View() string {
 	w, h := m.innerWidth(), m.InnerHeight()
-	var rev []string // bottom-up
+	type row struct {
+		text string
+		ref  rowRef
+	}
+	var rev []row // bottom-up
 	if len(m.entries) == 0 {
-		rev = []string{m.Styles.Dim.Render(ansi.Truncate("No messages yet. Say hello!", w, "…"))}
+		rev = []row{{m.Styles.Dim.Render(ansi.Truncate("No messages yet. Say hello!", w, "…")), rowRef{entry: -1}}}
 	}
 	b, hidden := m.bottomAnchor()
 	for i := b; i >= 0 && len(rev) < h; i-- {
-		ls := m.lines(i)
+		ls := m.rowsOf(i)
 		if i == b {
 			ls = ls[:len(ls)-hidden]
 		}
+		quote := m.entries[i].quoteRow
 		for j := len(ls) - 1; j >= 0 && len(rev) < h; j-- {
-			rev = append(rev, ls[j])
+			rev = append(rev, row{ls[j], rowRef{entry: i, quote: j == quote}})
 		}
 	}
 	out := make([]string, h)
+	m.rows = make([]rowRef, h)
 	for i := range out {
-		line := ""
+		line, ref := "", rowRef{entry: -1}
 		if k := h - 1 - i; k < len(rev) {
-			line = rev[k]
+			line, ref = rev[k].text, rev[k].ref
 		}
-		out[i] = common.PadRight(line, w)
+		out[i], m.rows[i] = common.PadRight(line, w), ref
 	}
+	m.markSelected(out)
 	if m.unread > 0 && !m.follow {
 		banner := fmt.Sprintf(" ↓ %d new message%s (end) ", m.unread, common.Plural(m.unread))
 		out[h-1] = common.PadRight(m.Styles.NewBanner.Render(ansi.Truncate(banner, w, "…")), w)
@@ -232,7 +317,7 @@ func (m *Model) SetFocus(f bool) { m.focused = f }
 
 // ShortHelp lists the pane's keys.
 func (m *Model) ShortHelp() []key.Binding {
-	return []key.Binding{m.Keys.LineUp, m.Keys.LineDown, m.Keys.PageUp, m.Keys.PageDown, m.Keys.Top, m.Keys.Bottom}
+	return []key.Binding{m.Keys.LineUp, m.Keys.LineDown, m.Keys.PageUp, m.Keys.PageDown, m.Keys.Top, m.Keys.Bottom, m.Keys.Select}
 }
 
 // FullHelp lists the pane's keys.

@@ -5,16 +5,20 @@ package messages
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/ui/common"
 )
 
-// lines renders entry i at the current width, cached.
+// lines renders entry i at the current width, cached: a day separator
+// where the day changes, the quote of what it replies to, the message,
+// its reactions.
 func (m *Model) lines(i int) []string {
 	e := m.entries[i]
 	w, nick := m.innerWidth(), m.nick()
@@ -26,9 +30,100 @@ func (m *Model) lines(i int) []string {
 	if e.pending == 0 && (i == 0 || !sameDay(m.entries[i-1].msg.Sent.In(m.Loc), when)) {
 		out = append(out, m.daySeparator(when, w))
 	}
-	out = append(out, m.body(e, when, w, nick)...)
+	e.quoteRow = -1
+	if e.msg.ReplyTo > 0 {
+		e.quoteRow = len(out)
+		out = append(out, m.quoteLine(e.msg.ReplyTo, w))
+	}
+	st, _ := m.ledger.State(e.msg.Seq)
+	out = append(out, m.body(e, st, when, w, nick)...)
+	if len(st.Reactions) > 0 {
+		out = append(out, m.reactionsLine(st.Reactions, w))
+	}
 	e.lines, e.width, e.nick = out, w, nick
 	return out
+}
+
+// rowsOf is entry i's rows as drawn now: its lines, and under the newest
+// message and the selected one, who has seen it. Only those two are
+// not cached: who has read what moves all the time.
+func (m *Model) rowsOf(i int) []string {
+	ls := m.lines(i)
+	e := m.entries[i]
+	if m.seen == nil || e.pending != 0 || e.msg.Kind.System() || i != len(m.committed())-1 && e.msg.Seq != m.sel {
+		return ls
+	}
+	who := m.seen(e.msg.Seq, e.msg.Nick)
+	if len(who) == 0 {
+		return ls
+	}
+	return append(slices.Clip(ls), m.seenLine(who, m.innerWidth()))
+}
+
+// maxSeenNames is how many readers "seen by" names before it counts.
+const maxSeenNames = 3
+
+func (m *Model) seenLine(who []string, w int) string {
+	text := "seen by " + strings.Join(who, ", ")
+	if len(who) > maxSeenNames {
+		text = fmt.Sprintf("seen by %d", len(who))
+	}
+	return strings.Repeat(" ", gutterWidth) + m.Styles.Dim.Render(ansi.Truncate(text, max(w-gutterWidth, 1), "…"))
+}
+
+// quoteLine is a reply's line about what it answers, one row: "↳ alice:
+// what she said…".
+func (m *Model) quoteLine(seq int64, w int) string {
+	text := fmt.Sprintf("↳ message %d, not loaded (enter on the reply loads it)", seq)
+	if i := m.index(seq); i >= 0 {
+		target := m.entries[i].msg
+		lead, said := target.Parts(true)
+		if st, ok := m.ledger.State(seq); ok {
+			switch {
+			case st.Deleted:
+				said = "(message deleted)"
+			default:
+				t := target
+				t.Text = st.Text
+				_, said = t.Parts(true)
+			}
+		}
+		text = "↳ " + lead + " " + said
+	}
+	return strings.Repeat(" ", gutterWidth) + m.Styles.Quote.Render(ansi.Truncate(text, max(w-gutterWidth, 1), "…"))
+}
+
+// maxReactionsShown is how many kinds of reaction a message shows; the
+// rest are counted ("+ 240 more"), so a flood of them takes one row.
+const maxReactionsShown = 8
+
+// reactionsLine is "👍 3  ❤ 1", one's own highlighted, cut to one row.
+func (m *Model) reactionsLine(rs []chat.Reaction, w int) string {
+	st := m.Styles
+	avail := max(w-gutterWidth, 1)
+	var b strings.Builder
+	used, more := 0, 0
+	for i, r := range rs {
+		item := fmt.Sprintf("%s %d", chat.DisplayLine(r.Emoji), r.Count)
+		need := ansi.StringWidth(item) + 2
+		if i >= maxReactionsShown || used+need > avail-12 { // room for "+ 9999 more"
+			more += r.Count
+			continue
+		}
+		style := st.Reaction
+		if r.Mine {
+			style = st.MyReaction
+		}
+		if used > 0 {
+			b.WriteString("  ")
+		}
+		b.WriteString(style.Render(item))
+		used += need
+	}
+	if more > 0 {
+		b.WriteString(st.Dim.Render(fmt.Sprintf("  + %d more", more)))
+	}
+	return strings.Repeat(" ", gutterWidth) + b.String()
 }
 
 func sameDay(a, b time.Time) bool {
@@ -55,10 +150,17 @@ const MaxRows = 12
 // body renders one message: a mark column (▌ for our lines, ! for lines
 // that mention us), the local time, then the text wrapped under itself.
 // Nicknames and text pass through the display filter (package chat).
-func (m *Model) body(e *entry, when time.Time, w int, me string) []string {
+func (m *Model) body(e *entry, state chat.State, when time.Time, w int, me string) []string {
 	st := m.Styles
 	msg := e.msg
+	if state.Edited {
+		msg.Text = state.Text
+	}
 	lead, text := msg.Parts(false)
+	deleted := state.Deleted || msg.Kind == chat.Removed
+	if deleted {
+		text = "(message deleted)"
+	}
 	prefix := lead + " "
 	nickStyle, textStyle := st.Nick(msg.Nick), st.Text
 	// A line under our nickname that its signature does not prove ours
@@ -79,11 +181,22 @@ func (m *Model) body(e *entry, when time.Time, w int, me string) []string {
 	if system {
 		nickStyle, textStyle = st.System, st.System
 	}
+	if deleted {
+		textStyle = st.System
+	}
 	width := max(w-gutterWidth, 4)
-	wrapped, more := fold(common.Wrap(prefix+text, width))
+	edited := ""
+	if state.Edited && !deleted {
+		edited = " (edited)"
+	}
+	wrapped, more := fold(common.Wrap(prefix+text+edited, width))
 	out := make([]string, len(wrapped), len(wrapped)+1)
 	indent := strings.Repeat(" ", gutterWidth)
 	for j, line := range wrapped {
+		tail := ""
+		if edited != "" && j == len(wrapped)-1 && more == 0 && strings.HasSuffix(line, "(edited)") {
+			line, tail = strings.TrimSuffix(line, "(edited)"), st.Dim.Render("(edited)")
+		}
 		if j == 0 {
 			head := st.Time.Render(stamp)
 			if strings.HasPrefix(line, prefix) && !system {
@@ -91,15 +204,34 @@ func (m *Model) body(e *entry, when time.Time, w int, me string) []string {
 			} else {
 				line = m.styled(line, textStyle)
 			}
-			out[j] = mark + head + " " + line
+			out[j] = mark + head + " " + line + tail
 			continue
 		}
-		out[j] = indent + m.styled(line, textStyle)
+		out[j] = indent + m.styled(line, textStyle) + tail
 	}
 	if more > 0 {
 		out = append(out, indent+st.Dim.Render(fmt.Sprintf("… %d more line%s", more, common.Plural(more))))
 	}
 	return out
+}
+
+// markSelected marks the selected message's rows in the mark column: ▶
+// on its first, ┃ on the rest, so the selection shows without colour.
+func (m *Model) markSelected(out []string) {
+	if m.sel == 0 {
+		return
+	}
+	first := true
+	for i, ref := range m.rows {
+		if ref.entry < 0 || m.entries[ref.entry].msg.Seq != m.sel || m.entries[ref.entry].pending != 0 {
+			continue
+		}
+		mark := "┃"
+		if first {
+			mark, first = "▶", false
+		}
+		out[i] = m.Styles.Selected.Render(mark) + ansi.TruncateLeft(out[i], 1, "")
+	}
 }
 
 // fold keeps the rows that fit in MaxRows with a last one that says how

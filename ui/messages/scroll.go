@@ -19,7 +19,7 @@ func (m *Model) linesThrough(b, hidden, limit int) int {
 	}
 	n := -hidden
 	for i := 0; i <= b; i++ {
-		n += len(m.lines(i))
+		n += len(m.rowsOf(i))
 	}
 	return n
 }
@@ -31,12 +31,12 @@ func (m *Model) ScrollUp(n int) {
 	}
 	b, hidden := m.bottomAnchor()
 	hidden += n
-	for b > 0 && hidden >= len(m.lines(b)) {
-		hidden -= len(m.lines(b))
+	for b > 0 && hidden >= len(m.rowsOf(b)) {
+		hidden -= len(m.rowsOf(b))
 		b--
 	}
 	if b == 0 {
-		hidden = min(hidden, len(m.lines(0))-1)
+		hidden = min(hidden, len(m.rowsOf(0))-1)
 	}
 	m.follow, m.bottom, m.hidden = false, b, hidden
 	m.clampTop()
@@ -59,7 +59,7 @@ func (m *Model) ScrollDown(n int) {
 	b, hidden := m.bottom, m.hidden-n
 	for hidden < 0 && b < len(m.entries)-1 {
 		b++
-		hidden += len(m.lines(b))
+		hidden += len(m.rowsOf(b))
 	}
 	if b >= len(m.entries)-1 && hidden <= 0 {
 		m.Bottom()
@@ -69,22 +69,7 @@ func (m *Model) ScrollDown(n int) {
 }
 
 // Top shows the oldest held message at the top of the view.
-func (m *Model) Top() {
-	h := m.InnerHeight()
-	acc := 0
-	for i := range m.entries {
-		acc += len(m.lines(i))
-		if acc >= h {
-			if i == len(m.entries)-1 && acc == h {
-				m.Bottom()
-				return
-			}
-			m.follow, m.bottom, m.hidden = false, i, acc-h
-			return
-		}
-	}
-	m.Bottom() // everything fits
-}
+func (m *Model) Top() { m.showFrom(0) }
 
 // Bottom follows the newest message again.
 func (m *Model) Bottom() {
