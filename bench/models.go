@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/webaas-chat/webaas-chat/backoff"
@@ -34,7 +35,7 @@ type Client interface {
 	// Send posts text and returns once the server acknowledged it.
 	Send(ctx context.Context, text string) error
 	// Delivered yields the texts of new messages as this client's chat
-	// layer learns of them.
+	// layer learns of them (an Actor's reactions as reactionText).
 	Delivered() <-chan []string
 	Close()
 }
@@ -64,6 +65,11 @@ type Ours struct {
 	// with. Both on: what the chat does by default.
 	Secret []byte
 	Sign   bool
+	// Actions makes Connect's clients follow as the TUI will: told of
+	// typing and of every reader's read marker (the room's counters all
+	// pushed), and their feeds yield reactions (reactionText). Reacting
+	// also needs Sign: a reaction counts only when signed.
+	Actions bool
 
 	requests *requestCounter // every client's HTTP requests, by kind
 }
@@ -163,6 +169,7 @@ type oursClient struct {
 	out    chan []string
 	stop   context.CancelFunc
 	done   chan struct{}
+	typing atomic.Int64 // typing events its feed told
 }
 
 func (o *Ours) session(ctx context.Context, room *chat.Room, i int) (*chat.Session, error) {
@@ -210,7 +217,7 @@ func (o *Ours) Connect(ctx context.Context, i int) (Client, error) {
 		return nil, err
 	}
 	fctx, stop := context.WithCancel(context.Background())
-	events, err := room.Follow(fctx, head, chat.FollowOptions{Reconnect: o.Reconnect, Members: o.Members})
+	events, err := room.Follow(fctx, head, chat.FollowOptions{Reconnect: o.Reconnect, Members: o.Members, Typing: o.Actions, Readers: o.Actions})
 	if err == nil {
 		err = awaitLive(ctx, events)
 	}
@@ -226,14 +233,19 @@ func (o *Ours) Connect(ctx context.Context, i int) (Client, error) {
 		defer close(c.done)
 		defer close(c.out)
 		for ev := range events {
-			if ev.Kind != chat.Messages {
-				continue
+			switch ev.Kind {
+			case chat.Typing:
+				c.typing.Add(1)
+			case chat.Messages:
+				texts := make([]string, len(ev.Messages))
+				for j, m := range ev.Messages {
+					texts[j] = m.Text
+					if m.Kind == chat.React {
+						texts[j] = reactionText(m.Seq)
+					}
+				}
+				c.out <- texts
 			}
-			texts := make([]string, len(ev.Messages))
-			for j, m := range ev.Messages {
-				texts[j] = m.Text
-			}
-			c.out <- texts
 		}
 	}()
 	return c, nil
@@ -265,6 +277,23 @@ func (c *oursClient) Send(ctx context.Context, text string) error {
 	_, err := c.sender.Send(ctx, text)
 	return err
 }
+
+// Post, Typing, React and TypingSeen make it an Actor.
+func (c *oursClient) Post(ctx context.Context, text string) (int64, error) {
+	m, err := c.sender.Send(ctx, text)
+	return m.Seq, err
+}
+
+func (c *oursClient) Typing(ctx context.Context, active bool) error {
+	return c.sender.Typing(ctx, active)
+}
+
+func (c *oursClient) React(ctx context.Context, target int64, emoji string) (int64, error) {
+	m, err := c.sender.React(ctx, target, emoji)
+	return m.Seq, err
+}
+
+func (c *oursClient) TypingSeen() int64 { return c.typing.Load() }
 
 func (c *oursClient) Delivered() <-chan []string { return c.out }
 

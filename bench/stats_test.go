@@ -25,6 +25,9 @@ func TestPassed(t *testing.T) {
 		{"94% taken", func(s *SweepStep) { s.Achieved = 0.94 * s.Offered }, false},
 		{"95% taken", func(s *SweepStep) { s.Achieved = 0.95 * s.Offered }, true},
 		{"nothing acknowledged", func(s *SweepStep) { s.Acked = 0 }, false},
+		{"a lost reaction pair", func(s *SweepStep) { s.LostReactionPairs = 1 }, false},
+		{"a failed reaction", func(s *SweepStep) { s.ReactionsFailed = 1 }, false},
+		{"a failed typing write", func(s *SweepStep) { s.TypingFailed = 1 }, true},
 	} {
 		s := step(100)
 		c.edit(&s)
@@ -75,6 +78,11 @@ func TestMedianSteps(t *testing.T) {
 	a, b, c := step(50), step(50), step(50)
 	a.Delivery.P99, b.Delivery.P99, c.Delivery.P99 = 10*time.Millisecond, 90*time.Millisecond, 30*time.Millisecond
 	a.LostPairs, b.LostPairs, c.LostPairs = 0, 7, 1
+	for i, x := range []*SweepStep{&a, &b, &c} {
+		x.Typing, x.ReactEvery = true, 10
+		x.TypingPerSecond, x.ReactionRequestsPerSecond = float64(30+i), float64(9-i)
+		x.ReactionDelivery.P99 = time.Duration(i+1) * time.Millisecond
+	}
 	hi := step(100)
 	got := MedianSteps([][]SweepStep{{step(25), a, hi}, {step(25), b}, {step(25), c}})
 	if len(got) != 3 || got[0].Rate != 25 || got[1].Rate != 50 || got[2].Rate != 100 {
@@ -83,6 +91,10 @@ func TestMedianSteps(t *testing.T) {
 	m := got[1]
 	if m.Delivery.P99 != 30*time.Millisecond || m.LostPairs != 1 || m.Runs != 3 || m.PassedRuns != 1 {
 		t.Errorf("median of 50 msg/s: p99 %v lost %d runs %d passed %d; want 30ms, 1, 3, 1", m.Delivery.P99, m.LostPairs, m.Runs, m.PassedRuns)
+	}
+	if !m.Typing || m.ReactEvery != 10 || m.TypingPerSecond != 31 || m.ReactionRequestsPerSecond != 8 || m.ReactionDelivery.P99 != 2*time.Millisecond {
+		t.Errorf("median of 50 msg/s: typing %v, react every %d, typing %.0f/s, reactions %.0f reqs/s, p99 %v; want true, 10, 31, 8, 2ms",
+			m.Typing, m.ReactEvery, m.TypingPerSecond, m.ReactionRequestsPerSecond, m.ReactionDelivery.P99)
 	}
 	if got[0].PassedRuns != 3 || !got[0].MajorityPassed() || m.MajorityPassed() {
 		t.Errorf("passed: 25 msg/s %d of %d, 50 msg/s %d of %d", got[0].PassedRuns, got[0].Runs, m.PassedRuns, m.Runs)
@@ -97,6 +109,22 @@ func TestBenchSeq(t *testing.T) {
 		k, ok := benchSeq(text)
 		if (want >= 0) != ok || (ok && k != want) {
 			t.Errorf("benchSeq(%q) = %d, %v; want %d", text, k, ok, want)
+		}
+	}
+}
+
+// A reaction as Delivered yields it is never taken for a bench message,
+// nor one for a reaction.
+func TestReactionSeq(t *testing.T) {
+	if seq, ok := reactionSeq(reactionText(42)); !ok || seq != 42 {
+		t.Errorf("reactionSeq(reactionText(42)) = %d, %v", seq, ok)
+	}
+	if _, ok := benchSeq(reactionText(42)); ok {
+		t.Error("benchSeq takes a reaction")
+	}
+	for _, text := range []string{benchText(1, 2), "reaction 0", "reaction x", "👍"} {
+		if _, ok := reactionSeq(text); ok {
+			t.Errorf("reactionSeq takes %q", text)
 		}
 	}
 }

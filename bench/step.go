@@ -45,6 +45,30 @@ type SweepStep struct {
 	// kind ("batch": sends; "transaction": presence in a sequenced room);
 	// nil: not counted (the original design).
 	Requests map[string]int64 `json:",omitempty"`
+	// With StepConfig.Typing and ReactEvery, as asked; then what the
+	// members' typing and reactions came to.
+	Typing     bool `json:",omitempty"`
+	ReactEvery int  `json:",omitempty"`
+	// TypingWrites are the typing writes made (TypingFailed of them
+	// failed), TypingPerSecond those over the sending time, and
+	// TypingEvents the typing events the members' feeds told, together.
+	TypingWrites, TypingFailed int     `json:",omitempty"`
+	TypingPerSecond            float64 `json:",omitempty"`
+	TypingEvents               int     `json:",omitempty"`
+	// Reactions are the reactions acknowledged (ReactionsFailed: ended
+	// in an error); extra messages in the room's order, kept out of
+	// Delivery (which is the rate's messages) but timed on their own in
+	// ReactionDelivery, from just before React (whose reads of the
+	// target included) until each member's chat layer holds them;
+	// LostReactionPairs, the (reaction, member) pairs that never came.
+	Reactions, ReactionsFailed int         `json:",omitempty"`
+	ReactionDelivery           Percentiles `json:",omitzero"`
+	LostReactionPairs          int         `json:",omitempty"`
+	// ReactionRequestsPerSecond is ReactionRequests over the sending
+	// time. TypingShare and ReactionShare are the parts of the step's
+	// requests that typing writes and ReactionRequests are.
+	ReactionRequestsPerSecond  float64 `json:",omitempty"`
+	TypingShare, ReactionShare float64 `json:",omitempty"`
 	// In medians of several runs: how many runs ran this step, and how
 	// many of them passed.
 	Runs, PassedRuns int `json:",omitempty"`
@@ -67,6 +91,13 @@ type StepConfig struct {
 	// server is idle: joining members bump the roster, and every member
 	// then reads the member list, which is set-up, not load.
 	Quiet func(context.Context)
+	// Typing: every member says it is typing every chat.TypingEvery
+	// while the step sends (spread over the period) and that it stopped
+	// as it sends each message. ReactEvery > 0: one message in that many
+	// gets a reaction from another member once acknowledged. Either
+	// needs a model whose clients are Actors.
+	Typing     bool
+	ReactEvery int
 }
 
 // tracker is the bookkeeping of one step, shared by the senders and the
@@ -77,14 +108,19 @@ type tracker struct {
 	holders  []atomic.Int32 // per message: members holding it
 	complete atomic.Int64   // messages every member holds
 	pairs    atomic.Int64   // (message, member) pairs delivered
-	closed   atomic.Bool    // the settle time is over: deliveries no longer count
-	members  int
+	// reactionPairs are the (reaction, member) pairs delivered: the
+	// settle time waits for every acknowledged reaction to reach every
+	// member too.
+	reactionPairs atomic.Int64
+	closed        atomic.Bool // the settle time is over: deliveries no longer count
+	members       int
 }
 
 // member is what one receiver saw; only its goroutine writes it.
 type member struct {
-	got []bool
-	lat []time.Duration
+	got       []bool
+	lat       []time.Duration
+	reactions map[int64]int64 // reaction's number -> UnixNano it came
 }
 
 // receive records the bench messages a member's chat layer yields.
@@ -95,6 +131,15 @@ func (t *tracker) receive(m *member, in <-chan []string) {
 		}
 		now := time.Now().UnixNano()
 		for _, s := range texts {
+			if seq, ok := reactionSeq(s); ok {
+				// Its start is known only once React returns, which
+				// may be after it came: it is timed at the end.
+				if _, dup := m.reactions[seq]; !dup {
+					m.reactions[seq] = now
+					t.reactionPairs.Add(1)
+				}
+				continue
+			}
 			k, ok := benchSeq(s)
 			if !ok || k >= len(m.got) || m.got[k] {
 				continue
@@ -115,7 +160,7 @@ func (t *tracker) receive(m *member, in <-chan []string) {
 
 // RunStep connects the members, runs the load and measures it.
 func RunStep(ctx context.Context, cfg StepConfig) (SweepStep, error) {
-	res := SweepStep{Model: cfg.Model.Name(), Rate: cfg.Rate, Members: cfg.Members}
+	res := SweepStep{Model: cfg.Model.Name(), Rate: cfg.Rate, Members: cfg.Members, Typing: cfg.Typing, ReactEvery: max(cfg.ReactEvery, 0)}
 	report := func(phase string, d time.Duration) {
 		if cfg.Progress != nil {
 			cfg.Progress(phase, d)
@@ -135,7 +180,7 @@ func RunStep(ctx context.Context, cfg StepConfig) (SweepStep, error) {
 	members := make([]*member, len(clients))
 	var recvWG sync.WaitGroup
 	for i, c := range clients {
-		members[i] = &member{got: make([]bool, n)}
+		members[i] = &member{got: make([]bool, n), reactions: map[int64]int64{}}
 		recvWG.Add(1)
 		go func() { defer recvWG.Done(); t.receive(members[i], c.Delivered()) }()
 	}
@@ -157,13 +202,27 @@ func RunStep(ctx context.Context, cfg StepConfig) (SweepStep, error) {
 	deadline := began.Add(cfg.Duration + cfg.Settle)
 	sctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	acts, err := newActions(sctx, cfg, clients, n)
+	if err != nil {
+		return res, err
+	}
 	var acked, failed atomic.Int64
 	var lastAck atomic.Int64
 	var sendWG sync.WaitGroup
 	send := func(i, k int) {
 		defer sendWG.Done()
+		if acts != nil {
+			acts.stopTyping(i)
+		}
 		t.starts[k].Store(time.Now().UnixNano())
-		if err := clients[i].Send(sctx, benchText(i, k)); err != nil {
+		var seq int64
+		var err error
+		if acts.reacts(k) {
+			seq, err = acts.actors[i].Post(sctx, benchText(i, k))
+		} else {
+			err = clients[i].Send(sctx, benchText(i, k))
+		}
+		if err != nil {
 			failed.Add(1)
 			return
 		}
@@ -172,6 +231,13 @@ func RunStep(ctx context.Context, cfg StepConfig) (SweepStep, error) {
 		now := time.Now().UnixNano()
 		for old := lastAck.Load(); now > old && !lastAck.CompareAndSwap(old, now); old = lastAck.Load() {
 		}
+		if acts.reacts(k) {
+			sendWG.Add(1) // this send's own Add still holds the count above 0
+			go func() { defer sendWG.Done(); acts.react(i, k, seq) }()
+		}
+	}
+	if acts != nil {
+		acts.typeAlong(began, began.Add(cfg.Duration))
 	}
 	// The open loop: message k is due at k/Rate, whatever became of the
 	// earlier ones.
@@ -189,10 +255,19 @@ func RunStep(ctx context.Context, cfg StepConfig) (SweepStep, error) {
 			report("sending", now.Sub(began))
 		}
 	}
-	res.Offered = float64(res.Sent) / max(time.Since(began), cfg.Duration).Seconds()
+	sending := max(time.Since(began), cfg.Duration)
+	res.Offered = float64(res.Sent) / sending.Seconds()
 	report("settling", time.Since(began))
 	sendWG.Wait()
-	for time.Now().Before(deadline) && t.complete.Load() < acked.Load() && ctx.Err() == nil {
+	var reacted int64
+	if acts != nil {
+		acts.wg.Wait()
+		reacted = acts.reacted.Load()
+	}
+	// A reaction that failed may still have landed and count among the
+	// pairs; the step fails on it anyway (ReactionsFailed).
+	for time.Now().Before(deadline) && ctx.Err() == nil &&
+		(t.complete.Load() < acked.Load() || t.reactionPairs.Load() < reacted*int64(len(clients))) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	res.Elapsed = time.Since(began)
@@ -225,6 +300,19 @@ func RunStep(ctx context.Context, cfg StepConfig) (SweepStep, error) {
 			res.LostMessages++
 		}
 	}
+	if acts != nil {
+		res.TypingWrites, res.TypingFailed = int(acts.typed.Load()), int(acts.typingFailed.Load())
+		res.TypingPerSecond = float64(res.TypingWrites) / sending.Seconds()
+		res.TypingEvents = int(acts.typingSeen())
+		res.Reactions, res.ReactionsFailed = int(reacted), int(acts.reactFailed.Load())
+		lat, lost := acts.reactionDelivery(members)
+		res.ReactionDelivery, res.LostReactionPairs = percentiles(lat), lost
+		res.ReactionRequestsPerSecond = float64(res.ReactionRequests()) / sending.Seconds()
+		res.TypingShare = res.RequestShare(KindTyping)
+		if total := res.totalRequests(); total > 0 {
+			res.ReactionShare = float64(res.ReactionRequests()) / float64(total)
+		}
+	}
 	if cfg.CPU != nil && len(all) > 0 {
 		res.ServerCPU = cpu1 - cpu0
 		res.CPUPerMessage = time.Duration(float64(res.ServerCPU) * float64(len(clients)) / float64(len(all)))
@@ -236,10 +324,7 @@ func RunStep(ctx context.Context, cfg StepConfig) (SweepStep, error) {
 // RequestsPerMessage all of them over the acknowledged sends; both 0
 // when the requests were not counted.
 func (s SweepStep) RequestShare(kind string) float64 {
-	var total int64
-	for _, v := range s.Requests {
-		total += v
-	}
+	total := s.totalRequests()
 	if total == 0 {
 		return 0
 	}
@@ -247,14 +332,31 @@ func (s SweepStep) RequestShare(kind string) float64 {
 }
 
 func (s SweepStep) RequestsPerMessage() float64 {
+	if s.Acked == 0 {
+		return 0
+	}
+	return float64(s.totalRequests()) / float64(s.Acked)
+}
+
+func (s SweepStep) totalRequests() int64 {
 	var total int64
 	for _, v := range s.Requests {
 		total += v
 	}
-	if s.Acked == 0 {
+	return total
+}
+
+// ReactionRequests are the requests the reactions cost: the two reads
+// React makes to check its target (KindReaction) and the batch that
+// carries it, one per reaction. That is an upper bound on the batches:
+// the batch is the session's and, when the member's own sends are
+// queued at the time, shared with them, and the request cannot say which
+// (so those batches also count in "batch").
+func (s SweepStep) ReactionRequests() int64 {
+	if s.Requests == nil {
 		return 0
 	}
-	return float64(total) / float64(s.Acked)
+	return s.Requests[KindReaction] + int64(s.Reactions)
 }
 
 // readRequests counts a model's requests so far, if it counts them.

@@ -26,6 +26,9 @@ type SweepConfig struct {
 	// rate Through (so that a row such as 200 msg/s is always measured).
 	StopAtFirstFailure bool
 	Through            float64
+	// Typing and ReactEvery are every step's (StepConfig).
+	Typing     bool
+	ReactEvery int
 	// Progress hears what step i (of the planned ones) is doing.
 	Progress func(i int, rate float64, phase string, elapsed time.Duration)
 	// Done hears each step's result.
@@ -47,7 +50,8 @@ func RunSweep(ctx context.Context, cfg SweepConfig) ([]SweepStep, error) {
 			return out, fmt.Errorf("%.0f msg/s: %w", rate, err)
 		}
 		sc := StepConfig{Model: m, Members: cfg.Members, Rate: rate, Duration: cfg.Duration, Settle: cfg.Settle,
-			Quiet: func(ctx context.Context) { cfg.Cluster.Quiet(ctx, 10*time.Second) }}
+			Quiet:  func(ctx context.Context) { cfg.Cluster.Quiet(ctx, 10*time.Second) },
+			Typing: cfg.Typing, ReactEvery: cfg.ReactEvery}
 		if cfg.Cluster.Measured() {
 			sc.CPU = cfg.Cluster.CPU
 		}
@@ -83,7 +87,23 @@ func (s SweepStep) String() string {
 	if s.Passed() {
 		verdict = "pass"
 	}
-	return fmt.Sprintf("%s %.0f msg/s: took %.0f/s; p50 %s p99 %s max %s; lost %d pairs (%d msgs), %d failed; %s CPU/msg; others %.2f cores; %s",
+	return fmt.Sprintf("%s %.0f msg/s: took %.0f/s; p50 %s p99 %s max %s; lost %d pairs (%d msgs), %d failed; %s CPU/msg; others %.2f cores%s; %s",
 		s.Model, s.Rate, s.Achieved, ms(s.Delivery.P50), ms(s.Delivery.P99), ms(s.Delivery.Max),
-		s.LostPairs, s.LostMessages, s.Failed, ms(s.CPUPerMessage), s.OtherLoad, verdict)
+		s.LostPairs, s.LostMessages, s.Failed, ms(s.CPUPerMessage), s.OtherLoad, s.actionsString(), verdict)
+}
+
+// actionsString is what the step's typing and reactions came to, if it
+// had any.
+func (s SweepStep) actionsString() string {
+	var out string
+	if s.Typing {
+		out += fmt.Sprintf("; typing %.0f writes/s (%.1f%% of requests, %d failed), %d events told",
+			s.TypingPerSecond, 100*s.TypingShare, s.TypingFailed, s.TypingEvents)
+	}
+	if s.ReactEvery > 0 {
+		out += fmt.Sprintf("; %d reactions (%d failed), %.0f reqs/s (%.1f%%), p50 %s p99 %s, lost %d pairs",
+			s.Reactions, s.ReactionsFailed, s.ReactionRequestsPerSecond, 100*s.ReactionShare,
+			ms(s.ReactionDelivery.P50), ms(s.ReactionDelivery.P99), s.LostReactionPairs)
+	}
+	return out
 }
