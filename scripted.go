@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -167,6 +168,9 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	code := fs.String("room", os.Getenv("WEBAAS_ROOM"), "the room: its invite, or the code of a room in the clear (required; default $WEBAAS_ROOM, which keeps the invite's key out of the process list)")
 	nick := fs.String("nick", "", "nickname to send as (required)")
 	idFile := identityFlag(fs)
+	// A string, not an Int64 flag: the flag package's "parse error" for
+	// "--reply-to abc" does not say what a SEQ is.
+	replyFlag := fs.String("reply-to", "", "send the message as a reply to message `SEQ` (its number, as history prints it)")
 	if err := parseScript(fs, args, "Usage: webaas-chat send --room INVITE|CODE --nick NAME [flags] TEXT...\n\nSends one message and exits 0 once it is committed (durable), printing its\nsequence number; any failure exits non-zero with a one-line error.\n"); err != nil {
 		return err
 	}
@@ -178,6 +182,10 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError{msg: "send: --nick is required"}
 	case text == "":
 		return usageError{msg: "send: no text to send"}
+	}
+	replyTo, err := parseReplyTo(*replyFlag)
+	if err != nil {
+		return err
 	}
 	if err := chat.CheckNick(*nick); err != nil {
 		return usage(err)
@@ -213,7 +221,26 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer sender.Close()
-	msg, err := sender.Send(ctx, text)
+	var msg chat.Message
+	if replyTo > 0 {
+		// Read once with retries, so that a server fault here is ridden
+		// out like every other read of this command; Reply reads it again
+		// to check that it can be answered, and is not retried, since it
+		// posts.
+		err = newRetrier(cn.c, stderr, *sf.timeout).do(ctx, func(ctx context.Context) error {
+			_, err := room.Message(ctx, replyTo)
+			return err
+		})
+		if err == nil {
+			msg, err = sender.Reply(ctx, replyTo, text)
+		}
+		if errors.Is(err, chat.ErrNoSuchMessage) {
+			// The number given is wrong: a mistake on the command line.
+			return usage(fmt.Errorf("not sent: --reply-to %d: %w", replyTo, err))
+		}
+	} else {
+		msg, err = sender.Send(ctx, text)
+	}
 	if err != nil {
 		return fmt.Errorf("not sent: %w", err)
 	}
@@ -221,14 +248,27 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
+// parseReplyTo reads --reply-to: empty (not a reply), or a message's
+// number, which is 1 or more.
+func parseReplyTo(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	seq, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || seq <= 0 {
+		return 0, usageError{msg: fmt.Sprintf("send: --reply-to %q is not a message's number (1 or more, as history prints it)", s), err: err}
+	}
+	return seq, nil
+}
+
 func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("history", flag.ContinueOnError)
 	sf := newScriptFlags(fs)
 	code := fs.String("room", os.Getenv("WEBAAS_ROOM"), "the room: its invite, or the code of a room in the clear (required; default $WEBAAS_ROOM, which keeps the invite's key out of the process list)")
-	asJSON := fs.Bool("json", false, "one JSON object per line: seq, nick, text, time, kind")
-	follow := fs.Bool("follow", false, "keep printing new messages as they arrive (until interrupted)")
+	asJSON := fs.Bool("json", false, "one JSON object per line: seq, nick, text, time, kind, and reply_to, edited, deleted, reactions where they apply")
+	follow := fs.Bool("follow", false, "keep printing new messages, and edits, deletes and reactions, as they arrive (until interrupted)")
 	last := fs.Int("last", 0, "print only the newest N messages (0: all)")
-	if err := parseScript(fs, args, "Usage: webaas-chat history --room INVITE|CODE [flags]\n\nPrints a room's messages, oldest first, one per line.\n"); err != nil {
+	if err := parseScript(fs, args, "Usage: webaas-chat history --room INVITE|CODE [flags]\n\nPrints a room's messages, oldest first, one per line, each as its edits,\ndeletes and reactions left it.\n"); err != nil {
 		return err
 	}
 	if *code == "" {
