@@ -59,7 +59,12 @@ type benchFlags struct {
 	e2e          bool
 	roomsN       int
 	roomsRate    float64
+	typing       bool
+	reactEvery   int
 }
+
+// actions reports whether the sweep's members type or react.
+func (f *benchFlags) actions() bool { return f.typing || f.reactEvery > 0 }
 
 // sections the bench knows; the first three are the default.
 var benchSections = []string{"sweep", "greedy", "fanout", "rooms", "senders", "latency", "throughput", "history", "attacks", "honest"}
@@ -95,6 +100,8 @@ Flags:
 	fs.Float64Var(&f.roomsRate, "rooms-rate", 10, "rooms: messages per second into each busy room")
 	fs.BoolVar(&f.e2e, "e2e", false, "ours: an end-to-end encrypted room whose clients sign every message (what the chat does by default); off: a room in the clear, unsigned")
 	fs.IntVar(&f.members, "members", 50, "sweep: members in the room, each following it and sending its share")
+	fs.BoolVar(&f.typing, "typing", false, "sweep, ours: every member also says it is typing every 3 s (chat.TypingEvery; the members spread over the period) and that it stopped as it sends each message (not holding the send up); with it or --react-every the members follow typing and every reader's marker, as the TUI does")
+	fs.IntVar(&f.reactEvery, "react-every", 0, "sweep, ours: one message in this many gets a reaction, by a random other member, once acknowledged; reactions are messages in the room that every member must get (a lost one fails the step) but are not among the rate's messages or its latency (timed apart); every member gets an identity, which reacting needs (so messages are signed, as with --e2e); 0: none")
 	rates := fs.String("rates", joinFloats(bench.DefaultRates), "sweep: aggregate rates (msg/s) to step through; a step that clearly fails ends the sweep")
 	fs.Float64Var(&f.through, "through", 200, "sweep: run every step up to this rate even after one clearly failed (not for the original design, which stops at its first failed step)")
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "sweep, greedy, latency, throughput: how long each step or run sends")
@@ -174,6 +181,10 @@ Flags:
 		return nil, usageError{msg: "--run attacks starts a server of its own for each attack; it takes no --server"}
 	case f.run["honest"] && (len(f.run) != 1 || len(f.servers) != 1 || f.honestApp == ""):
 		return nil, usageError{msg: "--run honest goes alone, with --server and --honest-app"}
+	case f.reactEvery < 0:
+		return nil, usageError{msg: "--react-every must be at least 0"}
+	case f.actions() && contains(f.models, "original"):
+		return nil, usageError{msg: "--typing and --react-every want --model ours: the original design has neither"}
 	}
 	return f, nil
 }
@@ -299,10 +310,17 @@ func writeJSON(path string, rep benchReport) error {
 }
 
 func serverWords(f *benchFlags) string {
+	s := serverPlace(f)
 	if f.e2e {
-		return serverPlace(f) + "; ours: end-to-end encrypted, every message signed"
+		s += "; ours: end-to-end encrypted, every message signed"
 	}
-	return serverPlace(f)
+	if f.typing {
+		s += "; sweep: members type (typing every 3 s, stopped at each send)"
+	}
+	if f.reactEvery > 0 {
+		s += fmt.Sprintf("; sweep: members react (one per %d messages, every message signed)", f.reactEvery)
+	}
+	return s
 }
 
 func serverPlace(f *benchFlags) string {

@@ -164,6 +164,10 @@ func (b *benchRun) newModel(name string, urls []string, members bool) func(conte
 		m, err := bench.NewOurs(ctx, b.f.e2e, urls...)
 		if m != nil {
 			m.Members = members
+			// Typing and reactions are the sweep's, whose clients are
+			// the members; a reaction counts only signed.
+			m.Actions = members && b.f.actions()
+			m.Sign = m.Sign || m.Actions && b.f.reactEvery > 0
 		}
 		return m, err
 	}
@@ -193,6 +197,7 @@ func (b *benchRun) sweep(ctx context.Context, r int, model string) ([]bench.Swee
 	steps, err := bench.RunSweep(ctx, bench.SweepConfig{
 		NewModel: b.newModel(model, cl.URLs, true), Cluster: cl, Members: f.members, Rates: f.rates,
 		Duration: f.duration, Settle: f.settle, StopAtFirstFailure: model == "original", Through: f.through,
+		Typing: f.typing, ReactEvery: f.reactEvery,
 		Progress: func(i int, rate float64, phase string, d time.Duration) {
 			if phase == "connecting" {
 				b.prog.unit(est)

@@ -89,9 +89,15 @@ func printSweeps(w io.Writer, r benchReport) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(w, "\nsweep: %d members in one room, each following it and sending its share, open loop%s\n",
-		r.Sweeps[0].Runs[0][0].Members, mediansOf(r.Runs))
-	fmt.Fprintln(tw, "model\trate\toffered\tachieved\tp50\tp99\tmax\tlost pairs\tlost msgs\tfailed\tCPU/msg\treqs/msg\tpresence\tothers\tpassed\t")
+	first := r.Sweeps[0].Runs[0][0]
+	fmt.Fprintf(w, "\nsweep: %d members in one room, each following it and sending its share, open loop%s%s\n",
+		first.Members, actionsWords(first), mediansOf(r.Runs))
+	acting := first.Typing || first.ReactEvery > 0
+	head := "model\trate\toffered\tachieved\tp50\tp99\tmax\tlost pairs\tlost msgs\tfailed\tCPU/msg\treqs/msg\tpresence\t"
+	if acting {
+		head += "typing/s\ttyping share\treaction reqs/s\treaction share\t"
+	}
+	fmt.Fprintln(tw, head+"others\tpassed\t")
 	for _, s := range r.Sweeps {
 		for _, x := range s.Median {
 			reqs, presence := "-", "-"
@@ -99,13 +105,20 @@ func printSweeps(w io.Writer, r benchReport) {
 				reqs = fmt.Sprintf("%.2f", x.RequestsPerMessage())
 				presence = fmt.Sprintf("%.1f%%", 100*x.RequestShare("transaction"))
 			}
-			fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%.2f\t%s\t\n", x.Model, x.Rate, x.Offered, x.Achieved,
+			fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t", x.Model, x.Rate, x.Offered, x.Achieved,
 				msStr(x.Delivery.P50), msStr(x.Delivery.P99), msStr(x.Delivery.Max), x.LostPairs, x.LostMessages, x.Failed,
-				msStr(x.CPUPerMessage), reqs, presence, x.OtherLoad, passedStr(x, r.Runs))
+				msStr(x.CPUPerMessage), reqs, presence)
+			if acting {
+				fmt.Fprintf(tw, "%.1f\t%.1f%%\t%.1f\t%.1f%%\t", x.TypingPerSecond, 100*x.TypingShare, x.ReactionRequestsPerSecond, 100*x.ReactionShare)
+			}
+			fmt.Fprintf(tw, "%.2f\t%s\t\n", x.OtherLoad, passedStr(x, r.Runs))
 		}
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "(CPU/msg: the server's; reqs/msg: the members' HTTP requests over the messages sent; presence: the share of them in transactions, which in a sequenced room only heartbeats and roster bumps use; others: cores used meanwhile by processes other than the bench and the server)")
+	if acting {
+		printActions(w, r)
+	}
 	fmt.Fprintf(w, "knee (highest rate with p99 ≤ %v, nothing lost or failed, ≥ %.0f%% of the offered rate taken):\n", bench.KneeP99, 100*bench.KneeAchieved)
 	for _, s := range r.Sweeps {
 		knees := make([]string, len(s.Knees))
@@ -114,6 +127,35 @@ func printSweeps(w io.Writer, r benchReport) {
 		}
 		fmt.Fprintf(w, "  %s: %s (runs: %s)\n", s.Model, kneeStr(s.Knee), strings.Join(knees, ", "))
 	}
+}
+
+// actionsWords says what else a sweep's members did.
+func actionsWords(s bench.SweepStep) string {
+	switch {
+	case s.Typing && s.ReactEvery > 0:
+		return fmt.Sprintf(", typing and reacting to one message in %d", s.ReactEvery)
+	case s.Typing:
+		return ", typing"
+	case s.ReactEvery > 0:
+		return fmt.Sprintf(", reacting to one message in %d", s.ReactEvery)
+	}
+	return ""
+}
+
+// printActions is the rest of what the members' typing and reactions
+// came to: the table above has their requests.
+func printActions(w io.Writer, r benchReport) {
+	fmt.Fprintln(w, "(typing/s: typing writes, each one plain PUT, over the sending time; typing share: their part of the requests; reaction reqs/s: the two reads React makes to check its target, plus one batch per reaction (an upper bound: at high rates a reaction may share its member's batch with its sends); reaction share: their part; all of these are in reqs/msg too)")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "model\trate\ttyping writes\tfailed\tevents told\treactions\tfailed\treaction p50\tp99\tmax\tlost pairs\t")
+	for _, s := range r.Sweeps {
+		for _, x := range s.Median {
+			fmt.Fprintf(tw, "%s\t%.0f\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%d\t\n", x.Model, x.Rate, x.TypingWrites, x.TypingFailed, x.TypingEvents,
+				x.Reactions, x.ReactionsFailed, msStr(x.ReactionDelivery.P50), msStr(x.ReactionDelivery.P99), msStr(x.ReactionDelivery.Max), x.LostReactionPairs)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "(events told: typing events all members' feeds told, together; reaction p50, p99, max: from just before React until a member's chat layer holds it, over every (reaction, member); a lost or failed reaction fails the step, a failed typing write does not)")
 }
 
 func kneeStr(k float64) string {
