@@ -315,7 +315,7 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return stopped(*follow, ctx, cn.roomErr(err))
 	}
 	p := printer{w: stdout, json: *asJSON}
-	seen, err := printHistory(rctx, rt, room, p, *last, stderr)
+	seen, ledger, err := printHistory(rctx, rt, room, p, *last, stderr)
 	if err != nil || !*follow {
 		return stopped(*follow, ctx, err)
 	}
@@ -350,7 +350,7 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			sayMissing(stderr, ev.From, ev.To)
 		case chat.Messages:
 			for _, m := range ev.Messages {
-				if err := p.print(m); err != nil {
+				if err := p.fold(ledger, m, true); err != nil {
 					return err
 				}
 			}
@@ -369,29 +369,34 @@ func stopped(follow bool, ctx context.Context, err error) error {
 }
 
 // printHistory prints the room's messages up to its head counter (the
-// newest last ones, if last > 0) page by page as they arrive, so the
-// client holds one page at a time whatever the room's size; a failed page
-// is retried from the first message not printed. Missing messages are
-// said on stderr. It returns the sequence number printed up to.
-func printHistory(ctx context.Context, rt retrier, room *chat.Room, p printer, last int, stderr io.Writer) (seen int64, err error) {
+// newest last ones, if last > 0), each as its amendments left it, page by
+// page as they arrive, so the client holds one page at a time whatever
+// the room's size; a failed page is retried from the first message not
+// printed. Missing messages are said on stderr. It returns the sequence
+// number printed up to and the ledger of what it printed, for --follow.
+func printHistory(ctx context.Context, rt retrier, room *chat.Room, p printer, last int, stderr io.Writer) (seen int64, l *chat.Ledger, err error) {
 	var head int64
 	err = rt.do(ctx, func(ctx context.Context) (err error) {
 		head, err = room.Head(ctx)
 		return err
 	})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	if last > 0 {
-		seen = max(head-int64(last), 0)
+	// history has no identity of its own: no reaction is Mine.
+	l = chat.NewLedger(nil)
+	start, err := scanAmendments(ctx, rt, room, l, head, last)
+	if err != nil {
+		return 0, nil, err
 	}
+	seen = start - 1
 	err = rt.do(ctx, func(ctx context.Context) error {
 		return room.EachPage(ctx, seen+1, head+1, func(page []chat.Message) error {
 			for _, m := range page {
 				if m.Seq > seen+1 {
 					sayMissing(stderr, seen+1, m.Seq-1)
 				}
-				if err := p.print(m); err != nil {
+				if err := p.fold(l, m, false); err != nil {
 					return err
 				}
 				seen = m.Seq
@@ -403,7 +408,55 @@ func printHistory(ctx context.Context, rt retrier, room *chat.Room, p printer, l
 		sayMissing(stderr, seen+1, head)
 		seen = head
 	}
-	return seen, err
+	return seen, l, err
+}
+
+// minScan is the fewest messages scanAmendments reads at a time: with
+// --last N, amendments among the newest N messages leave it short of N
+// lines, and a request per few missing lines would be slow.
+const minScan = 64
+
+// scanAmendments is history's first reading of the room: every
+// amendment up to head is given to l (it waits there for its target),
+// so that the second reading prints each line as it finally reads, page
+// by page, holding only the amendments, never the room. With last > 0
+// it reads back from head, a batch at a time, until it has passed last
+// lines (amendments are no lines of their own), and returns the first
+// of them; else it reads everything and returns 1.
+func scanAmendments(ctx context.Context, rt retrier, room *chat.Room, l *chat.Ledger, head int64, last int) (start int64, err error) {
+	need := int64(last)
+	for top := head; top > 0; {
+		from := int64(1)
+		if last > 0 {
+			from = max(top-max(need, minScan)+1, 1)
+		}
+		// The batch is read oldest first, as the pages come; the lines'
+		// numbers are enough to count back from its top.
+		var lines []int64
+		next := from
+		err := rt.do(ctx, func(ctx context.Context) error {
+			return room.EachPage(ctx, next, top+1, func(page []chat.Message) error {
+				for _, m := range page {
+					if m.Kind.Amends() {
+						l.Add(m)
+					} else {
+						lines = append(lines, m.Seq)
+					}
+					next = m.Seq + 1
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			return 0, err
+		}
+		if last > 0 && int64(len(lines)) >= need {
+			return lines[int64(len(lines))-need], nil
+		}
+		need -= int64(len(lines))
+		top = from - 1
+	}
+	return 1, nil
 }
 
 // sayMissing tells that messages from to to are not in the room.
@@ -441,25 +494,93 @@ type jsonMessage struct {
 	Verified    bool   `json:"verified"`
 	Trust       string `json:"trust"`
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// After the fields above, and omitted when empty, so that a line
+	// nobody answered or amended reads as it did before amendments.
+	ReplyTo   int64          `json:"reply_to,omitempty"`
+	Target    int64          `json:"target,omitempty"` // an edit's, delete's or reaction's (--follow)
+	Edited    bool           `json:"edited,omitempty"`
+	Deleted   bool           `json:"deleted,omitempty"`
+	Reactions []jsonReaction `json:"reactions,omitempty"`
 }
 
-// print writes one message as one line, whatever it holds: both forms go
-// through the display filter (package chat), JSON as escapes that decode
-// to the exact text.
-func (p printer) print(m chat.Message) error {
+type jsonReaction struct {
+	Emoji string `json:"emoji"`
+	Count int    `json:"count"`
+}
+
+// fold prints m as l folds it. A line is held in l and printed as its
+// amendments (all read before it, see scanAmendments) left it; an
+// amendment is no line of its own: live, it is printed as the event it
+// is when l applies it (so a forged one, or one whose target history
+// did not read, is not), else it is in l already.
+func (p printer) fold(l *chat.Ledger, m chat.Message, live bool) error {
+	if m.Kind.Amends() {
+		if !live || l.Add(m) == 0 {
+			return nil
+		}
+		return p.print(m, chat.State{Text: m.Text})
+	}
+	// l keeps every line it is given, for the amendments to come: without
+	// its text, which is printed from the page, so that history holds
+	// lines' numbers and keys, not the room.
+	bare := m
+	bare.Text = ""
+	l.Add(bare)
+	st, _ := l.State(m.Seq)
+	if !st.Edited && !st.Deleted {
+		st.Text = m.Text
+	}
+	return p.print(m, st)
+}
+
+// print writes one message as st says it now reads, as one line,
+// whatever it holds: both forms go through the display filter (package
+// chat), JSON as escapes that decode to the exact text.
+func (p printer) print(m chat.Message, st chat.State) error {
+	if st.Deleted {
+		// What it answered went with it, as the record the delete
+		// leaves in its place says.
+		m.ReplyTo = 0
+	}
 	if p.json {
-		data, err := json.Marshal(jsonMessage{
-			Seq: m.Seq, Nick: m.Nick, Text: m.Text, Time: m.Sent.UTC(), Kind: m.Kind.String(),
+		jm := jsonMessage{
+			Seq: m.Seq, Nick: m.Nick, Text: st.Text, Time: m.Sent.UTC(), Kind: m.Kind.String(),
 			NickInvalid: chat.CheckNick(m.Nick) != nil,
 			Verified:    m.Trust == chat.Verified, Trust: m.Trust.String(), Fingerprint: identity.Fingerprint(m.Key),
-		})
+			ReplyTo: m.ReplyTo, Edited: st.Edited, Deleted: st.Deleted,
+		}
+		if m.Kind.Amends() {
+			jm.Target = m.Target
+		}
+		for _, r := range st.Reactions {
+			jm.Reactions = append(jm.Reactions, jsonReaction{Emoji: r.Emoji, Count: r.Count})
+		}
+		data, err := json.Marshal(jm)
 		if err != nil {
 			return err
 		}
 		_, err = fmt.Fprintf(p.w, "%s\n", chat.EscapeJSON(data))
 		return err
 	}
-	lead, text := m.Parts(true)
-	_, err := fmt.Fprintf(p.w, "%d %s %s %s\n", m.Seq, m.Sent.Local().Format("2006-01-02 15:04:05"), lead, text)
+	shown, marks := m, ""
+	switch {
+	case st.Deleted:
+		shown.Kind = chat.Removed // reads "(message deleted)"
+	case st.Edited:
+		shown.Text, marks = st.Text, " (edited)"
+	}
+	lead, text := shown.Parts(true)
+	if m.ReplyTo != 0 {
+		// Before the nickname, where no text can put it.
+		lead = fmt.Sprintf("↳ #%d %s", m.ReplyTo, lead)
+	}
+	if len(st.Reactions) > 0 {
+		rs := make([]string, len(st.Reactions))
+		for i, r := range st.Reactions {
+			rs[i] = fmt.Sprintf("%s %d", chat.DisplayLine(r.Emoji), r.Count)
+		}
+		marks += " [" + strings.Join(rs, " ") + "]"
+	}
+	_, err := fmt.Fprintf(p.w, "%d %s %s %s%s\n", m.Seq, m.Sent.Local().Format("2006-01-02 15:04:05"), lead, text, marks)
 	return err
 }

@@ -169,28 +169,34 @@ func (w *watchWriter) waitOr(t *testing.T, what string, done <-chan error) {
 	}
 }
 
-// gate serves the real server's API, except that the second range query
-// for messages waits until release is called.
-func gate(t *testing.T, srv *servertest.Server) (url string, release func()) {
+// gate serves the real server's API, except that the first range query
+// for messages asked once out holds a line waits until release is
+// called; held is closed when it starts waiting. (history reads the room
+// twice, the first time printing nothing: see scanAmendments.)
+func gate(t *testing.T, srv *servertest.Server, out *watchWriter) (url string, held <-chan struct{}, release func()) {
 	t.Helper()
-	var ranges atomic.Int32
-	gate := make(chan struct{})
+	var holding atomic.Bool
+	gate, heldc := make(chan struct{}), make(chan struct{})
 	release = sync.OnceFunc(func() { close(gate) })
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/query" && r.URL.Query().Get("schemaName") == "chatroom.Message" && ranges.Add(1) == 2 {
+		if r.URL.Path == "/query" && r.URL.Query().Get("schemaName") == "chatroom.Message" &&
+			strings.Contains(out.String(), "\n") && holding.CompareAndSwap(false, true) {
+			close(heldc)
 			<-gate
 		}
 		srv.API.ServeHTTP(w, r)
 	}))
 	t.Cleanup(front.Close)
 	t.Cleanup(release) // runs first: a failed test does not hold the server
-	return front.URL, release
+	return front.URL, heldc, release
 }
 
 // TestHistoryPrintsEachPageAsItArrives: `history` (and `--last N`) prints
 // the first page of a room before it asks for the second, so its memory
 // is one page whatever the room's size. Before, it read the whole room
-// first: nothing was printed while the second page was held back.
+// first: nothing was printed while the second page was held back. (Its
+// first reading, for the amendments, prints nothing and holds none of
+// the room's text: the gate waits for the second.)
 func TestHistoryPrintsEachPageAsItArrives(t *testing.T) {
 	const pageSize, n = 5, 23
 	srv := servertest.Start(t, func(c *server.Config) { c.PageSize = pageSize })
@@ -211,13 +217,24 @@ func TestHistoryPrintsEachPageAsItArrives(t *testing.T) {
 		{[]string{"--last", "12"}, pageSize, 12, "12 "},
 		{[]string{"--json"}, pageSize, n, `{"seq":1,`},
 	} {
-		url, release := gate(t, srv)
 		out := newWatchWriter("\n", tc.first)
+		url, held, release := gate(t, srv, out)
 		done := make(chan error, 1)
 		go func() {
 			done <- run(context.Background(), append([]string{"history", "--server", url, "--room", room.Code()}, tc.args...), nil, out, io.Discard)
 		}()
-		out.wait(t, fmt.Sprintf("history %v with the second page held back", tc.args))
+		what := fmt.Sprintf("history %v with the second page held back", tc.args)
+		select {
+		case <-held:
+		case err := <-done:
+			t.Fatalf("%s: it asked for no page after printing its first line (ended: %v):\n%s", what, err, out.String())
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: no page asked for after the first line:\n%s", what, out.String())
+		}
+		out.waitOr(t, what, done)
+		if n := strings.Count(out.String(), "\n"); n != tc.first {
+			t.Fatalf("%s: %d lines printed, want the first page's %d", what, n, tc.first)
+		}
 		release()
 		if err := <-done; err != nil {
 			t.Fatal(err)
