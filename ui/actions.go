@@ -28,6 +28,8 @@ type (
 		what string // "Edited", "Deleted", "Reacted"
 		err  error
 	}
+	// typedMsg says a typing write is done (whatever came of it).
+	typedMsg struct{ err error }
 	// typingTickMsg clears typists who went silent.
 	typingTickMsg struct {
 		room int
@@ -306,10 +308,11 @@ func (r *roomView) typingWrite(ctx context.Context, active bool) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, chat.TypingEvery)
 		defer cancel()
-		if err := session.Typing(ctx, active); err != nil {
+		err := session.Typing(ctx, active)
+		if err != nil {
 			log.Debug("typing not said", "err", err) // a nicety: never worth a word on screen
 		}
-		return nil
+		return typedMsg{err}
 	}
 }
 

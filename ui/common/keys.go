@@ -77,15 +77,15 @@ func DefaultKeyMap() KeyMap {
 		Edit:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
 		Delete:   key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete")),
 		React:    key.NewBinding(key.WithKeys("+"), key.WithHelp("+", "react")),
-		Jump:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "go to what it answers")),
-		Unselect: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "end selection")),
+		Jump:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "go to original")),
+		Unselect: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "done")),
 		Confirm:  key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
 	}
 }
 
 // SelectHelp is the key hint line while a message is selected.
 func (k KeyMap) SelectHelp() []key.Binding {
-	return []key.Binding{k.LineUp, k.Reply, k.Edit, k.Delete, k.React, k.Jump, k.Unselect}
+	return []key.Binding{pair(k.LineUp, k.LineDown, "move"), k.Reply, k.Edit, k.Delete, k.React, k.Jump, k.Unselect}
 }
 
 // ShortHelp is the chat screen's key hint line.
@@ -101,7 +101,8 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Send, k.Newline, pair(k.NextFocus, k.PrevFocus, "next/previous pane"), pair(k.NextRoom, k.PrevRoom, "next/previous room"), k.JumpRoom, k.NextNews, k.Switcher},
 		{
 			pair(k.PageUp, k.PageDown, "page up/down"), k.Top, k.Bottom, pair(k.LineUp, k.LineDown, "scroll"),
-			k.Select, helpOnly(k.Reply, k.Edit, k.Delete, k.React), k.Jump, helpOnly(k.Unselect),
+			k.Select, helpOnly(k.Reply, k.Edit, k.Delete, k.React), k.Jump,
+			key.NewBinding(key.WithKeys(k.Unselect.Keys()...), key.WithHelp(k.Unselect.Help().Key, "end the selection")),
 		},
 		{k.Help, k.Close, k.Redraw, k.Logout, k.Quit},
 	}

@@ -31,6 +31,7 @@ type entry struct {
 	nick     string
 	lines    []string
 	quoteRow int
+	dayRow   bool // the first line is a day separator
 }
 
 // Me is who reads the pane: the session, which alone knows the nickname
@@ -76,6 +77,7 @@ type Model struct {
 type rowRef struct {
 	entry int
 	quote bool
+	day   bool // a day separator, above the entry
 }
 
 // New returns an empty pane read by me.
@@ -290,9 +292,9 @@ func (m *Model) View() string {
 		if i == b {
 			ls = ls[:len(ls)-hidden]
 		}
-		quote := m.entries[i].quoteRow
+		quote, day := m.entries[i].quoteRow, m.entries[i].dayRow
 		for j := len(ls) - 1; j >= 0 && len(rev) < h; j-- {
-			rev = append(rev, row{ls[j], rowRef{entry: i, quote: j == quote}})
+			rev = append(rev, row{ls[j], rowRef{entry: i, quote: j == quote, day: day && j == 0}})
 		}
 	}
 	out := make([]string, h)

@@ -27,7 +27,8 @@ func (m *Model) lines(i int) []string {
 	}
 	var out []string
 	when := e.msg.Sent.In(m.Loc)
-	if e.pending == 0 && (i == 0 || !sameDay(m.entries[i-1].msg.Sent.In(m.Loc), when)) {
+	e.dayRow = e.pending == 0 && (i == 0 || !sameDay(m.entries[i-1].msg.Sent.In(m.Loc), when))
+	if e.dayRow {
 		out = append(out, m.daySeparator(when, w))
 	}
 	e.quoteRow = -1
@@ -223,7 +224,7 @@ func (m *Model) markSelected(out []string) {
 	}
 	first := true
 	for i, ref := range m.rows {
-		if ref.entry < 0 || m.entries[ref.entry].msg.Seq != m.sel || m.entries[ref.entry].pending != 0 {
+		if ref.entry < 0 || ref.day || m.entries[ref.entry].msg.Seq != m.sel || m.entries[ref.entry].pending != 0 {
 			continue
 		}
 		mark := "┃"
