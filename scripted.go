@@ -430,8 +430,9 @@ func scanAmendments(ctx context.Context, rt retrier, room *chat.Room, l *chat.Le
 		if last > 0 {
 			from = max(top-max(need, minScan)+1, 1)
 		}
-		// The batch is read oldest first, as the pages come; the lines'
-		// numbers are enough to count back from its top.
+		// The batch is read oldest first, as the pages come; its lines'
+		// numbers (with last > 0 only: a batch, not the room) are enough
+		// to count back from its top.
 		var lines []int64
 		next := from
 		err := rt.do(ctx, func(ctx context.Context) error {
@@ -439,7 +440,7 @@ func scanAmendments(ctx context.Context, rt retrier, room *chat.Room, l *chat.Le
 				for _, m := range page {
 					if m.Kind.Amends() {
 						l.Add(m)
-					} else {
+					} else if last > 0 {
 						lines = append(lines, m.Seq)
 					}
 					next = m.Seq + 1
@@ -520,12 +521,11 @@ func (p printer) fold(l *chat.Ledger, m chat.Message, live bool) error {
 		}
 		return p.print(m, chat.State{Text: m.Text})
 	}
-	// l keeps every line it is given, for the amendments to come: without
-	// its text, which is printed from the page, so that history holds
-	// lines' numbers and keys, not the room.
-	bare := m
-	bare.Text = ""
-	l.Add(bare)
+	// l keeps every line it is given, for the amendments to come: only
+	// what it judges them by (the text printed is the page's, or an
+	// edit's), so that history holds lines' numbers and keys, not the
+	// room.
+	l.Add(chat.Message{Seq: m.Seq, Kind: m.Kind, Trust: m.Trust, Key: m.Key})
 	st, _ := l.State(m.Seq)
 	if !st.Edited && !st.Deleted {
 		st.Text = m.Text
