@@ -61,6 +61,7 @@ type benchFlags struct {
 	roomsRate    float64
 	typing       bool
 	reactEvery   int
+	sign         bool
 }
 
 // actions reports whether the sweep's members type or react.
@@ -101,6 +102,7 @@ Flags:
 	fs.BoolVar(&f.e2e, "e2e", false, "ours: an end-to-end encrypted room whose clients sign every message (what the chat does by default); off: a room in the clear, unsigned")
 	fs.IntVar(&f.members, "members", 50, "sweep: members in the room, each following it and sending its share")
 	fs.BoolVar(&f.typing, "typing", false, "sweep, ours: every member also says it is typing every 3 s (chat.TypingEvery; the members spread over the period) and that it stopped as it sends each message (not holding the send up); with it or --react-every the members follow typing and every reader's marker, as the TUI does")
+	fs.BoolVar(&f.sign, "sign", false, "ours: every client signs what it sends with an identity of its own, in a room in the clear: what --react-every implies, so a run with it alone is that run's baseline (in this bench the 50 members verify every message on the same cores)")
 	fs.IntVar(&f.reactEvery, "react-every", 0, "sweep, ours: one message in this many gets a reaction, by a random other member, once acknowledged; reactions are messages in the room that every member must get (a lost one fails the step) but are not among the rate's messages or its latency (timed apart); every member gets an identity, which reacting needs (so messages are signed, as with --e2e); 0: none")
 	rates := fs.String("rates", joinFloats(bench.DefaultRates), "sweep: aggregate rates (msg/s) to step through; a step that clearly fails ends the sweep")
 	fs.Float64Var(&f.through, "through", 200, "sweep: run every step up to this rate even after one clearly failed (not for the original design, which stops at its first failed step)")
@@ -313,6 +315,8 @@ func serverWords(f *benchFlags) string {
 	s := serverPlace(f)
 	if f.e2e {
 		s += "; ours: end-to-end encrypted, every message signed"
+	} else if f.sign {
+		s += "; ours: every message signed"
 	}
 	if f.typing {
 		s += "; sweep: members type (typing every 3 s, stopped at each send)"

@@ -167,7 +167,7 @@ func (b *benchRun) newModel(name string, urls []string, members bool) func(conte
 			// Typing and reactions are the sweep's, whose clients are
 			// the members; a reaction counts only signed.
 			m.Actions = members && b.f.actions()
-			m.Sign = m.Sign || m.Actions && b.f.reactEvery > 0
+			m.Sign = m.Sign || b.f.sign || m.Actions && b.f.reactEvery > 0
 		}
 		return m, err
 	}

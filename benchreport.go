@@ -109,7 +109,14 @@ func printSweeps(w io.Writer, r benchReport) {
 				msStr(x.Delivery.P50), msStr(x.Delivery.P99), msStr(x.Delivery.Max), x.LostPairs, x.LostMessages, x.Failed,
 				msStr(x.CPUPerMessage), reqs, presence)
 			if acting {
-				fmt.Fprintf(tw, "%.1f\t%.1f%%\t%.1f\t%.1f%%\t", x.TypingPerSecond, 100*x.TypingShare, x.ReactionRequestsPerSecond, 100*x.ReactionShare)
+				typing, reactions := "-\t-\t", "-\t-\t"
+				if x.Typing {
+					typing = fmt.Sprintf("%.1f\t%.1f%%\t", x.TypingPerSecond, 100*x.TypingShare)
+				}
+				if x.ReactEvery > 0 {
+					reactions = fmt.Sprintf("%.1f\t%.1f%%\t", x.ReactionRequestsPerSecond, 100*x.ReactionShare)
+				}
+				fmt.Fprint(tw, typing+reactions)
 			}
 			fmt.Fprintf(tw, "%.2f\t%s\t\n", x.OtherLoad, passedStr(x, r.Runs))
 		}

@@ -27,6 +27,11 @@ func TestBenchActionFlags(t *testing.T) {
 	if w := serverWords(f); !strings.Contains(w, "members type") || !strings.Contains(w, "one per 10 messages") {
 		t.Errorf("server words %q do not say what the members do", w)
 	}
+	// Reacting signs; --sign alone is its baseline, and says so too.
+	f, err = parseBenchFlags([]string{"--sign"})
+	if err != nil || !f.sign || f.actions() || !strings.Contains(serverWords(f), "every message signed") {
+		t.Errorf("--sign: %+v, %v", f, err)
+	}
 }
 
 // A sweep whose members type and react reports, step by step, typing
