@@ -407,3 +407,78 @@ func TestAmendmentsInARoomOfTheFirstSchema(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// Two devices of one identity edit one message at once: every follower,
+// and a fresh read, shows the edit the room numbered later.
+func TestConcurrentEditsAgree(t *testing.T) {
+	ctx := context.Background()
+	_, room, alice, bob := amendRoom(t, false)
+	other, err := room.Join(ctx, "alice", SessionOptions{Identity: alice.id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	target := must[Message](t)(alice.Send(ctx, "version 0"))
+	var follows []<-chan Event
+	for range 2 {
+		ev, err := room.Follow(ctx, 0, FollowOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		follows = append(follows, ev)
+	}
+	const rounds = 20
+	done := make(chan error, 2*rounds)
+	for i := range rounds {
+		for j, s := range []*Session{alice, other} {
+			go func() {
+				_, err := s.Edit(ctx, target.Seq, fmt.Sprintf("version %d from device %d", i, j))
+				done <- err
+			}()
+		}
+	}
+	for range 2 * rounds {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	marker := must[Message](t)(bob.Send(ctx, "after the edits"))
+	all := must[[]Message](t)(room.Latest(ctx, 1000))
+	var lastEdit Message
+	for _, m := range all {
+		if m.Kind == Edit {
+			lastEdit = m
+		}
+	}
+	want := lastEdit.Text
+	if st, _ := ledgerNewestFirst(all).State(target.Seq); st.Text != want {
+		t.Fatalf("read afresh: %q, want the last edit %q", st.Text, want)
+	}
+	for i, events := range follows {
+		l := NewLedger(nil)
+		for seen := int64(0); seen < marker.Seq; {
+			select {
+			case ev := <-events:
+				for _, m := range ev.Messages {
+					l.Add(m)
+					seen = m.Seq
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("follower %d stopped", i)
+			}
+		}
+		if st, _ := l.State(target.Seq); st.Text != want {
+			t.Errorf("follower %d shows %q, want %q", i, st.Text, want)
+		}
+	}
+}
+
+// ledgerNewestFirst is a ledger that took msgs, newest first (as history pages
+// come): the order a ledger must not depend on.
+func ledgerNewestFirst(msgs []Message) *Ledger {
+	l := NewLedger(nil)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		l.Add(msgs[i])
+	}
+	return l
+}
