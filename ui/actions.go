@@ -416,6 +416,45 @@ func (r *roomView) readUpTo(nick string) string {
 	return ""
 }
 
+// seenList is the /seen overlay: each member and the last message they
+// read, furthest first.
+func (r *roomView) seenList() []string {
+	type row struct {
+		nick string
+		seq  int64
+	}
+	var rows []row
+	for _, mb := range r.members.Members() {
+		if mb.Reader == "" || mb.Suspect() {
+			continue
+		}
+		rows = append(rows, row{mb.Nick, r.markers[mb.Reader]})
+	}
+	slices.SortStableFunc(rows, func(a, b row) int {
+		if a.seq != b.seq {
+			return int(b.seq - a.seq)
+		}
+		return strings.Compare(a.nick, b.nick)
+	})
+	w := 0
+	for _, x := range rows {
+		w = max(w, ansi.StringWidth(chat.DisplayNick(x.nick)))
+	}
+	out := []string{"Who has read what in " + r.name()}
+	for _, x := range rows {
+		what := "nothing here yet"
+		if x.seq > 0 {
+			what = fmt.Sprintf("up to message %d · %s", x.seq, r.quoteOf(x.seq))
+		}
+		nick := chat.DisplayNick(x.nick)
+		out = append(out, nick+strings.Repeat(" ", w-ansi.StringWidth(nick))+"  "+what)
+	}
+	if len(rows) == 0 {
+		out = append(out, "No member's reading is known yet (older chats do not say it).")
+	}
+	return out
+}
+
 // onClick selects the message under the mouse, or on a reply's quote
 // goes to what it answers.
 func (m *Model) onClick(msg tea.MouseClickMsg) tea.Cmd {

@@ -362,3 +362,44 @@ func TestGoldenSelection(t *testing.T) {
 	m.Update(press('k')) // carol's reply, from the newest line
 	golden.RequireEqual(t, shown(m))
 }
+
+// /seen lists each member and the last message they read; a click on a
+// line selects it, a click on a reply's quote goes to the original.
+func TestSeenListAndClicks(t *testing.T) {
+	m := loggedIn(t, 100, 30)
+	actionsFixture(m)
+	m.command(m.room(), "/seen")
+	s := shown(m)
+	for _, want := range []string{"Who has read what", "robert  up to message 317", "dave    up to message 11 · carol: yes, since this morning", "alice   nothing here yet"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("/seen lacks %q:\n%s", want, s)
+		}
+	}
+	m.Update(esc)
+	if m.info != nil {
+		t.Fatal("esc left /seen open")
+	}
+
+	r := m.room()
+	rowOf := func(text string) int {
+		for i, line := range strings.Split(shown(m), "\n") {
+			if strings.Contains(line, text) {
+				return i
+			}
+		}
+		t.Fatalf("no row shows %q", text)
+		return 0
+	}
+	m.Update(tea.MouseClickMsg{X: 10, Y: rowOf("carol waves"), Button: tea.MouseLeft})
+	if sel, _, _ := r.msgs.Selected(); sel.Seq != 6 || m.focus != focusMessages {
+		t.Fatalf("a click on carol's line selected %d (focus %d)", sel.Seq, m.focus)
+	}
+	m.Update(tea.MouseClickMsg{X: 10, Y: rowOf("↳ bob: evening!"), Button: tea.MouseLeft})
+	if sel, _, _ := r.msgs.Selected(); sel.Seq != 3 {
+		t.Fatalf("a click on the quote selected %d, want the original 3", sel.Seq)
+	}
+	m.Update(tea.MouseClickMsg{X: 90, Y: rowOf("carol waves"), Button: tea.MouseLeft}) // the member list
+	if sel, _, _ := r.msgs.Selected(); sel.Seq != 3 {
+		t.Fatalf("a click beside the pane moved the selection to %d", sel.Seq)
+	}
+}

@@ -100,6 +100,10 @@ var commands = []command{
 		}
 		return m.react(r, seq, emoji)
 	}},
+	{"/seen", "", "who has read how far", func(m *Model, r *roomView, _ string) tea.Cmd {
+		m.info = r.seenList()
+		return nil
+	}},
 	{"/whois", "NICK", "the key NICK signs with", func(m *Model, r *roomView, arg string) tea.Cmd {
 		return m.setStatus(whois(r, arg), false)
 	}},

@@ -122,6 +122,12 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	if m.quitting {
 		return nil
 	}
+	if m.info != nil {
+		if key.Matches(msg, k.Close, k.Help) {
+			m.info = nil
+		}
+		return nil
+	}
 	if m.showHelp {
 		if key.Matches(msg, k.Close, k.Help) {
 			m.showHelp = false

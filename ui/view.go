@@ -56,6 +56,8 @@ func (m *Model) render() string {
 	switch {
 	case m.showHelp:
 		screen = m.overlay(screen, m.helpBox())
+	case m.info != nil && m.screen == chatScreen:
+		screen = m.overlay(screen, m.infoBox())
 	case m.switcher != nil && m.screen == chatScreen:
 		screen = m.overlay(screen, m.switcherBox())
 	case r != nil && r.picker != nil && m.screen == chatScreen:
@@ -303,6 +305,24 @@ func (m *Model) helpBox() string {
 		lines = append(lines, sec...)
 	}
 	lines = append(lines, "", footer)
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, maxW, "…")
+	}
+	return st.HelpBox.Render(strings.Join(lines, "\n"))
+}
+
+// infoBox draws m.info: a title, lines, and how to close it, cut to the
+// terminal.
+func (m *Model) infoBox() string {
+	st := m.c.Styles
+	maxW, maxH := m.width-4, m.height-2
+	lines := []string{st.Title.Render(m.info[0]), ""}
+	body := m.info[1:]
+	if room := maxH - 5; len(body) > room {
+		body = append(body[:max(room-1, 0):max(room-1, 0)], st.Dim.Render(fmt.Sprintf("… and %d more", len(body)-(room-1))))
+	}
+	lines = append(lines, body...)
+	lines = append(lines, "", st.Hint.Render("esc closes"))
 	for i, l := range lines {
 		lines[i] = ansi.Truncate(l, maxW, "…")
 	}

@@ -98,13 +98,12 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // included, fits a 100 × 30 terminal.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Send, k.Newline, pair(k.NextFocus, k.PrevFocus, "next/previous pane"), pair(k.NextRoom, k.PrevRoom, "next/previous room"), k.JumpRoom, k.NextNews, k.Switcher},
+		{k.Send, k.Newline, pair(k.NextFocus, k.PrevFocus, "next/prev pane"), pair(k.NextRoom, k.PrevRoom, "next/prev room"), k.JumpRoom, k.NextNews, k.Switcher},
 		{
 			pair(k.PageUp, k.PageDown, "page up/down"), k.Top, k.Bottom, pair(k.LineUp, k.LineDown, "scroll"),
 			k.Select, helpOnly(k.Reply, k.Edit, k.Delete, k.React), k.Jump,
-			key.NewBinding(key.WithKeys(k.Unselect.Keys()...), key.WithHelp(k.Unselect.Help().Key, "end the selection")),
 		},
-		{k.Help, k.Close, k.Redraw, k.Logout, k.Quit},
+		{k.Help, key.NewBinding(key.WithKeys(k.Close.Keys()...), key.WithHelp(k.Close.Help().Key, "close, unselect")), k.Redraw, k.Logout, k.Quit},
 	}
 }
 
