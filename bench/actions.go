@@ -103,17 +103,6 @@ func (a *actions) say(i int, active bool) {
 	}
 }
 
-// stopTyping is member i's "stopped typing" as it sends. It does not
-// hold up the send: a client would not make a message wait for an
-// indicator.
-func (a *actions) stopTyping(i int) {
-	if !a.typing {
-		return
-	}
-	a.wg.Add(1)
-	go func() { defer a.wg.Done(); a.say(i, false) }()
-}
-
 // typeAlong has every member say it is typing every chat.TypingEvery
 // from began until until, member i first at i/members of the period, so
 // that the room's typing writes come evenly, not in bursts of all

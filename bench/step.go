@@ -211,9 +211,6 @@ func RunStep(ctx context.Context, cfg StepConfig) (SweepStep, error) {
 	var sendWG sync.WaitGroup
 	send := func(i, k int) {
 		defer sendWG.Done()
-		if acts != nil {
-			acts.stopTyping(i)
-		}
 		t.starts[k].Store(time.Now().UnixNano())
 		var seq int64
 		var err error

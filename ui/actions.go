@@ -285,19 +285,21 @@ func (m *Model) jumpTo(r *roomView, seq int64) tea.Cmd {
 
 // Typing.
 
-// typingCmd says, at most every chat.TypingEvery, that we are typing
-// while the input holds a message being written (not a command, not an
-// edit), and that we stopped when it is emptied.
+// typingCmd says that we are typing while the input holds a message
+// being written (not a command, not an edit), at most once per
+// chat.TypingEvery whatever we send meanwhile (a sent line clears the
+// indicator at the others' without a write), and that we stopped when
+// the input is emptied after we said it.
 func (m *Model) typingCmd(r *roomView, before string) tea.Cmd {
 	now := m.now()
 	text := r.input.Value()
 	writing := strings.TrimSpace(text) != "" && !strings.HasPrefix(text, "/") && r.editing == 0
 	switch {
 	case writing && text != before && now.Sub(r.saidTyping) >= chat.TypingEvery:
-		r.saidTyping = now
+		r.saidTyping, r.typingShown = now, true
 		return r.typingWrite(m.c.Ctx, true)
-	case !writing && !r.saidTyping.IsZero():
-		r.saidTyping = time.Time{}
+	case !writing && r.typingShown:
+		r.typingShown = false
 		return r.typingWrite(m.c.Ctx, false)
 	}
 	return nil

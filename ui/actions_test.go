@@ -243,10 +243,10 @@ func TestTypingIndicator(t *testing.T) {
 	if done := findMsg[typedMsg](t, typeText(m, "h")); done.err != nil || typing() <= 0 {
 		t.Fatalf("typing not said: %v, record %d", done.err, typing())
 	}
-	if cmd := typeText(m, "ello"); cmd != nil {
-		if _, ok := cmd().(typedMsg); ok {
-			t.Errorf("said again within TypingEvery")
-		}
+	said := r.saidTyping
+	typeText(m, "ello")
+	if r.saidTyping != said {
+		t.Errorf("said again within TypingEvery")
 	}
 	var cmd tea.Cmd
 	for range len("hello") {
@@ -255,6 +255,21 @@ func TestTypingIndicator(t *testing.T) {
 	if done := findMsg[typedMsg](t, cmd); done.err != nil || typing() != 0 {
 		t.Fatalf("emptying the input did not unsay it: %v, record %d", done.err, typing())
 	}
+
+	// A send clears it at the others' without a write; the next word
+	// within chat.TypingEvery writes nothing either.
+	now = now.Add(chat.TypingEvery)
+	if done := findMsg[typedMsg](t, typeText(m, "x")); done.err != nil {
+		t.Fatal(done.err)
+	}
+	_, cmd = m.Update(enter)
+	m.Update(findMsg[sentMsg](t, cmd))
+	said = r.saidTyping
+	typeText(m, "y")
+	if r.saidTyping != said || r.typingShown {
+		t.Errorf("the first word after a send wrote again within TypingEvery")
+	}
+	r.input.Reset()
 
 	// Theirs.
 	m.status.text = "" // the status line shows typists when it has nothing to say

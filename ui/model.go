@@ -91,7 +91,7 @@ type Model struct {
 	screen        screen
 	help          help.Model
 	showHelp      bool
-	info          []string // an overlay of lines (/seen), first the title; nil: none
+	info          []string  // an overlay of lines (/seen), first the title; nil: none
 	switcher      *switcher // the room switcher, while open (ctrl+k)
 	login         *login.Model
 

@@ -92,11 +92,13 @@ type roomView struct {
 	pickFor          int64
 	jumpTo           int64
 	// typists are who else is typing, by when it was last said (this
-	// clock); saidTyping when we last said we are.
-	typists    map[string]time.Time
-	typingTick bool
-	saidTyping time.Time
-	markers    map[string]int64 // every reader's read marker, for "seen by"
+	// clock); saidTyping when we last said we are, typingShown whether
+	// the others show it now (a line of ours clears it there).
+	typists     map[string]time.Time
+	typingTick  bool
+	saidTyping  time.Time
+	typingShown bool
+	markers     map[string]int64 // every reader's read marker, for "seen by"
 }
 
 // newsLine is one unread line of a room.
@@ -479,7 +481,7 @@ func (m *Model) send(r *roomView, kind chat.Kind, text string) tea.Cmd {
 	if kind != chat.Text {
 		replyTo = 0
 	}
-	r.replyTo, r.saidTyping = 0, time.Time{} // the line itself tells the others we stopped
+	r.replyTo, r.typingShown = 0, false // the line itself tells the others we stopped
 	r.input.SetContext("")
 	r.nextLocal++
 	local, id, session := r.nextLocal, r.id, r.session
