@@ -138,6 +138,9 @@ func (m *Model) onConfirmKey(r *roomView, msg tea.KeyPressMsg) tea.Cmd {
 	if !key.Matches(msg, m.c.Keys.Confirm) {
 		return m.setStatus("Kept.", false)
 	}
+	// Nothing is left to do with a deleted line: the selection ends.
+	r.msgs.Unselect()
+	m.setFocus(focusInput)
 	session, id, ctx := r.session, r.id, m.c.Ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)

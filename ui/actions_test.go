@@ -125,8 +125,10 @@ func TestReplyEditDeleteReact(t *testing.T) {
 		t.Fatalf("the deleted line:\n%s", s)
 	}
 
+	if r.msgs.Selecting() {
+		t.Error("the deleted line is still selected")
+	}
 	// React: bob's question is three lines up.
-	m.Update(esc) // the deleted line was still selected
 	m.Update(altUp)
 	m.Update(press('k'))
 	m.Update(press('k'))

@@ -85,7 +85,8 @@ func DefaultKeyMap() KeyMap {
 
 // SelectHelp is the key hint line while a message is selected.
 func (k KeyMap) SelectHelp() []key.Binding {
-	return []key.Binding{pair(k.LineUp, k.LineDown, "move"), k.Reply, k.Edit, k.Delete, k.React, k.Jump, k.Unselect}
+	move := key.NewBinding(key.WithKeys(append(k.LineUp.Keys(), k.LineDown.Keys()...)...), key.WithHelp("↑/↓", "move"))
+	return []key.Binding{move, k.Reply, k.Edit, k.Delete, k.React, k.Jump, k.Unselect}
 }
 
 // ShortHelp is the chat screen's key hint line.
