@@ -58,73 +58,69 @@ func CheckReaction(emoji string) error {
 	return nil
 }
 
-// Reply posts text as an answer to message to.
-func (s *Session) Reply(ctx context.Context, to int64, text string) (Message, error) {
+// Reply posts text as an answer to message to (as this client holds
+// it: Room.Message reads one).
+func (s *Session) Reply(ctx context.Context, to Message, text string) (Message, error) {
 	if err := CheckText(text); err != nil {
 		return Message{}, err
 	}
-	if _, err := s.target(ctx, to, false); err != nil {
+	if err := s.check(to, false); err != nil {
 		return Message{}, err
 	}
-	return s.postMessage(ctx, &chatpb.Message{Kind: chatpb.Kind_KIND_TEXT, Text: text, ReplyTo: to}, false)
+	return s.postMessage(ctx, &chatpb.Message{Kind: chatpb.Kind_KIND_TEXT, Text: text, ReplyTo: to.Seq}, nil)
 }
 
-// Edit replaces the text of message target, one of this session's
+// Edit replaces the text of target, a message of this session's
 // identity's, with text.
-func (s *Session) Edit(ctx context.Context, target int64, text string) (Message, error) {
+func (s *Session) Edit(ctx context.Context, target Message, text string) (Message, error) {
 	if err := CheckText(text); err != nil {
 		return Message{}, err
 	}
-	if _, err := s.target(ctx, target, true); err != nil {
+	if err := s.check(target, true); err != nil {
 		return Message{}, err
 	}
-	return s.postMessage(ctx, &chatpb.Message{Kind: chatpb.Kind_KIND_EDIT, Text: text, Target: target}, false)
+	return s.postMessage(ctx, &chatpb.Message{Kind: chatpb.Kind_KIND_EDIT, Text: text, Target: target.Seq}, nil)
 }
 
-// Delete deletes message target, one of this session's identity's: every
+// Delete deletes target, a message of this session's identity's: every
 // client shows it as deleted, and its record is overwritten in the same
 // write, so its text is gone from the server too.
-func (s *Session) Delete(ctx context.Context, target int64) (Message, error) {
-	if _, err := s.target(ctx, target, true); err != nil {
+func (s *Session) Delete(ctx context.Context, target Message) (Message, error) {
+	if err := s.check(target, true); err != nil {
 		return Message{}, err
 	}
-	return s.postMessage(ctx, &chatpb.Message{Kind: chatpb.Kind_KIND_DELETE, Target: target}, true)
+	return s.postMessage(ctx, &chatpb.Message{Kind: chatpb.Kind_KIND_DELETE, Target: target.Seq}, &target)
 }
 
-// React toggles this session's reaction emoji on message target: a
-// second React with the same emoji takes it back.
-func (s *Session) React(ctx context.Context, target int64, emoji string) (Message, error) {
+// React toggles this session's reaction emoji on target: a second React
+// with the same emoji takes it back.
+func (s *Session) React(ctx context.Context, target Message, emoji string) (Message, error) {
 	if err := CheckReaction(emoji); err != nil {
 		return Message{}, err
 	}
 	if s.id == nil {
 		return Message{}, ErrNoIdentity // an unsigned reaction counts nowhere
 	}
-	if _, err := s.target(ctx, target, false); err != nil {
+	if err := s.check(target, false); err != nil {
 		return Message{}, err
 	}
-	return s.postMessage(ctx, &chatpb.Message{Kind: chatpb.Kind_KIND_REACT, Text: emoji, Target: target}, false)
+	return s.postMessage(ctx, &chatpb.Message{Kind: chatpb.Kind_KIND_REACT, Text: emoji, Target: target.Seq}, nil)
 }
 
-// target reads message seq and checks that it can be answered or
-// amended (and, with own, that this session's key wrote it), so that a
-// mistyped number is an error here and not an amendment every client
-// ignores.
-func (s *Session) target(ctx context.Context, seq int64, own bool) (Message, error) {
-	if seq <= 0 {
-		return Message{}, fmt.Errorf("message %d: %w", seq, ErrNoSuchMessage)
+// check says why m cannot be answered or amended (with own: by this
+// session's key), so that a wrong target is an error here and not an
+// amendment every client ignores. It costs nothing: the caller holds m
+// already (its view, or Room.Message), and others check for themselves.
+func (s *Session) check(m Message, own bool) error {
+	switch {
+	case m.Seq <= 0:
+		return fmt.Errorf("message %d: %w", m.Seq, ErrNoSuchMessage)
+	case m.Kind != Text && m.Kind != Action:
+		return fmt.Errorf("message %d is a %s line: %w", m.Seq, m.Kind, ErrNoSuchMessage)
+	case own && (s.id == nil || m.Trust != Verified || string(m.Key) != string(s.id.Public())):
+		return fmt.Errorf("message %d: %w", m.Seq, ErrNotYours)
 	}
-	m, err := s.room.Message(ctx, seq)
-	if err != nil {
-		return Message{}, err
-	}
-	if m.Kind != Text && m.Kind != Action {
-		return Message{}, fmt.Errorf("message %d is a %s line: %w", seq, m.Kind, ErrNoSuchMessage)
-	}
-	if own && (s.id == nil || m.Trust != Verified || string(m.Key) != string(s.id.Public())) {
-		return Message{}, fmt.Errorf("message %d: %w", seq, ErrNotYours)
-	}
-	return m, nil
+	return nil
 }
 
 // Message reads message seq.
@@ -144,13 +140,15 @@ func (r *Room) Message(ctx context.Context, seq int64) (Message, error) {
 	return r.messageOf(m), nil
 }
 
-// removal is what a delete leaves at the target's place: signed by the
-// same key as the delete (a different kind, so a different signature:
-// neither is taken for a copy of the other), sealed likewise.
-func (s *Session) removal(del *chatpb.Message) (*chatpb.Message, error) {
+// removal is what a delete leaves at the place of target: under its
+// nickname and time (so it reads where it was, as a live client shows
+// it), signed by the same key as the delete (a different kind, so a
+// different signature: neither is taken for a copy of the other), sealed
+// likewise.
+func (s *Session) removal(del *chatpb.Message, target Message) (*chatpb.Message, error) {
 	m := &chatpb.Message{
 		Seq: del.Target, Kind: chatpb.Kind_KIND_REMOVED, Target: del.Target,
-		Nick: del.Nick, SentUnixMs: del.SentUnixMs, ClientId: del.ClientId, ClientSeq: del.ClientSeq,
+		Nick: target.Nick, SentUnixMs: target.Sent.UnixMilli(), ClientId: del.ClientId, ClientSeq: del.ClientSeq,
 	}
 	if s.id != nil {
 		sign(s.id, s.room.code, m)

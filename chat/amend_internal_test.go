@@ -111,15 +111,15 @@ func TestAmendmentsEveryClientAgreesOn(t *testing.T) {
 			ok := must[Message](t)
 			first := ok(alice.Send(ctx, "first"))
 			second := ok(alice.Send(ctx, "second, a secret"))
-			reply := ok(bob.Reply(ctx, first.Seq, "answer to first"))
-			ok(alice.Edit(ctx, first.Seq, "first (typo fixed)"))
-			ok(alice.Edit(ctx, first.Seq, "first, edited twice"))
-			ok(alice.Delete(ctx, second.Seq))
-			ok(bob.React(ctx, first.Seq, "👍"))
-			ok(alice.React(ctx, first.Seq, "👍"))
-			ok(alice.React(ctx, first.Seq, "❤️"))
-			ok(bob.React(ctx, first.Seq, "👍")) // taken back
-			last := ok(bob.React(ctx, reply.Seq, "🎉"))
+			reply := ok(bob.Reply(ctx, first, "answer to first"))
+			ok(alice.Edit(ctx, first, "first (typo fixed)"))
+			ok(alice.Edit(ctx, first, "first, edited twice"))
+			ok(alice.Delete(ctx, second))
+			ok(bob.React(ctx, first, "👍"))
+			ok(alice.React(ctx, first, "👍"))
+			ok(alice.React(ctx, first, "❤️"))
+			ok(bob.React(ctx, first, "👍")) // taken back
+			last := ok(bob.React(ctx, reply, "🎉"))
 			if reply.ReplyTo != first.Seq {
 				t.Fatalf("the reply says it answers %d", reply.ReplyTo)
 			}
@@ -164,14 +164,14 @@ func TestOthersCannotEditOrDelete(t *testing.T) {
 	ok := must[Message](t)
 	mine := ok(alice.Send(ctx, "alice's words"))
 	other := ok(alice.Send(ctx, "more of alice's words"))
-	if _, err := bob.Edit(ctx, mine.Seq, "bob's words"); !errors.Is(err, ErrNotYours) {
+	if _, err := bob.Edit(ctx, mine, "bob's words"); !errors.Is(err, ErrNotYours) {
 		t.Fatalf("bob's edit of alice's line: %v", err)
 	}
-	if _, err := bob.Delete(ctx, mine.Seq); !errors.Is(err, ErrNotYours) {
+	if _, err := bob.Delete(ctx, mine); !errors.Is(err, ErrNotYours) {
 		t.Fatalf("bob's delete of alice's line: %v", err)
 	}
 	// alice's own edit of the other line, to copy.
-	genuine := ok(alice.Edit(ctx, other.Seq, "alice edited this"))
+	genuine := ok(alice.Edit(ctx, other, "alice edited this"))
 	raw := must[[]*chatpb.Message](t)(room.messages(ctx, genuine.Seq, genuine.Seq+1))[0]
 	moved := proto.Clone(raw).(*chatpb.Message)
 	moved.Target = mine.Seq // the signature covers the target
@@ -198,7 +198,7 @@ func TestLedgerRules(t *testing.T) {
 		return Message{Seq: seq, Kind: Text, Nick: who, Text: text, Trust: Verified, Key: key(who)}
 	}
 	amend := func(seq int64, kind Kind, who string, target int64, text string) Message {
-		return Message{Seq: seq, Kind: kind, Nick: who, Text: text, Target: target, Trust: Verified, Key: key(who)}
+		return Message{Seq: seq, Kind: kind, Nick: who, Text: text, Target: target, Trust: Verified, Key: key(who), ClientID: who, ClientSeq: uint64(seq)}
 	}
 	state := func(l *Ledger, seq int64) string {
 		st, ok := l.State(seq)
@@ -333,9 +333,10 @@ func TestTypingIsPushed(t *testing.T) {
 	}
 }
 
-// Every member's read marker reaches followers who ask (Readers), named
-// as the member list names it, on both paths.
-func TestMarkersOfEveryReader(t *testing.T) {
+// Every nickname's "seen" marker reaches followers who ask (Readers), at
+// the start and as it moves, on both paths; the reader's own marker
+// moves with it, under its private name.
+func TestSeenMarkersOfEveryMember(t *testing.T) {
 	for _, plain := range []bool{false, true} {
 		t.Run(map[bool]string{false: "sequenced", true: "plain"}[plain], func(t *testing.T) {
 			ctx := context.Background()
@@ -344,13 +345,8 @@ func TestMarkersOfEveryReader(t *testing.T) {
 			if err := bob.MarkRead(ctx, m.Seq); err != nil {
 				t.Fatal(err)
 			}
-			members := must[[]Member](t)(room.Members(ctx))
-			readers := map[string]string{}
-			for _, mb := range members {
-				readers[mb.Reader] = mb.Nick
-			}
-			if readers[bob.Reader()] != "bob" || readers[alice.Reader()] != "alice" {
-				t.Fatalf("members' readers %v", readers)
+			if own, err := room.ReadUpTo(ctx, bob.Reader()); err != nil || own != m.Seq {
+				t.Fatalf("bob's own marker: %d, %v", own, err)
 			}
 			events, err := room.Follow(ctx, 0, FollowOptions{Readers: true, Refresh: 50 * time.Millisecond})
 			if err != nil {
@@ -358,16 +354,16 @@ func TestMarkersOfEveryReader(t *testing.T) {
 			}
 			seen := map[string]int64{}
 			marked := false
-			for seen[alice.Reader()] != m.Seq || seen[bob.Reader()] != m.Seq {
+			for seen["alice"] != m.Seq || seen["bob"] != m.Seq {
 				select {
 				case ev := <-events:
 					if ev.Kind == Marker {
-						seen[ev.Reader] = ev.Seq
+						seen[ev.Nick] = ev.Seq
 					}
 				case <-time.After(20 * time.Second):
 					t.Fatalf("markers seen %v", seen)
 				}
-				if seen[bob.Reader()] == m.Seq && !marked {
+				if seen["bob"] == m.Seq && !marked {
 					marked = true
 					if err := alice.MarkRead(ctx, m.Seq); err != nil { // a move, after the start
 						t.Fatal(err)
@@ -397,10 +393,10 @@ func TestAmendmentsInARoomOfTheFirstSchema(t *testing.T) {
 	ok := must[Message](t)
 	first := ok(alice.Send(ctx, "first"))
 	second := ok(alice.Send(ctx, "second"))
-	reply := ok(bob.Reply(ctx, first.Seq, "answer"))
-	ok(alice.Edit(ctx, first.Seq, "first, edited"))
-	ok(alice.Delete(ctx, second.Seq))
-	ok(bob.React(ctx, first.Seq, "👍"))
+	reply := ok(bob.Reply(ctx, first, "answer"))
+	ok(alice.Edit(ctx, first, "first, edited"))
+	ok(alice.Delete(ctx, second))
+	ok(bob.React(ctx, first, "👍"))
 	all := must[[]Message](t)(room.Latest(ctx, 100))
 	want := fmt.Sprintf("%d alice: first, edited [edited] [👍1]\n%d alice:  [deleted]\n%d bob: answer (re %d)", first.Seq, second.Seq, reply.Seq, first.Seq)
 	if got := folded(Fold(nil, all)); got != want {
@@ -432,7 +428,7 @@ func TestConcurrentEditsAgree(t *testing.T) {
 	for i := range rounds {
 		for j, s := range []*Session{alice, other} {
 			go func() {
-				_, err := s.Edit(ctx, target.Seq, fmt.Sprintf("version %d from device %d", i, j))
+				_, err := s.Edit(ctx, target, fmt.Sprintf("version %d from device %d", i, j))
 				done <- err
 			}()
 		}
@@ -479,6 +475,90 @@ func ledgerNewestFirst(msgs []Message) *Ledger {
 	l := NewLedger(nil)
 	for i := len(msgs) - 1; i >= 0; i-- {
 		l.Add(msgs[i])
+	}
+	return l
+}
+
+// What a delete leaves, copied onto another message, deletes nothing
+// and is shown as a copy; a reaction posted again (a replay) counts once
+// in every client, whichever of the two it reads first.
+func TestCopiedRemovalsAndReplayedReactions(t *testing.T) {
+	ctx := context.Background()
+	c, room, alice, bob := amendRoom(t, false)
+	ok := must[Message](t)
+	gone := ok(alice.Send(ctx, "to be deleted"))
+	kept := ok(alice.Send(ctx, "to be kept"))
+	liked := ok(alice.Send(ctx, "to be liked"))
+	ok(alice.Delete(ctx, gone))
+	react := ok(bob.React(ctx, liked, "👍"))
+
+	tomb := must[[]*chatpb.Message](t)(room.messages(ctx, gone.Seq, gone.Seq+1))[0]
+	moved := proto.Clone(tomb).(*chatpb.Message)
+	moved.Seq = kept.Seq
+	rec, err := proto.Marshal(moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(ctx, room.Code(), messageType, rec); err != nil {
+		t.Fatal(err)
+	}
+	again := must[[]*chatpb.Message](t)(room.messages(ctx, react.Seq, react.Seq+1))[0]
+	chattest.RawPost(t, c, room.Code(), proto.Clone(again).(*chatpb.Message))
+
+	// A fresh reader, twice: one reads the room in its order, the other
+	// newest first (as history pages come), which is when a copy is met
+	// before its original.
+	for _, newestFirst := range []bool{false, true} {
+		name := map[bool]string{false: "in order", true: "newest first"}[newestFirst]
+		fresh, err := NewClient(c).OpenRoom(ctx, room.Code())
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := must[int64](t)(fresh.Head(ctx))
+		all := make([]Message, head)
+		for i := range head {
+			seq := i + 1
+			if newestFirst {
+				seq = head - i
+			}
+			all[seq-1] = must[Message](t)(fresh.Message(ctx, seq))
+		}
+		l := foldedLedger(all)
+		if newestFirst {
+			l = ledgerNewestFirst(all)
+		}
+		if st, _ := l.State(kept.Seq); st.Deleted || !all[kept.Seq-1].Suspect() {
+			t.Errorf("%s: the copied removal deleted message %d (%v), or reads as %v, not as a copy", name, kept.Seq, st.Deleted, all[kept.Seq-1].Trust)
+		}
+		if st, _ := l.State(gone.Seq); !st.Deleted {
+			t.Errorf("%s: the real delete does not count", name)
+		}
+		if st, _ := l.State(liked.Seq); len(st.Reactions) != 1 || st.Reactions[0].Count != 1 {
+			t.Errorf("%s: the replayed reaction: %+v", name, st.Reactions)
+		}
+	}
+}
+
+// A page of reactions on a line, replayed once: every order counts one.
+func TestReplayedAmendmentCountsOnce(t *testing.T) {
+	key := []byte(strings.Repeat("b", 32))
+	line := Message{Seq: 1, Kind: Text, Nick: "a", Text: "x", Trust: Verified, Key: []byte(strings.Repeat("a", 32))}
+	react := Message{Seq: 2, Kind: React, Nick: "b", Text: "👍", Target: 1, Trust: Verified, Key: key, ClientID: "s", ClientSeq: 7}
+	copied := react
+	copied.Seq = 9
+	msgs := []Message{line, react, copied}
+	for name, l := range map[string]*Ledger{"in order": foldedLedger(msgs), "newest first": ledgerNewestFirst(msgs)} {
+		st, _ := l.State(1)
+		if len(st.Reactions) != 1 || st.Reactions[0].Count != 1 {
+			t.Errorf("%s: %+v", name, st.Reactions)
+		}
+	}
+}
+
+func foldedLedger(msgs []Message) *Ledger {
+	l := NewLedger(nil)
+	for _, m := range msgs {
+		l.Add(m)
 	}
 	return l
 }

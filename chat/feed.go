@@ -41,8 +41,9 @@ const (
 	// ReadUpTo: the reader (FollowOptions.Reader) has read the room up to
 	// Seq, on this device or another with the same identity.
 	ReadUpTo
-	// Marker: Reader has read the room up to Seq (FollowOptions.Readers):
-	// what "seen by" is made of. Member.Reader says whose it is.
+	// Marker: Nick says it has read the room up to Seq
+	// (FollowOptions.Readers): what "seen by" is made of. Anyone with the
+	// room code can write one; it is for showing, never for trusting.
 	Marker
 	// Typing: Nick started (Active) or stopped typing
 	// (FollowOptions.Typing). Only a live change is told, never an old
@@ -58,11 +59,10 @@ type Event struct {
 	Members  []Member
 	Err      error
 	Retry    time.Duration
-	From, To int64 // Gap: the missing sequence numbers
-	Seq      int64 // ReadUpTo, Marker: the read marker
-	Reader   string
-	Nick     string // Typing
-	Active   bool
+	From, To int64  // Gap: the missing sequence numbers
+	Seq      int64  // ReadUpTo, Marker: the read marker
+	Nick     string // Marker, Typing
+	Active   bool   // Typing
 }
 
 // FollowOptions tune Follow.
@@ -73,9 +73,10 @@ type FollowOptions struct {
 	// Reader, if set (Session.Reader), asks for that reader's read marker:
 	// a ReadUpTo event at the start and whenever it moves.
 	Reader string
-	// Readers asks for every reader's marker: a Marker event for each at
-	// the start and on each reconnect, and whenever one moves (in a room
-	// that is not sequenced: read again with the members).
+	// Readers asks for every nickname's "seen" marker: a Marker event
+	// for each (up to MaxMarkers) at the start and on each reconnect, and
+	// whenever one moves (in a room that is not sequenced: read again
+	// with the members).
 	Readers bool
 	// Typing asks for Typing events (sequenced rooms only: a plain server
 	// cannot push them, and polling would cost every member a read a
@@ -303,8 +304,11 @@ func (f *feed) notePushedCounter(rc webaas.RecordChange) {
 	if proto.Unmarshal(rc.Record, c) != nil || c.Name != rc.Key {
 		return
 	}
-	if reader, ok := strings.CutPrefix(c.Name, readPrefix); ok && f.opts.Readers {
-		f.later = append(f.later, Event{Kind: Marker, Reader: reader, Seq: c.Value})
+	if len(f.later) >= MaxMarkers {
+		return // a flood of them: the next reconnect reads the markers again
+	}
+	if nick, ok := strings.CutPrefix(c.Name, seenPrefix); ok && f.opts.Readers && CheckNick(nick) == nil {
+		f.later = append(f.later, Event{Kind: Marker, Nick: nick, Seq: c.Value})
 	}
 	if nick, ok := strings.CutPrefix(c.Name, typingPrefix); ok && f.opts.Typing && CheckNick(nick) == nil {
 		f.later = append(f.later, Event{Kind: Typing, Nick: nick, Active: c.Value > 0})
@@ -318,6 +322,9 @@ const gapPoll = 250 * time.Millisecond
 var errGapPending = errors.New("messages missing; waiting for them")
 
 func (f *feed) fetch(ctx context.Context) error {
+	if err := f.tellLater(ctx); err != nil {
+		return err
+	}
 	if len(f.pushed) > 0 {
 		msgs := f.pushed
 		f.pushed = nil
@@ -362,10 +369,20 @@ func (f *feed) fetch(ctx context.Context) error {
 			return err
 		}
 		f.needMarkers = false
-		for reader, seq := range markers {
-			f.later = append(f.later, Event{Kind: Marker, Reader: reader, Seq: seq})
+		for nick, seq := range markers {
+			if CheckNick(nick) == nil {
+				f.later = append(f.later, Event{Kind: Marker, Nick: nick, Seq: seq})
+			}
 		}
 	}
+	return f.tellLater(ctx)
+}
+
+// tellLater tells the markers and typing pushed since the last fetch.
+// They go before the messages of the same burst (typing comes before the
+// line it was for, which clears it), and whatever the messages' read
+// does (a gap waited for, a failed read).
+func (f *feed) tellLater(ctx context.Context) error {
 	later := f.later
 	f.later = nil
 	for _, e := range later {

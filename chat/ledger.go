@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"slices"
+	"strconv"
 )
 
 // A Ledger applies amendments (edits, deletes, reactions) to the messages
@@ -26,6 +27,10 @@ type Ledger struct {
 	lines   map[int64]*ledgerLine
 	pending map[int64][]Message // by target
 	applied map[int64]bool      // amendments taken (so a page read twice counts once)
+	// sends are the amendments applied, by who sent them and which send
+	// it was: a copy posted again later (a replay: same key, session and
+	// number) counts nowhere, whichever of the two a client read first.
+	sends map[string]bool
 }
 
 // State is what a message has become by its amendments.
@@ -52,7 +57,7 @@ type ledgerLine struct {
 
 // NewLedger is an empty ledger whose reactions by key me are Mine.
 func NewLedger(me []byte) *Ledger {
-	return &Ledger{me: bytes.Clone(me), lines: map[int64]*ledgerLine{}, pending: map[int64][]Message{}, applied: map[int64]bool{}}
+	return &Ledger{me: bytes.Clone(me), lines: map[int64]*ledgerLine{}, pending: map[int64][]Message{}, applied: map[int64]bool{}, sends: map[string]bool{}}
 }
 
 // Add takes a message: a line is held as a possible target (and the
@@ -71,7 +76,7 @@ func (l *Ledger) Add(m Message) int64 {
 			return 0
 		}
 		l.applied[m.Seq] = true
-		if l.apply(t, m) {
+		if l.take(t, m) {
 			return m.Target
 		}
 		return 0
@@ -79,7 +84,7 @@ func (l *Ledger) Add(m Message) int64 {
 		if _, ok := l.lines[m.Seq]; ok || m.Seq <= 0 {
 			return 0
 		}
-		t := &ledgerLine{msg: m, state: State{Text: m.Text, Deleted: m.Kind == Removed}}
+		t := &ledgerLine{msg: m, state: State{Text: m.Text, Deleted: removed(m)}}
 		l.lines[m.Seq] = t
 		waiting := l.pending[m.Seq]
 		delete(l.pending, m.Seq)
@@ -88,7 +93,7 @@ func (l *Ledger) Add(m Message) int64 {
 		for _, a := range waiting {
 			if !l.applied[a.Seq] {
 				l.applied[a.Seq] = true
-				changed = l.apply(t, a) || changed
+				changed = l.take(t, a) || changed
 			}
 		}
 		if changed {
@@ -98,9 +103,33 @@ func (l *Ledger) Add(m Message) int64 {
 	return 0
 }
 
+// removed reports a record that stands for a deleted message: one that
+// says so, at the place it names, signed by the key its nickname is
+// bound to. Anything else (moved from another place, unsigned, another
+// key's) is shown for what it is, and deletes nothing.
+func removed(m Message) bool {
+	return m.Kind == Removed && m.Target == m.Seq && m.Trust == Verified
+}
+
+// take applies amendment a to t unless a copy of it was applied before
+// (an amendment's lowest seq is the original: when a target loads, the
+// amendments waiting for it are taken in seq order, and any that come
+// later are numbered higher than everything loaded).
+func (l *Ledger) take(t *ledgerLine, a Message) bool {
+	send := string(a.Key) + "\x00" + a.ClientID + "\x00" + strconv.FormatUint(a.ClientSeq, 10)
+	if a.Trust != Verified || l.sends[send] {
+		return false
+	}
+	if !l.apply(t, a) {
+		return false
+	}
+	l.sends[send] = true
+	return true
+}
+
 // apply applies amendment a to t, reporting whether t changed.
 func (l *Ledger) apply(t *ledgerLine, a Message) bool {
-	if a.Trust != Verified || t.state.Deleted || t.msg.Kind == Removed {
+	if t.state.Deleted || t.msg.Kind == Removed {
 		return false
 	}
 	byAuthor := t.msg.Trust == Verified && bytes.Equal(t.msg.Key, a.Key)

@@ -20,9 +20,6 @@ type Member struct {
 	// signature, or no signed line of the nick seen yet), Forged or
 	// OtherKey (rewritten around the chat, e.g. to mark someone offline).
 	Trust Trust
-	// Reader names the member's read marker (Session.Reader; "": an
-	// older client's record): Event.Reader says how far they have read.
-	Reader string
 }
 
 // Suspect reports a member record its signature does not prove.
@@ -61,7 +58,7 @@ func (r *Room) Members(ctx context.Context) ([]Member, error) {
 			out = append(out, Member{
 				Nick: m.Nick, Online: r.online(m, now),
 				Joined: time.UnixMilli(m.JoinedUnixMs), LastSeen: time.UnixMilli(m.LastSeenUnixMs),
-				Trust: r.pins.checkMember(r.code, m), Reader: m.Reader,
+				Trust: r.pins.checkMember(r.code, m),
 			})
 		}
 		if !more || len(page) == 0 {

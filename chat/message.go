@@ -108,10 +108,16 @@ func (r *Room) messageOf(m *chatpb.Message) Message {
 // shown is a message in the clear as the chat shows it, its signature
 // checked.
 func (r *Room) shown(m *chatpb.Message) Message {
+	trust := r.pins.check(r.code, m)
+	if m.Kind == chatpb.Kind_KIND_REMOVED && m.Target != m.Seq && trust == Verified {
+		// What a delete left at one place, copied to another: the
+		// signature covers the place it names, not the place it is in.
+		trust = Replayed
+	}
 	return Message{
 		Seq: m.Seq, Kind: Kind(m.Kind), Nick: m.Nick, Text: m.Text,
 		Sent: time.UnixMilli(m.SentUnixMs), ClientID: m.ClientId, ClientSeq: m.ClientSeq,
-		Trust: r.pins.check(r.code, m), Key: m.AuthorKey,
+		Trust: trust, Key: m.AuthorKey,
 		ReplyTo: m.ReplyTo, Target: m.Target,
 	}
 }

@@ -114,7 +114,6 @@ func (s *Session) claim(ctx context.Context, from, to string) (already bool, err
 		}
 		s.touch(m, now)
 		m.ClientId, m.Online, m.LastSeenUnixMs = s.holder, true, now.UnixMilli()
-		m.Reader = s.Reader()
 		signMember(s.id, s.room.code, m)
 		if err := tx.PutMessage(ctx, s.room.code, m); err != nil {
 			return err

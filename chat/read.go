@@ -18,29 +18,32 @@ import (
 	"github.com/webaas-chat/webaas-chat/webaas"
 )
 
-// readPrefix starts the key of every read marker's Counter.
-const readPrefix = "read:"
-
 // readKey is the Counter a reader's marker is kept in.
-func readKey(reader string) string { return readPrefix + reader }
+func readKey(reader string) string { return "read:" + reader }
 
-// maxMarkers bounds how many read markers a room's "seen by" reads: a
-// room holds one per reader who ever read it, and a raw writer can add
-// any number.
-const maxMarkers = 1000
+// seenPrefix starts the key of every nickname's "seen" marker: how far
+// it says it has read, public (the reader's own marker is not: its
+// name is made so that only the reader's identity can move it).
+const seenPrefix = "seen:"
 
-// markers reads every reader's marker (up to maxMarkers): one range read.
+// MaxMarkers bounds how many "seen" markers a room's feed reads and
+// tells: a room holds one per nickname that ever read it, and a raw
+// writer can add any number.
+const MaxMarkers = 1000
+
+// markers reads every nickname's "seen" marker, up to MaxMarkers: one
+// range read of a page or a few.
 func (r *Room) markers(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
-	from := readPrefix
-	for len(out) < maxMarkers {
-		page, more, err := webaas.RangeMessages[chatpb.Counter](ctx, r.c, r.code, from, readPrefix[:len(readPrefix)-1]+";", 1)
+	from := seenPrefix
+	for len(out) < MaxMarkers {
+		page, more, err := webaas.RangeMessages[chatpb.Counter](ctx, r.c, r.code, from, "seen;", 1)
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range page {
-			if reader, ok := strings.CutPrefix(c.Name, readPrefix); ok {
-				out[reader] = c.Value
+			if nick, ok := strings.CutPrefix(c.Name, seenPrefix); ok && len(out) < MaxMarkers {
+				out[nick] = c.Value
 			}
 		}
 		if !more || len(page) == 0 {
@@ -69,23 +72,33 @@ func (r *Room) ReadUpTo(ctx context.Context, reader string) (int64, error) {
 	return r.counter(ctx, readKey(reader))
 }
 
-// MarkRead moves this session's read marker up to seq; never back (a
-// device that read less does not undo what another read).
+// MarkRead moves this session's read marker up to seq, and its
+// nickname's "seen" marker with it; never back (a device that read less
+// does not undo what another read).
 func (s *Session) MarkRead(ctx context.Context, seq int64) error {
-	key := readKey(s.Reader())
+	keys := []string{readKey(s.Reader()), seenPrefix + s.Nick()}
 	err := s.inTxn(ctx, func(tx *webaas.Txn) error {
-		c, err := webaas.TxnGetMessage[chatpb.Counter](ctx, tx, s.room.code, key)
-		if errors.Is(err, webaas.ErrNotFound) {
-			c, err = &chatpb.Counter{Name: key}, nil
+		wrote := false
+		for _, key := range keys {
+			c, err := webaas.TxnGetMessage[chatpb.Counter](ctx, tx, s.room.code, key)
+			if errors.Is(err, webaas.ErrNotFound) {
+				c, err = &chatpb.Counter{Name: key}, nil
+			}
+			if err != nil {
+				return err
+			}
+			if c.Value >= seq {
+				continue
+			}
+			c.Value, wrote = seq, true
+			if err := tx.PutMessage(ctx, s.room.code, c); err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return err
-		}
-		if c.Value >= seq {
+		if !wrote {
 			return errNothingToDo
 		}
-		c.Value = seq
-		return tx.PutMessage(ctx, s.room.code, c)
+		return nil
 	})
 	if errors.Is(err, errNothingToDo) {
 		return nil

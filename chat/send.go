@@ -54,13 +54,13 @@ func (s *Session) Act(ctx context.Context, text string) (Message, error) {
 }
 
 func (s *Session) post(ctx context.Context, kind chatpb.Kind, text string) (Message, error) {
-	return s.postMessage(ctx, &chatpb.Message{Kind: kind, Text: text}, false)
+	return s.postMessage(ctx, &chatpb.Message{Kind: kind, Text: text}, nil)
 }
 
 // postMessage signs, seals and sends m (its kind, text and references
-// set), with remove the record of the message it deletes overwritten in
-// the same write.
-func (s *Session) postMessage(ctx context.Context, plain *chatpb.Message, remove bool) (Message, error) {
+// set), with the record of removed, the message it deletes (nil: none),
+// overwritten in the same write.
+func (s *Session) postMessage(ctx context.Context, plain *chatpb.Message, removed *Message) (Message, error) {
 	s.stamp(plain)
 	if s.id != nil {
 		sign(s.id, s.room.code, plain)
@@ -73,8 +73,8 @@ func (s *Session) postMessage(ctx context.Context, plain *chatpb.Message, remove
 		}
 		req.msg = sealed
 	}
-	if remove {
-		rm, err := s.removal(plain)
+	if removed != nil {
+		rm, err := s.removal(plain, *removed)
 		if err != nil {
 			return Message{}, err
 		}

@@ -128,9 +128,6 @@ func memberSignedBytes(room string, m *chatpb.Member) []byte {
 		num(uint64(x.LastSeenUnixMs))
 	}
 	field(m.AuthorKey)
-	if m.Reader != "" { // added later: only when set, as in signedBytes
-		field([]byte(m.Reader))
-	}
 	return b.Bytes()
 }
 

@@ -199,7 +199,12 @@ func (x *Room) GetKeyCheck() []byte {
 //	"head":   the sequence number of the newest message (0: none yet),
 //	          in a room that is not sequenced;
 //	"roster": bumped whenever someone joins, leaves or changes nickname;
-//	"read:<reader>": how far a reader has read (only grows);
+//	"read:<reader>": how far a reader has read (only grows), under a
+//	          name only the reader's identity can make, so no one else
+//	          can move it;
+//	"seen:<nick>": the same, under the nickname, for others to show as
+//	          "seen by" (anyone could write it: it is shown, never
+//	          trusted);
 //	"typing:<nick>": the time (Unix ms) nick last said they were typing,
 //	          0 when they stopped; watched only in sequenced rooms.
 //
@@ -423,11 +428,7 @@ type Member struct {
 	Signature []byte `protobuf:"bytes,7,opt,name=signature,proto3" json:"signature,omitempty"`
 	// sessions are the holder's sessions in the room (one identity on
 	// several devices is one member): online while any of them is fresh.
-	Sessions []*MemberSession `protobuf:"bytes,8,rep,name=sessions,proto3" json:"sessions,omitempty"`
-	// reader is the holder's read marker's name (chat/read.go): the Counter
-	// "read:<reader>" says how far they have read, which others show as
-	// "seen by". Empty: an older client's record; its reading is not shown.
-	Reader        string `protobuf:"bytes,9,opt,name=reader,proto3" json:"reader,omitempty"`
+	Sessions      []*MemberSession `protobuf:"bytes,8,rep,name=sessions,proto3" json:"sessions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -518,13 +519,6 @@ func (x *Member) GetSessions() []*MemberSession {
 	return nil
 }
 
-func (x *Member) GetReader() string {
-	if x != nil {
-		return x.Reader
-	}
-	return ""
-}
-
 // MemberSession is one session of a member, by its client_id, and its
 // last heartbeat.
 type MemberSession struct {
@@ -609,7 +603,7 @@ const file_chatroom_proto_rawDesc = "" +
 	"\x06sealed\x18\n" +
 	" \x01(\fR\x06sealed\x12\x19\n" +
 	"\breply_to\x18\v \x01(\x03R\areplyTo\x12\x16\n" +
-	"\x06target\x18\f \x01(\x03R\x06target\"\xb3\x02\n" +
+	"\x06target\x18\f \x01(\x03R\x06target\"\x9b\x02\n" +
 	"\x06Member\x12\x19\n" +
 	"\x04nick\x18\x01 \x01(\tB\x05\x8aM\x02\b\x01R\x04nick\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x16\n" +
@@ -619,8 +613,7 @@ const file_chatroom_proto_rawDesc = "" +
 	"\n" +
 	"author_key\x18\x06 \x01(\fR\tauthorKey\x12\x1c\n" +
 	"\tsignature\x18\a \x01(\fR\tsignature\x123\n" +
-	"\bsessions\x18\b \x03(\v2\x17.chatroom.MemberSessionR\bsessions\x12\x16\n" +
-	"\x06reader\x18\t \x01(\tR\x06reader\"J\n" +
+	"\bsessions\x18\b \x03(\v2\x17.chatroom.MemberSessionR\bsessions\"J\n" +
 	"\rMemberSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
 	"\x11last_seen_unix_ms\x18\x02 \x01(\x03R\x0elastSeenUnixMs*\xb7\x01\n" +
