@@ -152,7 +152,7 @@ func actionsWords(s bench.SweepStep) string {
 // printActions is the rest of what the members' typing and reactions
 // came to: the table above has their requests.
 func printActions(w io.Writer, r benchReport) {
-	fmt.Fprintln(w, "(typing/s: typing writes, each one plain PUT, over the sending time; typing share: their part of the requests; reaction reqs/s: the two reads React makes to check its target, plus one batch per reaction (an upper bound: at high rates a reaction may share its member's batch with its sends); reaction share: their part; all of these are in reqs/msg too)")
+	fmt.Fprintln(w, "(typing/s: typing writes, each one plain PUT, over the sending time; typing share: their part of the requests; reaction reqs/s: one batch per reaction, as the chat sends it (its target is on screen, so it reads nothing; an upper bound: at high rates a reaction may share its member's batch with its sends); reaction share: their part; all of these are in reqs/msg too)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "model\trate\ttyping writes\tfailed\tevents told\treactions\tfailed\treaction p50\tp99\tmax\tlost pairs\t")
 	for _, s := range r.Sweeps {

@@ -227,12 +227,14 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		// out like every other read of this command; Reply reads it again
 		// to check that it can be answered, and is not retried, since it
 		// posts.
+		var to chat.Message
 		err = newRetrier(cn.c, stderr, *sf.timeout).do(ctx, func(ctx context.Context) error {
-			_, err := room.Message(ctx, replyTo)
+			var err error
+			to, err = room.Message(ctx, replyTo)
 			return err
 		})
 		if err == nil {
-			msg, err = sender.Reply(ctx, replyTo, text)
+			msg, err = sender.Reply(ctx, to, text)
 		}
 		if errors.Is(err, chat.ErrNoSuchMessage) {
 			// The number given is wrong: a mistake on the command line.
@@ -525,7 +527,7 @@ func (p printer) fold(l *chat.Ledger, m chat.Message, live bool) error {
 	// what it judges them by (the text printed is the page's, or an
 	// edit's), so that history holds lines' numbers and keys, not the
 	// room.
-	l.Add(chat.Message{Seq: m.Seq, Kind: m.Kind, Trust: m.Trust, Key: m.Key})
+	l.Add(chat.Message{Seq: m.Seq, Kind: m.Kind, Trust: m.Trust, Key: m.Key, Target: m.Target})
 	st, _ := l.State(m.Seq)
 	if !st.Edited && !st.Deleted {
 		st.Text = m.Text

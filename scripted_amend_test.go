@@ -142,16 +142,16 @@ func TestHistoryFoldsAmendments(t *testing.T) {
 	ctx := context.Background()
 	first := ok(t)(alice.Send(ctx, "first"))
 	second := ok(t)(alice.Send(ctx, "second, a secret"))
-	reply := ok(t)(bob.Reply(ctx, first.Seq, "answer to first"))
-	ok(t)(alice.Edit(ctx, first.Seq, "first (typo)"))
-	ok(t)(alice.Edit(ctx, first.Seq, "first, edited"))
-	del := ok(t)(alice.Delete(ctx, second.Seq))
-	ok(t)(bob.React(ctx, first.Seq, "👍"))
-	ok(t)(alice.React(ctx, first.Seq, "👍"))
-	ok(t)(alice.React(ctx, first.Seq, "❤️"))
-	ok(t)(bob.React(ctx, reply.Seq, "🎉"))
-	ok(t)(bob.React(ctx, reply.Seq, "👀"))
-	ok(t)(bob.React(ctx, reply.Seq, "👀")) // taken back
+	reply := ok(t)(bob.Reply(ctx, first, "answer to first"))
+	ok(t)(alice.Edit(ctx, first, "first (typo)"))
+	ok(t)(alice.Edit(ctx, first, "first, edited"))
+	ok(t)(alice.Delete(ctx, second))
+	ok(t)(bob.React(ctx, first, "👍"))
+	ok(t)(alice.React(ctx, first, "👍"))
+	ok(t)(alice.React(ctx, first, "❤️"))
+	ok(t)(bob.React(ctx, reply, "🎉"))
+	ok(t)(bob.React(ctx, reply, "👀"))
+	ok(t)(bob.React(ctx, reply, "👀")) // taken back
 	c, _ := webaas.New(srv.URL())
 	chattest.RawPost(t, c, room.Code(), &chatpb.Message{Kind: chatpb.Kind_KIND_EDIT, Nick: "alice", Text: "forged", Target: first.Seq, SentUnixMs: time.Now().UnixMilli(), ClientId: "x", ClientSeq: 1})
 	last := ok(t)(alice.Send(ctx, "the end"))
@@ -188,9 +188,10 @@ func TestHistoryFoldsAmendments(t *testing.T) {
 	wantJSON := map[int64]string{
 		first.Seq: fmt.Sprintf(`{"seq":%d,"nick":"alice","text":"first, edited","time":%q,"kind":"text","verified":true,"trust":"verified","fingerprint":%q,"edited":true,"reactions":[{"emoji":"👍","count":2},{"emoji":"❤\ufe0f","count":1}]}`,
 			first.Seq, jsonTime(first), fa),
-		// The delete left its own record in the message's place.
+		// The delete left its own record in the message's place, under
+		// the message's nickname and time.
 		second.Seq: fmt.Sprintf(`{"seq":%d,"nick":"alice","text":"","time":%q,"kind":"removed","verified":true,"trust":"verified","fingerprint":%q,"deleted":true}`,
-			second.Seq, jsonTime(del), fa),
+			second.Seq, jsonTime(second), fa),
 		reply.Seq: fmt.Sprintf(`{"seq":%d,"nick":"bob","text":"answer to first","time":%q,"kind":"text","verified":true,"trust":"verified","fingerprint":%q,"reply_to":%d,"reactions":[{"emoji":"🎉","count":1}]}`,
 			reply.Seq, jsonTime(reply), fb, first.Seq),
 		last.Seq: fmt.Sprintf(`{"seq":%d,"nick":"alice","text":"the end","time":%q,"kind":"text","verified":true,"trust":"verified","fingerprint":%q}`,
@@ -280,12 +281,12 @@ func TestHistoryFollowPrintsAmendments(t *testing.T) {
 		t.Fatalf("history --json --last 1 printed %s", l)
 	}
 
-	edit := ok(t)(alice.Edit(ctx, first.Seq, "first, edited"))
+	edit := ok(t)(alice.Edit(ctx, first, "first, edited"))
 	c, _ := webaas.New(srv.URL())
 	chattest.RawPost(t, c, room.Code(), &chatpb.Message{Kind: chatpb.Kind_KIND_EDIT, Nick: "bob", Text: "forged", Target: second.Seq, SentUnixMs: time.Now().UnixMilli(), ClientId: "x", ClientSeq: 1})
-	react := ok(t)(bob.React(ctx, second.Seq, "👍"))
-	reply := ok(t)(bob.Reply(ctx, first.Seq, "re: first"))
-	del := ok(t)(bob.Delete(ctx, second.Seq))
+	react := ok(t)(bob.React(ctx, second, "👍"))
+	reply := ok(t)(bob.Reply(ctx, first, "re: first"))
+	del := ok(t)(bob.Delete(ctx, second))
 
 	for _, want := range []string{
 		fmt.Sprintf("%d ~ alice edited message %d: first, edited", edit.Seq, first.Seq),

@@ -289,7 +289,9 @@ func (c *oursClient) Typing(ctx context.Context, active bool) error {
 }
 
 func (c *oursClient) React(ctx context.Context, target int64, emoji string) (int64, error) {
-	m, err := c.sender.React(ctx, target, emoji)
+	// The bench reacts to a message it sent: a line, as the chat would
+	// hold it.
+	m, err := c.sender.React(ctx, chat.Message{Seq: target, Kind: chat.Text}, emoji)
 	return m.Seq, err
 }
 

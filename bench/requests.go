@@ -72,8 +72,9 @@ func requestKind(r *http.Request) string {
 
 // The kinds of request the bench names itself (withKind), since the URL
 // does not say what they are for: a typing write is a plain PUT of a
-// Counter, as a read marker would be, and the reads React makes to check
-// its target are reads like any other.
+// Counter, as a read marker would be, and anything a reaction costs
+// besides its batch would be a request like any other (React reads
+// nothing now: its target is the caller's).
 const (
 	KindTyping   = "typing"
 	KindReaction = "reaction"

@@ -343,9 +343,9 @@ func (s SweepStep) totalRequests() int64 {
 	return total
 }
 
-// ReactionRequests are the requests the reactions cost: the two reads
-// React makes to check its target (KindReaction) and the batch that
-// carries it, one per reaction. That is an upper bound on the batches:
+// ReactionRequests are the requests the reactions cost: any made under
+// KindReaction (none, since React stopped reading its target) and the
+// batch that carries each, one per reaction. That is an upper bound on the batches:
 // the batch is the session's and, when the member's own sends are
 // queued at the time, shared with them, and the request cannot say which
 // (so those batches also count in "batch").
