@@ -111,9 +111,8 @@ func (m *Model) onSelectKey(r *roomView, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		if !r.own(sel, st) {
 			return m.setStatus("Only your own messages can be deleted.", true), true
 		}
-		r.confirmDel = sel.Seq
-		m.status.gen++ // the question stays until it is answered
-		m.status.text, m.status.err = chat.DisplayLine("Delete "+r.quoteOf(sel.Seq)+"? y deletes it; any other key keeps it."), true
+		// The question holds the status line until it is answered.
+		r.confirmDel, r.confirmText = sel.Seq, chat.DisplayLine("Delete "+r.quoteOf(sel.Seq)+"? y deletes it; any other key keeps it.")
 		return nil, true
 	case key.Matches(msg, k.React):
 		if !said(sel, st) {
@@ -132,20 +131,19 @@ func (m *Model) onSelectKey(r *roomView, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 
 // onConfirmKey answers the delete question.
 func (m *Model) onConfirmKey(r *roomView, msg tea.KeyPressMsg) tea.Cmd {
-	seq := r.confirmDel
-	r.confirmDel = 0
-	m.status.text = ""
-	if !key.Matches(msg, m.c.Keys.Confirm) {
+	target, held := r.msgs.Message(r.confirmDel)
+	r.confirmDel, r.confirmText = 0, ""
+	// Answered, the question ends the selection: whatever comes next
+	// goes to the input.
+	m.setFocus(focusInput)
+	if !key.Matches(msg, m.c.Keys.Confirm) || !held {
 		return m.setStatus("Kept.", false)
 	}
-	// Nothing is left to do with a deleted line: the selection ends.
-	r.msgs.Unselect()
-	m.setFocus(focusInput)
 	session, id, ctx := r.session, r.id, m.c.Ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
-		_, err := session.Delete(ctx, seq)
+		_, err := session.Delete(ctx, target)
 		return actedMsg{room: id, what: "Deleted", err: err}
 	}
 }
@@ -166,11 +164,15 @@ func (m *Model) onPickerKey(r *roomView, msg tea.KeyPressMsg) tea.Cmd {
 
 // react toggles our reaction emoji on message seq.
 func (m *Model) react(r *roomView, seq int64, emoji string) tea.Cmd {
+	target, ok := r.msgs.Message(seq)
+	if !ok {
+		return m.setStatus(fmt.Sprintf("Message %d is not loaded.", seq), true)
+	}
 	session, id, ctx := r.session, r.id, m.c.Ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
-		_, err := session.React(ctx, seq, emoji)
+		_, err := session.React(ctx, target, emoji)
 		return actedMsg{room: id, what: "Reacted", err: err}
 	}
 }
@@ -215,13 +217,16 @@ func (m *Model) saveEdit(r *roomView, text string) tea.Cmd {
 	if err := chat.CheckText(text); err != nil {
 		return m.setStatus("Not saved: "+chat.Explain(err), true)
 	}
-	seq := r.editing
+	target, ok := r.msgs.Message(r.editing)
 	r.cancelEdit() // the draft is back
+	if !ok {
+		return m.setStatus("Not saved: the message is no longer loaded.", true)
+	}
 	session, id, ctx := r.session, r.id, m.c.Ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
-		_, err := session.Edit(ctx, seq, text)
+		_, err := session.Edit(ctx, target, text)
 		return actedMsg{room: id, what: "Edited", err: err}
 	}
 }
@@ -289,20 +294,28 @@ func (m *Model) jumpTo(r *roomView, seq int64) tea.Cmd {
 // Typing.
 
 // typingCmd says that we are typing while the input holds a message
-// being written (not a command, not an edit), at most once per
-// chat.TypingEvery whatever we send meanwhile (a sent line clears the
-// indicator at the others' without a write), and that we stopped when
-// the input is emptied after we said it.
+// being written (not a command, not an edit), and that we stopped when
+// the input is emptied after we said it: one write at most per
+// chat.TypingEvery, whatever we send meanwhile (a sent line clears the
+// indicator at the others' without a write).
 func (m *Model) typingCmd(r *roomView, before string) tea.Cmd {
 	now := m.now()
 	text := r.input.Value()
 	writing := strings.TrimSpace(text) != "" && !strings.HasPrefix(text, "/") && r.editing == 0
+	if now.Sub(r.saidTyping) < chat.TypingEvery {
+		// One write per TypingEvery, a start or a stop: a stop left out
+		// is the others' timeout to make.
+		if !writing {
+			r.typingShown = false
+		}
+		return nil
+	}
 	switch {
-	case writing && text != before && now.Sub(r.saidTyping) >= chat.TypingEvery:
+	case writing && text != before:
 		r.saidTyping, r.typingShown = now, true
 		return r.typingWrite(m.c.Ctx, true)
 	case !writing && r.typingShown:
-		r.typingShown = false
+		r.saidTyping, r.typingShown = now, false
 		return r.typingWrite(m.c.Ctx, false)
 	}
 	return nil
@@ -381,24 +394,28 @@ func (r *roomView) typingLine() string {
 
 // Seen by.
 
-// noteMarker takes a reader's read marker.
-func (r *roomView) noteMarker(reader string, seq int64) {
+// noteMarker takes a nickname's "seen" marker (at most chat.MaxMarkers
+// are kept: a raw writer can make any number).
+func (r *roomView) noteMarker(nick string, seq int64) {
 	if r.markers == nil {
 		r.markers = map[string]int64{}
 	}
-	r.markers[reader] = max(r.markers[reader], seq)
+	if _, ok := r.markers[nick]; !ok && len(r.markers) >= chat.MaxMarkers {
+		return
+	}
+	r.markers[nick] = max(r.markers[nick], seq)
 }
 
-// seenBy is who has read up to message seq, but its author and us, by
-// nickname: members whose records name their marker.
+// seenBy is who has read up to message seq, but its author and us: the
+// members whose "seen" marker is there.
 func (r *roomView) seenBy(seq int64, author string) []string {
 	var out []string
 	me := r.session.Nick()
 	for _, mb := range r.members.Members() {
-		if mb.Reader == "" || mb.Nick == author || mb.Nick == me || mb.Suspect() {
+		if mb.Nick == author || mb.Nick == me || mb.Suspect() {
 			continue
 		}
-		if r.markers[mb.Reader] >= seq {
+		if r.markers[mb.Nick] >= seq {
 			out = append(out, chat.DisplayNick(mb.Nick))
 		}
 	}
@@ -409,11 +426,11 @@ func (r *roomView) seenBy(seq int64, author string) []string {
 // readUpTo says how far nick has read: for /whois.
 func (r *roomView) readUpTo(nick string) string {
 	for _, mb := range r.members.Members() {
-		if mb.Nick != nick || mb.Reader == "" {
+		if mb.Nick != nick {
 			continue
 		}
-		seq, ok := r.markers[mb.Reader]
-		if !ok || seq == 0 {
+		seq := r.markers[nick]
+		if seq == 0 {
 			return "has read nothing here yet"
 		}
 		return fmt.Sprintf("has read up to message %d (%s)", seq, r.quoteOf(seq))
@@ -430,10 +447,10 @@ func (r *roomView) seenList() []string {
 	}
 	var rows []row
 	for _, mb := range r.members.Members() {
-		if mb.Reader == "" || mb.Suspect() {
+		if mb.Suspect() {
 			continue
 		}
-		rows = append(rows, row{mb.Nick, r.markers[mb.Reader]})
+		rows = append(rows, row{mb.Nick, r.markers[mb.Nick]})
 	}
 	slices.SortStableFunc(rows, func(a, b row) int {
 		if a.seq != b.seq {
@@ -455,7 +472,7 @@ func (r *roomView) seenList() []string {
 		out = append(out, nick+strings.Repeat(" ", w-ansi.StringWidth(nick))+"  "+what)
 	}
 	if len(rows) == 0 {
-		out = append(out, "No member's reading is known yet (older chats do not say it).")
+		out = append(out, "No members yet.")
 	}
 	return out
 }

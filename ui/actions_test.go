@@ -111,8 +111,8 @@ func TestReplyEditDeleteReact(t *testing.T) {
 	feedUntil(t, m, r, "the line to delete", func(ev *chat.Event) bool { return strings.Contains(shown(m), "oops") })
 	m.Update(altUp)
 	m.Update(press('d'))
-	if !strings.Contains(m.status.text, "y deletes it") {
-		t.Fatalf("d asks nothing: %q", m.status.text)
+	if !strings.Contains(m.chatHint(r), "y deletes it") {
+		t.Fatalf("d asks nothing: %q", m.chatHint(r))
 	}
 	_, cmd = m.Update(press('y'))
 	if acted := findMsg[actedMsg](t, cmd); acted.err != nil {
@@ -143,7 +143,7 @@ func TestReplyEditDeleteReact(t *testing.T) {
 	if acted := findMsg[actedMsg](t, cmd); acted.err != nil {
 		t.Fatal(acted.err)
 	}
-	if _, err := bob.React(ctx, question.Seq, "👍"); err != nil {
+	if _, err := bob.React(ctx, question, "👍"); err != nil {
 		t.Fatal(err)
 	}
 	feedUntil(t, m, r, "two reactions", func(*chat.Event) bool {
@@ -184,7 +184,7 @@ func TestJumpToTheOriginalLoadsHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	reply, err := bob.Reply(ctx, first.Seq, "about that")
+	reply, err := bob.Reply(ctx, first, "about that")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,10 +250,11 @@ func TestTypingIndicator(t *testing.T) {
 	if r.saidTyping != said {
 		t.Errorf("said again within TypingEvery")
 	}
-	var cmd tea.Cmd
-	for range len("hello") {
-		_, cmd = m.Update(tea.KeyPressMsg{Code: tea.KeyBackspace})
+	for range len("hell") {
+		m.Update(tea.KeyPressMsg{Code: tea.KeyBackspace})
 	}
+	now = now.Add(chat.TypingEvery) // one write per TypingEvery: a stop too
+	_, cmd := m.Update(tea.KeyPressMsg{Code: tea.KeyBackspace})
 	if done := findMsg[typedMsg](t, cmd); done.err != nil || typing() != 0 {
 		t.Fatalf("emptying the input did not unsay it: %v, record %d", done.err, typing())
 	}
@@ -338,9 +339,9 @@ func actionsFixture(m *Model) {
 	at := day0.Add(130 * time.Minute)
 	msgs = append(msgs,
 		chat.Message{Seq: 11, Nick: "carol", Text: "yes, since this morning", ReplyTo: 3, Sent: at, Trust: chat.Verified, Key: key("carol")},
-		chat.Message{Seq: 12, Nick: "alice", Kind: chat.Edit, Target: 4, Text: "green since 21:40; pages match the python client", Sent: at, Trust: chat.Verified, Key: key("alice")},
-		chat.Message{Seq: 13, Nick: "bob", Kind: chat.Delete, Target: 7, Sent: at, Trust: chat.Verified, Key: key("bob")},
-		chat.Message{Seq: 14, Nick: "dave", Kind: chat.Edit, Target: 8, Text: "dave's forged edit", Sent: at, Trust: chat.Verified, Key: key("dave")},
+		chat.Message{Seq: 12, Nick: "alice", Kind: chat.Edit, Target: 4, Text: "green since 21:40; pages match the python client", Sent: at, Trust: chat.Verified, Key: key("alice"), ClientSeq: 12},
+		chat.Message{Seq: 13, Nick: "bob", Kind: chat.Delete, Target: 7, Sent: at, Trust: chat.Verified, Key: key("bob"), ClientSeq: 13},
+		chat.Message{Seq: 14, Nick: "dave", Kind: chat.Edit, Target: 8, Text: "dave's forged edit", Sent: at, Trust: chat.Verified, Key: key("dave"), ClientSeq: 14},
 	)
 	seq := int64(15)
 	emoji := []string{"👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "🙏", "🔥", "✅", "🚀", "👏"}
@@ -349,18 +350,14 @@ func actionsFixture(m *Model) {
 		seq++
 	}
 	for _, who := range []string{"alice", "bob"} {
-		msgs = append(msgs, chat.Message{Seq: seq, Nick: who, Kind: chat.React, Target: 11, Text: "👍", Trust: chat.Verified, Key: key(who), Sent: at})
+		msgs = append(msgs, chat.Message{Seq: seq, Nick: who, Kind: chat.React, Target: 11, Text: "👍", Trust: chat.Verified, Key: key(who), Sent: at, ClientSeq: uint64(seq)})
 		seq++
 	}
 	r.msgs.Reset()
 	r.msgs.Add(msgs)
-	members := fixtureMembers()
-	for i := range members {
-		members[i].Reader = "reader-" + members[i].Nick
-	}
-	feed(m, chat.Event{Kind: chat.Members, Members: members})
-	feed(m, chat.Event{Kind: chat.Marker, Reader: "reader-robert", Seq: seq})
-	feed(m, chat.Event{Kind: chat.Marker, Reader: "reader-dave", Seq: 11})
+	feed(m, chat.Event{Kind: chat.Members, Members: fixtureMembers()})
+	feed(m, chat.Event{Kind: chat.Marker, Nick: "robert", Seq: seq})
+	feed(m, chat.Event{Kind: chat.Marker, Nick: "dave", Seq: 11})
 	m.status.text = ""
 }
 
@@ -418,5 +415,84 @@ func TestSeenListAndClicks(t *testing.T) {
 	m.Update(tea.MouseClickMsg{X: 90, Y: rowOf("carol waves"), Button: tea.MouseLeft}) // the member list
 	if sel, _, _ := r.msgs.Selected(); sel.Seq != 3 {
 		t.Fatalf("a click beside the pane moved the selection to %d", sel.Seq)
+	}
+}
+
+// A message the view is anchored in, made shorter under it (edited,
+// deleted) while scrolled up, does not break the view; a tall message
+// selected stays put however often ↓ is pressed.
+func TestTallMessagesUnderTheView(t *testing.T) {
+	m := loggedIn(t, 80, 20)
+	r := m.room()
+	key := []byte(strings.Repeat("b", 32))
+	msgs := fixtureMessages()
+	long := chat.Message{Seq: 11, Nick: "bob", Text: strings.Repeat("a long line of text ", 40), Sent: day0, Trust: chat.Verified, Key: key}
+	r.msgs.Add(append(msgs, long))
+	r.msgs.ScrollUp(4)
+	r.msgs.Add([]chat.Message{{Seq: 12, Nick: "bob", Kind: chat.Delete, Target: 11, Sent: day0, Trust: chat.Verified, Key: key}})
+	checkFills(t, "after the delete", m.View().Content, 80, 20)
+	r.msgs.Bottom()
+	if !strings.Contains(shown(m), "bob: (message deleted)") {
+		t.Fatalf("the deleted line:\n%s", shown(m))
+	}
+
+	r.msgs.Reset()
+	r.msgs.Add(append(fixtureMessages(), chat.Message{Seq: 11, Nick: "bob", Text: strings.Repeat("a long line of text ", 40), Sent: day0, Trust: chat.Verified, Key: key}))
+	m.Update(altUp)
+	first := shown(m)
+	for range 3 {
+		m.Update(press('j'))
+		if got := shown(m); got != first {
+			t.Fatalf("↓ on the newest, taller than the pane, moved the view:\n%s\nwas\n%s", got, first)
+		}
+	}
+	if !strings.Contains(first, "▶") {
+		t.Fatalf("the tall message's first row is not shown:\n%s", first)
+	}
+}
+
+// An edit is the message's text, whatever it starts with: editing a
+// line that reads "/part …" saves it, and runs no command.
+func TestEditOfASlashLineIsNoCommand(t *testing.T) {
+	m, r, _ := actionsRoom(t)
+	m.Update(findMsg[sentMsg](t, m.send(r, chat.Text, "/part is how you leave")))
+	m.command(r, "/edit")
+	if r.input.Value() != "/part is how you leave" {
+		t.Fatalf("/edit put %q in the input", r.input.Value())
+	}
+	typeText(m, " a room")
+	_, cmd := m.Update(enter)
+	if acted := findMsg[actedMsg](t, cmd); acted.err != nil {
+		t.Fatal(acted.err)
+	}
+	if len(m.rooms) != 1 || m.room() != r {
+		t.Fatal("the edit ran /part")
+	}
+	feedUntil(t, m, r, "the edit", func(ev *chat.Event) bool { return holds(ev, func(x chat.Message) bool { return x.Kind == chat.Edit }) })
+	if !strings.Contains(shown(m), "alice: /part is how you leave a room (edited)") {
+		t.Fatalf("the edited line:\n%s", shown(m))
+	}
+}
+
+// The selection's keys are the messages pane's: the delete question,
+// answered no, ends the selection, and what is typed next goes to the
+// input whole; tab away ends it too.
+func TestSelectionKeysStayInThePane(t *testing.T) {
+	m, r, _ := actionsRoom(t)
+	m.Update(findMsg[sentMsg](t, m.send(r, chat.Text, "mine")))
+	m.command(r, "/delete")
+	if !strings.Contains(m.chatHint(r), "y deletes it") {
+		t.Fatalf("/delete asks nothing: %q", m.chatHint(r))
+	}
+	m.Update(press('n'))
+	m.status.text = ""
+	typeText(m, "just kidding")
+	if r.msgs.Selecting() || r.input.Value() != "just kidding" || r.confirmDel != 0 {
+		t.Fatalf("selecting %v, input %q", r.msgs.Selecting(), r.input.Value())
+	}
+	m.Update(altUp)
+	m.Update(tea.KeyPressMsg{Code: tea.KeyTab})
+	if r.msgs.Selecting() {
+		t.Fatal("tab left the selection on")
 	}
 }

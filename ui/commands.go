@@ -306,14 +306,16 @@ func (m *Model) submit(r *roomView) tea.Cmd {
 	if strings.TrimSpace(text) == "" {
 		return nil
 	}
+	if r.editing != 0 {
+		// An edit is the message's text as it is: one that starts with
+		// "/" is no command.
+		return m.saveEdit(r, text)
+	}
 	if strings.HasPrefix(text, "/") && !strings.HasPrefix(text, "//") {
 		r.input.Reset()
 		return m.command(r, text)
 	}
 	text = strings.TrimPrefix(text, "/") // "//etc" sends "/etc"
-	if r.editing != 0 {
-		return m.saveEdit(r, text)
-	}
 	return m.send(r, chat.Text, text)
 }
 

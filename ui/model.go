@@ -234,6 +234,9 @@ func (m *Model) setFocus(i int) {
 	m.focus = i
 	if r := m.room(); r != nil {
 		r.setFocus(i)
+		if i != focusMessages {
+			r.msgs.Unselect() // the selection's keys are the messages pane's
+		}
 	}
 }
 

@@ -88,6 +88,7 @@ type roomView struct {
 	replyTo, editing int64
 	draft            string
 	confirmDel       int64
+	confirmText      string // the question, on the status line until answered
 	picker           *picker.Model
 	pickFor          int64
 	jumpTo           int64
@@ -98,7 +99,7 @@ type roomView struct {
 	typingTick  bool
 	saidTyping  time.Time
 	typingShown bool
-	markers     map[string]int64 // every reader's read marker, for "seen by"
+	markers     map[string]int64 // every nickname\'s "seen" marker, for "seen by"
 }
 
 // newsLine is one unread line of a room.
@@ -309,7 +310,10 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 		}
 	case chat.Messages:
 		for _, line := range msg.ev.Messages {
-			delete(r.typists, line.Nick) // they sent what they typed
+			switch line.Kind {
+			case chat.Text, chat.Action, chat.Leave, chat.Rename:
+				delete(r.typists, line.Nick) // they sent what they typed, or went
+			}
 		}
 		mentions := r.msgs.Add(msg.ev.Messages)
 		if mentions > 0 && m.opts.Bell {
@@ -349,7 +353,7 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 	case chat.ReadUpTo:
 		r.readElsewhere(msg.ev.Seq)
 	case chat.Marker:
-		r.noteMarker(msg.ev.Reader, msg.ev.Seq)
+		r.noteMarker(msg.ev.Nick, msg.ev.Seq)
 	case chat.Typing:
 		cmds = append(cmds, m.noteTyping(r, msg.ev))
 	case chat.Gap:
@@ -478,7 +482,8 @@ func (m *Model) send(r *roomView, kind chat.Kind, text string) tea.Cmd {
 	}
 	r.input.Reset()
 	replyTo := r.replyTo
-	if kind != chat.Text {
+	to, held := r.msgs.Message(replyTo)
+	if kind != chat.Text || !held {
 		replyTo = 0
 	}
 	r.replyTo, r.typingShown = 0, false // the line itself tells the others we stopped
@@ -497,7 +502,7 @@ func (m *Model) send(r *roomView, kind chat.Kind, text string) tea.Cmd {
 		case kind == chat.Action:
 			msg, err = session.Act(ctx, text)
 		case replyTo != 0:
-			msg, err = session.Reply(ctx, replyTo, text)
+			msg, err = session.Reply(ctx, to, text)
 		default:
 			msg, err = session.Send(ctx, text)
 		}
@@ -554,6 +559,7 @@ func (m *Model) onOlder(r *roomView, msg olderMsg) tea.Cmd {
 	}
 	r.loadingOlder = false
 	if msg.err != nil {
+		r.jumpTo = 0 // a jump that could not load is given up, not kept for later
 		return m.setStatus("Could not load older messages: "+chat.Explain(msg.err), true)
 	}
 	r.msgs.Add(msg.msgs)

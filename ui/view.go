@@ -213,6 +213,9 @@ func fitHeader(name, nick string, w int) (string, string) {
 // chatHint is the chat screen's bottom line: a status, else who is
 // typing, else the keys (those of the selection while it is on).
 func (m *Model) chatHint(r *roomView) string {
+	if r.confirmText != "" {
+		return common.PadRight(m.c.Styles.Error.Render(ansi.Truncate(r.confirmText, m.width, "…")), m.width)
+	}
 	if m.status.text == "" {
 		if t := r.typingLine(); t != "" {
 			return common.PadRight(m.c.Styles.Hint.Render(ansi.Truncate(t, m.width, "…")), m.width)

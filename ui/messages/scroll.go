@@ -7,6 +7,13 @@ func (m *Model) bottomAnchor() (int, int) {
 	if m.follow {
 		return len(m.entries) - 1, 0
 	}
+	// The anchored entry may have lost rows since (edited shorter,
+	// deleted, a reaction line gone, a narrower pane): its hidden rows
+	// cannot be more than it has.
+	m.bottom = min(max(m.bottom, 0), len(m.entries)-1)
+	if m.bottom >= 0 {
+		m.hidden = min(max(m.hidden, 0), len(m.rowsOf(m.bottom))-1)
+	}
 	return m.bottom, m.hidden
 }
 
@@ -56,7 +63,8 @@ func (m *Model) ScrollDown(n int) {
 	if m.follow {
 		return
 	}
-	b, hidden := m.bottom, m.hidden-n
+	b, hidden := m.bottomAnchor()
+	hidden -= n
 	for hidden < 0 && b < len(m.entries)-1 {
 		b++
 		hidden += len(m.rowsOf(b))

@@ -55,13 +55,19 @@ func (m *Model) MoveSelection(delta int) bool {
 		return m.Select()
 	}
 	j := min(max(i+delta, 0), len(m.committed())-1)
-	m.SelectSeq(m.entries[j].msg.Seq)
+	if j != i {
+		m.SelectSeq(m.entries[j].msg.Seq)
+	}
 	return j == i+delta
 }
 
 // reveal scrolls so that entry i is wholly on screen (as far as it fits),
 // moving the view as little as it can.
 func (m *Model) reveal(i int) {
+	if len(m.rowsOf(i)) >= m.InnerHeight() {
+		m.showFrom(i) // taller than the pane: its start, where it reads from
+		return
+	}
 	b, hidden := m.bottomAnchor()
 	switch {
 	case i > b || i == b && hidden > 0:

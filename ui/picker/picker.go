@@ -188,7 +188,7 @@ func (m *Model) View(maxW int) string {
 		}
 		line += "  " + st.Dim.Render("→ ") + strings.Join(hs, "  ")
 	}
-	lines = append(lines, line, "", st.Hint.Render("1–8 or a name, enter picks · esc cancels"))
+	lines = append(lines, line, "", st.Hint.Render("1–8, or a name (:100), enter picks · esc cancels"))
 	for i, l := range lines {
 		lines[i] = ansi.Truncate(l, max(maxW, 1), "…")
 	}
