@@ -69,7 +69,15 @@ func TestChatLeavesWhenStoppedOrHungUp(t *testing.T) {
 				"HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, "config"),
 				"XDG_STATE_HOME="+filepath.Join(home, "state"), "XDG_DATA_HOME="+filepath.Join(home, "data"),
 				"TERM=xterm-256color")
-			cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+			// stderr apart from the terminal, so that a chat that does not
+			// exit can be asked for its goroutines (SIGQUIT) even after
+			// the terminal is gone.
+			stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stderr.Close()
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, stderr
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -117,7 +125,13 @@ func TestChatLeavesWhenStoppedOrHungUp(t *testing.T) {
 			select {
 			case exitErr = <-exited:
 			case <-time.After(15 * time.Second):
-				t.Fatal("the chat did not exit")
+				cmd.Process.Signal(syscall.SIGQUIT)
+				select {
+				case <-exited:
+				case <-time.After(5 * time.Second):
+				}
+				dump, _ := os.ReadFile(stderr.Name())
+				t.Fatalf("the chat did not exit; its goroutines:\n%s", dump)
 			}
 			defer func() {
 				if t.Failed() {
