@@ -74,7 +74,7 @@ func configNotice(errs []error) string {
 		first = short.Error()
 	}
 	if len(errs) > 1 {
-		return fmt.Sprintf("%s (and %d more: webaas-chat config lists them)", first, len(errs)-1)
+		return fmt.Sprintf("%s (%d more: webaas-chat config)", first, len(errs)-1)
 	}
 	return first
 }

@@ -205,18 +205,19 @@ func (p *parser) decode(text string) (map[string]toml.Primitive, bool) {
 			p.fail(0, "", ErrSyntax, fmt.Errorf("%w; the whole file is left out", err))
 			return nil, false
 		}
-		line := pe.Position.Line
+		// LastKey is the key being read when the line went wrong, if any.
+		line, key, msg := pe.Position.Line, pe.LastKey, strings.TrimSuffix(pe.Message, ".")
 		switch {
 		case len(left) == MaxSkippedLines:
-			p.fail(line, "", ErrSyntax, fmt.Errorf("%s; more than %d lines are not TOML: the whole file is left out (all defaults)", pe.Message, MaxSkippedLines))
+			p.fail(line, key, ErrSyntax, fmt.Errorf("%s; more than %d lines are not TOML: the whole file is left out (all defaults)", msg, MaxSkippedLines))
 			return nil, false
 		case line < 1 || line > len(lines) || left[line]:
 			// Leaving the line out did not mend it (an unterminated
 			// string runs on): nothing after it can be trusted.
-			p.fail(line, "", ErrSyntax, fmt.Errorf("%s; the whole file is left out (all defaults)", pe.Message))
+			p.fail(line, key, ErrSyntax, fmt.Errorf("%s; the whole file is left out (all defaults)", msg))
 			return nil, false
 		}
-		p.fail(line, "", ErrSyntax, fmt.Errorf("%s; the line is left out", pe.Message))
+		p.fail(line, key, ErrSyntax, fmt.Errorf("%s; the line is left out", msg))
 		left[line], lines[line-1] = true, ""
 	}
 }

@@ -135,7 +135,7 @@ shiny = "5"
 	want := []string{
 		`config.toml:3: colour: unknown key (known here: nick, server, rooms, notify, bell, timestamp, theme, keys, colors)`,
 		`config.toml:4: timestamp: not a time layout: "hh:mm" has no part of a time in it (Go layouts are written with the reference time: "15:04", "3:04PM", "Jan 2 15:04")`,
-		`config.toml:5: expected value but found "yes" instead; the line is left out`,
+		`config.toml:5: bell: expected value but found "yes" instead; the line is left out`,
 		`config.toml:10: keys: no such key binding "sendd" (webaas-chat config lists them)`,
 		`config.toml:11: keys: quit: not a key: "ctrl+shft+q": "shft" is not a modifier (ctrl, alt, shift, meta, hyper, super)`,
 		`config.toml:12: keys: help: an empty list: give at least one key (or leave it out for the default)`,
