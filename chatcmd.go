@@ -137,13 +137,34 @@ Flags:
 		return usageError{msg: fmt.Sprintf("unexpected arguments %q (see webaas-chat --help)", fs.Args())}
 	}
 	switch *notify {
-	case ui.NotifyOSC9, ui.NotifyOSC777:
-	case "off":
-		*notify = ""
+	case ui.NotifyOSC9, ui.NotifyOSC777, "off":
 	default:
 		return usageError{msg: fmt.Sprintf("--notify %q: want osc9, osc777 or off", *notify)}
 	}
 	// Only now, with the command line good: --help writes nothing.
+	// The config file's mistakes are said before the screen is taken
+	// (and the first again after login); the rest of it applies, and the
+	// command line overrides it.
+	cfg, _, cfgErrs := loadConfig()
+	styles, keys, lookErrs := chatLook(cfg)
+	cfgErrs = append(cfgErrs, lookErrs...)
+	for _, e := range cfgErrs {
+		fmt.Fprintln(stderr, "webaas-chat:", e)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["notify"] {
+		*notify = cfg.Notify
+	}
+	if *notify == "off" {
+		*notify = ""
+	}
+	if !set["bell"] {
+		*bell = cfg.Bell
+	}
+	if !set["server"] && *serverURL == "" {
+		*serverURL = cfg.Server
+	}
 	last := loadLastLogin()
 	if last.Owner == "" {
 		last.Owner = newOwnerToken()
@@ -207,7 +228,7 @@ Flags:
 			last.Nick, last.Room = nick, room
 			return saveLastLogin(last)
 		},
-		Rooms: last.Rooms,
+		Rooms: mergeRooms(cfg.Rooms, last.Rooms),
 		RememberRooms: func(rooms []ui.RoomEntry) error {
 			lastMu.Lock()
 			defer lastMu.Unlock()
@@ -215,9 +236,17 @@ Flags:
 			return saveLastLogin(last)
 		},
 		HostNote: hostNote(host),
+		Styles:   styles, Keys: keys, TimeFormat: cfg.Timestamp,
+		Notice: configNotice(cfgErrs),
+	}
+	if cfg.Nick != "" {
+		opts.Nick = cfg.Nick
 	}
 	if *nick != "" {
 		opts.Nick = *nick
+	}
+	if opts.Room == "" && len(cfg.Rooms) > 0 {
+		opts.Room = cfg.Rooms[0]
 	}
 	if *room != "" {
 		opts.Room = *room

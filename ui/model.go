@@ -66,6 +66,15 @@ type Options struct {
 	HostNote func() string
 	// Now is the clock typing indicators are timed by (nil: time.Now).
 	Now func() time.Time
+	// Styles and Keys, if set, are the chat's look and keys in place of
+	// the defaults (the config file's theme, [colors] and [keys]).
+	Styles *common.Styles
+	Keys   *common.KeyMap
+	// TimeFormat is the layout of message times (time.Format; "": 15:04).
+	TimeFormat string
+	// Notice, if set, is shown in the status line after the first login
+	// (a mistake in the config file).
+	Notice string
 }
 
 type screen int
@@ -125,13 +134,21 @@ type status struct {
 // New returns the root model. Its I/O (commands) ends with ctx.
 func New(ctx context.Context, opts Options) *Model {
 	keys := common.DefaultKeyMap()
+	if opts.Keys != nil {
+		keys = *opts.Keys
+	}
+	styles := opts.Styles
+	if styles == nil {
+		styles = common.DefaultStyles()
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Location == nil {
 		opts.Location = time.Local
 	}
-	c := &common.Common{Ctx: ctx, Styles: common.DefaultStyles(), Keys: &keys, Log: opts.Logger, Loc: opts.Location}
+	c := &common.Common{Ctx: ctx, Styles: styles, Keys: &keys, Log: opts.Logger, Loc: opts.Location}
+	c.SetTimeFormat(opts.TimeFormat)
 	m := &Model{c: c, opts: opts, help: help.New()}
 	m.login = login.New(c, opts.Nick, opts.Room, opts.Server)
 	return m

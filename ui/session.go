@@ -223,6 +223,10 @@ func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
 	}
 	m.opts.Rooms = nil // once per launch
 	m.saveRooms()
+	if m.opts.Notice != "" { // over the greeting: it matters more
+		cmds = append(cmds, m.setStatus(m.opts.Notice, true))
+		m.opts.Notice = ""
+	}
 	return tea.Batch(cmds...)
 }
 

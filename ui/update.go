@@ -1,10 +1,13 @@
 package ui
 
 import (
+	"slices"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/ui/common"
 	"github.com/webaas-chat/webaas-chat/ui/login"
 )
 
@@ -136,7 +139,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	// "?" is a character in the input; F1 opens help from anywhere.
 	typing := m.screen == loginScreen || m.focus == focusInput
-	if key.Matches(msg, k.Help) && !(typing && msg.String() == "?") {
+	if key.Matches(msg, k.Help) && !(typing && common.IsCharacter(msg.String())) {
 		m.showHelp = true
 		return nil
 	}
@@ -185,7 +188,9 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return m.setStatus("Nothing unread in the other rooms.", false)
 	case key.Matches(msg, k.JumpRoom):
-		return m.switchTo(int(msg.String()[len("alt+")] - '1'))
+		// The room at the key's place in the binding: alt+1 is the first
+		// (the keys may be rebound).
+		return m.switchTo(slices.Index(k.JumpRoom.Keys(), msg.String()))
 	case key.Matches(msg, k.NextFocus):
 		m.setFocus((m.focus + 1) % focusCount)
 		return nil

@@ -22,6 +22,57 @@ type Common struct {
 	Keys   *KeyMap
 	Log    *slog.Logger
 	Loc    *time.Location
+	// TimeFormat is the layout (time.Format) of message times, and
+	// StampWidth the most cells it takes, which the message pane's
+	// gutter is as wide as. Zero values: DefaultTimeFormat.
+	TimeFormat string
+	StampWidth int
+}
+
+// DefaultTimeFormat is how message times are shown unless set.
+const DefaultTimeFormat = "15:04"
+
+// SetTimeFormat shows message times in layout ("" the default), in the
+// time zone Loc.
+func (c *Common) SetTimeFormat(layout string) {
+	if layout == "" {
+		layout = DefaultTimeFormat
+	}
+	c.TimeFormat, c.StampWidth = layout, StampWidth(layout, c.Loc)
+}
+
+// Stamp is t as the message pane's gutter shows it: in layout, right
+// aligned in StampWidth cells.
+func (c *Common) Stamp(t time.Time) string {
+	layout, w := c.TimeFormat, c.StampWidth
+	if layout == "" {
+		layout, w = DefaultTimeFormat, len(DefaultTimeFormat)
+	}
+	s := t.Format(layout)
+	if n := ansi.StringWidth(s); n < w {
+		s = strings.Repeat(" ", w-n) + s
+	}
+	return ansi.Truncate(s, w, "")
+}
+
+// StampWidth is the most cells a time in layout takes in loc: a time's
+// width changes with it ("9:05" and "10:05", "May" and "September",
+// a zone's summer and winter names), so it is measured over a year of
+// days at the hours and fractions that are widest.
+func StampWidth(layout string, loc *time.Location) int {
+	if loc == nil {
+		loc = time.Local
+	}
+	w := 0
+	t := time.Date(2001, 1, 1, 0, 59, 59, 123456789, loc)
+	for d := 0; d < 366; d++ {
+		for _, h := range []int{0, 9, 10, 12, 23} {
+			day := t.AddDate(0, 0, d)
+			at := time.Date(day.Year(), day.Month(), day.Day(), h, 59, 59, 123456789, loc)
+			w = max(w, ansi.StringWidth(at.Format(layout)))
+		}
+	}
+	return w
 }
 
 // PadRight pads (or cuts) a rendered line to exactly w cells.

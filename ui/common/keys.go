@@ -1,7 +1,14 @@
 package common
 
 import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
 )
@@ -85,7 +92,11 @@ func DefaultKeyMap() KeyMap {
 
 // SelectHelp is the key hint line while a message is selected.
 func (k KeyMap) SelectHelp() []key.Binding {
-	move := key.NewBinding(key.WithKeys(append(k.LineUp.Keys(), k.LineDown.Keys()...)...), key.WithHelp("↑/↓", "move"))
+	mv := "↑/↓"
+	if d := DefaultKeyMap(); k.LineUp.Help().Key != d.LineUp.Help().Key || k.LineDown.Help().Key != d.LineDown.Help().Key {
+		mv = k.LineUp.Help().Key + "/" + k.LineDown.Help().Key // rebound: say which
+	}
+	move := key.NewBinding(key.WithKeys(append(k.LineUp.Keys(), k.LineDown.Keys()...)...), key.WithHelp(mv, "move"))
 	return []key.Binding{move, k.Reply, k.Edit, k.Delete, k.React, k.Jump, k.Unselect}
 }
 
@@ -135,4 +146,179 @@ func (k LoginKeys) ShortHelp() []key.Binding {
 // FullHelp is the login screen's help overlay.
 func (k LoginKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Login, k.NextField, k.PrevField}, {k.Help, k.Close, k.Redraw, k.Quit}}
+}
+
+// Rebinding (the [keys] table of the config file).
+
+var (
+	// ErrUnknownBinding is a binding name the KeyMap does not have.
+	ErrUnknownBinding = errors.New("no such key binding")
+	// ErrBadKey is a key the chat could never see pressed as written.
+	ErrBadKey = errors.New("not a key")
+)
+
+// MaxKeysPerBinding is how many keys one binding may take.
+const MaxKeysPerBinding = 16
+
+// ByName is every binding of the KeyMap by its name in the config file:
+// the snake_case of its field (NextFocus is "next_focus"). The names come
+// from the struct's fields by reflection, so a binding added to KeyMap is
+// named and rebindable with nothing else to change.
+func (k *KeyMap) ByName() map[string]*key.Binding {
+	out := map[string]*key.Binding{}
+	v := reflect.ValueOf(k).Elem()
+	for _, f := range bindingFields() {
+		out[f.name] = v.Field(f.index).Addr().Interface().(*key.Binding)
+	}
+	return out
+}
+
+// Names lists the bindings' names in the KeyMap's order.
+func (k *KeyMap) Names() []string {
+	var out []string
+	for _, f := range bindingFields() {
+		out = append(out, f.name)
+	}
+	return out
+}
+
+type bindingField struct {
+	name  string
+	index int
+}
+
+// bindingFields are KeyMap's key.Binding fields, in order.
+var bindingFields = sync.OnceValue(func() []bindingField {
+	var out []bindingField
+	t := reflect.TypeFor[KeyMap]()
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() && f.Type == reflect.TypeFor[key.Binding]() {
+			out = append(out, bindingField{snake(f.Name), i})
+		}
+	}
+	return out
+})
+
+// snake is a Go name in snake_case: NextFocus "next_focus", OpenURL
+// "open_url".
+func snake(name string) string {
+	rs := []rune(name)
+	var b strings.Builder
+	for i, r := range rs {
+		if unicode.IsUpper(r) && i > 0 && (unicode.IsLower(rs[i-1]) || unicode.IsDigit(rs[i-1]) ||
+			i+1 < len(rs) && unicode.IsLower(rs[i+1])) {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// Rebind gives the binding called name (see ByName) these keys in place
+// of its own. It keeps its help text; the help shows the first key.
+// A binding that acts while one types (send, quit, next_room…: any whose
+// default keys are no plain character) cannot take a plain character,
+// which would stop it being typed.
+func (k *KeyMap) Rebind(name string, keys []string) error {
+	b, ok := k.ByName()[name]
+	if !ok {
+		return fmt.Errorf("%w %q (webaas-chat config lists them)", ErrUnknownBinding, name)
+	}
+	def := DefaultKeyMap()
+	defKeys := def.ByName()[name].Keys()
+	if len(keys) == 0 {
+		return fmt.Errorf("%s: no keys: give at least one (the defaults are %s)", name, quoteAll(defKeys))
+	}
+	if len(keys) > MaxKeysPerBinding {
+		return fmt.Errorf("%s: %d keys, the limit is %d", name, len(keys), MaxKeysPerBinding)
+	}
+	typed := !slices.ContainsFunc(defKeys, IsCharacter)
+	for i, s := range keys {
+		if err := CheckKey(s); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if typed && IsCharacter(s) {
+			return fmt.Errorf("%s: %q is a character you type, and %s acts while you type: bind it with ctrl or alt, or to a function key", name, s, name)
+		}
+		if slices.Contains(keys[:i], s) {
+			return fmt.Errorf("%s: %q is listed twice", name, s)
+		}
+	}
+	*b = key.NewBinding(key.WithKeys(keys...), key.WithHelp(keys[0], b.Help().Desc))
+	return nil
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// IsCharacter reports whether a key, as Bubble Tea names a key press, is
+// a plain character: what typing it puts in the input.
+func IsCharacter(s string) bool {
+	r, n := utf8.DecodeRuneInString(s)
+	return n == len(s) && r != utf8.RuneError && unicode.IsPrint(r) && r != ' '
+}
+
+// modifiers are in the order Bubble Tea writes them: "ctrl+alt+s", never
+// "alt+ctrl+s". Keys are matched as those strings, so a key written in
+// another order would never match.
+var modifiers = []string{"ctrl", "alt", "shift", "meta", "hyper", "super"}
+
+// namedKeys are the keys that are not characters, by Bubble Tea's names.
+var namedKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range strings.Fields(`enter tab backspace esc space up down left right begin find insert
+		delete select pgup pgdown home end equal mul plus comma minus period div sep
+		capslock scrolllock numlock printscreen pause menu`) {
+		m[k] = true
+	}
+	for i := 1; i <= 63; i++ {
+		m[fmt.Sprintf("f%d", i)] = true
+	}
+	return m
+}()
+
+// CheckKey says why s is not a key the chat can see pressed, or nil. A
+// key is what Bubble Tea calls a key press: modifiers in the order ctrl,
+// alt, shift, meta, hyper, super, each followed by "+", then a named key
+// (enter, esc, tab, space, up, pgdown, f1…f63, …) or one character.
+func CheckKey(s string) error {
+	if s == "" {
+		return fmt.Errorf("%w: an empty key", ErrBadKey)
+	}
+	mods, base := "", s
+	if i := strings.LastIndex(s[:len(s)-1], "+"); i >= 0 {
+		mods, base = s[:i], s[i+1:]
+	}
+	at := -1
+	if mods != "" {
+		for m := range strings.SplitSeq(mods, "+") {
+			j := slices.Index(modifiers, m)
+			switch {
+			case j < 0:
+				return fmt.Errorf("%w: %q: %q is not a modifier (%s)", ErrBadKey, s, m, strings.Join(modifiers, ", "))
+			case j == at:
+				return fmt.Errorf("%w: %q: %s twice", ErrBadKey, s, m)
+			case j < at:
+				return fmt.Errorf("%w: %q never matches: write the modifiers in the order %s", ErrBadKey, s, strings.Join(modifiers, ", "))
+			}
+			at = j
+		}
+	}
+	switch {
+	case namedKeys[base]:
+	case base == " ":
+		return fmt.Errorf("%w: %q: write the space bar as \"space\"", ErrBadKey, s)
+	case IsCharacter(base):
+		if mods == "shift" {
+			return fmt.Errorf("%w: %q never matches: a shifted character is the character it types (%q)", ErrBadKey, s, strings.ToUpper(base))
+		}
+	default:
+		return fmt.Errorf("%w: %q: %q is neither a named key (enter, esc, tab, space, up, pgdown, f1, …) nor one character", ErrBadKey, s, base)
+	}
+	return nil
 }

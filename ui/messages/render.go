@@ -69,7 +69,7 @@ func (m *Model) seenLine(who []string, w int) string {
 	if len(who) > maxSeenNames {
 		text = fmt.Sprintf("seen by %d", len(who))
 	}
-	return strings.Repeat(" ", gutterWidth) + m.Styles.Dim.Render(ansi.Truncate(text, max(w-gutterWidth, 1), "…"))
+	return strings.Repeat(" ", m.gutterWidth()) + m.Styles.Dim.Render(ansi.Truncate(text, max(w-m.gutterWidth(), 1), "…"))
 }
 
 // quoteLine is a reply's line about what it answers, one row: "↳ alice:
@@ -91,7 +91,7 @@ func (m *Model) quoteLine(seq int64, w int) string {
 		}
 		text = "↳ " + lead + " " + said
 	}
-	return strings.Repeat(" ", gutterWidth) + m.Styles.Quote.Render(ansi.Truncate(text, max(w-gutterWidth, 1), "…"))
+	return strings.Repeat(" ", m.gutterWidth()) + m.Styles.Quote.Render(ansi.Truncate(text, max(w-m.gutterWidth(), 1), "…"))
 }
 
 // maxReactionsShown is how many kinds of reaction a message shows; the
@@ -101,7 +101,7 @@ const maxReactionsShown = 8
 // reactionsLine is "👍 3  ❤ 1", one's own highlighted, cut to one row.
 func (m *Model) reactionsLine(rs []chat.Reaction, w int) string {
 	st := m.Styles
-	avail := max(w-gutterWidth, 1)
+	avail := max(w-m.gutterWidth(), 1)
 	var b strings.Builder
 	used, more := 0, 0
 	for i, r := range rs {
@@ -124,7 +124,7 @@ func (m *Model) reactionsLine(rs []chat.Reaction, w int) string {
 	if more > 0 {
 		b.WriteString(st.Dim.Render(fmt.Sprintf("  + %d more", more)))
 	}
-	return strings.Repeat(" ", gutterWidth) + b.String()
+	return strings.Repeat(" ", m.gutterWidth()) + b.String()
 }
 
 func sameDay(a, b time.Time) bool {
@@ -140,8 +140,14 @@ func (m *Model) daySeparator(t time.Time, w int) string {
 	return m.Styles.Day.Render(ansi.Truncate(line, w, ""))
 }
 
-// gutterWidth is the mark column plus "15:04 ".
-const gutterWidth = 7
+// gutterWidth is the mark column, the time ("15:04", or as long as the
+// configured format's widest) and a space.
+func (m *Model) gutterWidth() int {
+	if m.StampWidth == 0 {
+		return 1 + len(common.DefaultTimeFormat) + 1
+	}
+	return 1 + m.StampWidth + 1
+}
 
 // MaxRows is how many rows one message takes at most: a longer one shows
 // its first rows and "… N more lines", so a 13,000-line message cannot
@@ -169,10 +175,11 @@ func (m *Model) body(e *entry, state chat.State, when time.Time, w int, me strin
 	// The session id is in every record, so anyone can write one under
 	// ours: it counts only with the trust of the line.
 	own := !msg.Suspect() && (msg.Nick == me || m.me != nil && m.me.ClientID() != "" && msg.ClientID == m.me.ClientID())
-	mark, stamp := " ", when.Format("15:04")
+	mark, stamp := " ", m.Stamp(when)
 	switch {
 	case e.pending != 0:
-		mark, stamp, textStyle, nickStyle = "…", "  ⋯  ", st.Pending, st.Pending
+		sw := m.gutterWidth() - 2
+		mark, stamp, textStyle, nickStyle = "…", common.PadRight(strings.Repeat(" ", (sw-1)/2)+"⋯", sw), st.Pending, st.Pending
 	case own:
 		mark = st.Own.Render("▌")
 	case e.mention:
@@ -185,14 +192,14 @@ func (m *Model) body(e *entry, state chat.State, when time.Time, w int, me strin
 	if deleted {
 		textStyle = st.System
 	}
-	width := max(w-gutterWidth, 4)
+	width := max(w-m.gutterWidth(), 4)
 	edited := ""
 	if state.Edited && !deleted {
 		edited = " (edited)"
 	}
 	wrapped, more := fold(common.Wrap(prefix+text+edited, width))
 	out := make([]string, len(wrapped), len(wrapped)+1)
-	indent := strings.Repeat(" ", gutterWidth)
+	indent := strings.Repeat(" ", m.gutterWidth())
 	for j, line := range wrapped {
 		tail := ""
 		if edited != "" && j == len(wrapped)-1 && more == 0 && strings.HasSuffix(line, "(edited)") {
