@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -52,6 +53,12 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 // posted and alice is offline at once. It used to die on the spot, so
 // alice stayed "online" for the presence timeout, her nickname held.
 func TestChatLeavesWhenStoppedOrHungUp(t *testing.T) {
+	// Run under nohup, the chats would inherit SIGHUP ignored and rightly
+	// stay (the chat honours nohup). With a handler here, exec resets it
+	// to the default in each child.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	for _, how := range []string{"SIGTERM", "hangup"} {
 		t.Run(how, func(t *testing.T) {
 			srv := servertest.Start(t)
