@@ -66,6 +66,9 @@ type Options struct {
 	HostNote func() string
 	// Now is the clock typing indicators are timed by (nil: time.Now).
 	Now func() time.Time
+	// Recall keeps what was sent in each room across launches, for ↑ in
+	// the input (nil: this launch only).
+	Recall Recall
 }
 
 type screen int
