@@ -123,8 +123,9 @@ func withPrefix(candidates []string, prefix string) []string {
 }
 
 // nickCandidates are the room's members but us, the most recently
-// active first: by the newest message of each in the loaded history,
-// then in the member list's order (online first). Only nicknames one
+// active first: by the newest message of each in the loaded history
+// (under the nickname they have now, through renames), then in the
+// member list's order (online first). Only nicknames one
 // could type: a record written around the chat may hold any string.
 func (m *Model) nickCandidates(r *roomView) []string {
 	me := r.session.Nick()
@@ -137,10 +138,23 @@ func (m *Model) nickCandidates(r *roomView) []string {
 	}
 	var out []string
 	placed := make(map[string]bool, len(member))
+	// now maps a nickname renamed away to the one its holder has now:
+	// bob's lines before "bob is now known as robert" are robert's.
+	now := map[string]string{}
 	r.msgs.Newest(func(msg chat.Message) bool {
-		if member[msg.Nick] && !placed[msg.Nick] {
-			placed[msg.Nick] = true
-			out = append(out, msg.Nick)
+		nick := msg.Nick
+		if msg.Kind == chat.Rename {
+			nick = msg.Text
+			if later, ok := now[nick]; ok {
+				nick = later
+			}
+			now[msg.Nick] = nick
+		} else if later, ok := now[nick]; ok {
+			nick = later
+		}
+		if member[nick] && !placed[nick] {
+			placed[nick] = true
+			out = append(out, nick)
 		}
 		return len(placed) < len(member) // every member placed: no need to read further
 	})

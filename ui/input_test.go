@@ -10,6 +10,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/webaas-chat/webaas-chat/chat"
@@ -453,5 +454,20 @@ func TestRenamedNicknameLeavesTheMemberList(t *testing.T) {
 	}
 	if s := shown(m); strings.Contains(s, "○ bob") {
 		t.Fatalf("bob is still listed:\n%s", s)
+	}
+}
+
+// A member's lines under a nickname renamed away count as theirs: bob
+// became robert after carol wrote, so robert comes first.
+func TestCompletionFollowsRenames(t *testing.T) {
+	m := loggedIn(t, 100, 30)
+	typeText(m, "hi @")
+	m.Update(tab)
+	r := m.room()
+	if got := r.input.Value(); got != "hi @robert " {
+		t.Fatalf("hi @, tab: %q", got)
+	}
+	if hint := ansi.Strip(m.chatHint(r)); !strings.Contains(hint, "[robert] carol dave") {
+		t.Fatalf("the order: %q", hint)
 	}
 }
