@@ -21,6 +21,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/embedded"
+	"github.com/webaas-chat/webaas-chat/recall"
 	"github.com/webaas-chat/webaas-chat/ui"
 )
 
@@ -241,6 +242,20 @@ Flags:
 	}
 	if cfg.Nick != "" {
 		opts.Nick = cfg.Nick
+	}
+	// What was sent in each room, for ↑: without it (an unreadable
+	// file) the chat still runs, remembering this launch only.
+	if dir, err := stateDir(); err == nil {
+		if rec, err := recall.Open(filepath.Join(dir, recall.FileName), log); err != nil {
+			log.Warn("input history: not kept across launches", "err", err)
+		} else {
+			defer func() {
+				if err := rec.Close(); err != nil {
+					log.Warn("input history: not saved", "err", err)
+				}
+			}()
+			opts.Recall = rec
+		}
 	}
 	if *nick != "" {
 		opts.Nick = *nick

@@ -20,6 +20,11 @@ type Member struct {
 	// signature, or no signed line of the nick seen yet), Forged or
 	// OtherKey (rewritten around the chat, e.g. to mark someone offline).
 	Trust Trust
+	// Holder names who holds the nickname (the record's client_id: a
+	// hash of the holder's token and the room, the same for every
+	// nickname one installation or identity takes in the room), so that
+	// a nickname renamed away can be told from its holder's current one.
+	Holder string
 }
 
 // Suspect reports a member record its signature does not prove.
@@ -58,7 +63,7 @@ func (r *Room) Members(ctx context.Context) ([]Member, error) {
 			out = append(out, Member{
 				Nick: m.Nick, Online: r.online(m, now),
 				Joined: time.UnixMilli(m.JoinedUnixMs), LastSeen: time.UnixMilli(m.LastSeenUnixMs),
-				Trust: r.pins.checkMember(r.code, m),
+				Trust: r.pins.checkMember(r.code, m), Holder: m.ClientId,
 			})
 		}
 		if !more || len(page) == 0 {

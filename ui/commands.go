@@ -135,10 +135,15 @@ var commands = []command{
 		// the help overlay (/help) shows it too, for terminals without.
 		return tea.Batch(tea.SetClipboard(inv), m.setStatus("Invite copied to the clipboard (also in /help). Whoever holds it can read and write this room.", false))
 	}},
+	{"/copy", "", "copy the invite (or room code)", func(m *Model, r *roomView, _ string) tea.Cmd { return m.copyInvite(r) }},
 	{"/join", "INVITE", "join another room", func(m *Model, r *roomView, arg string) tea.Cmd {
 		if arg == "" {
 			return m.setStatus("Usage: /join INVITE (or a room code)", true)
 		}
+		if i, ok := m.roomNamed(arg); ok {
+			return m.switchTo(i) // a joined room, by the name Tab completes
+		}
+		arg = m.rememberedInvite(arg)
 		inv, err := chat.ParseInvite(arg)
 		if err != nil {
 			return m.setStatus(chat.Explain(err), true)
@@ -291,6 +296,55 @@ func whois(r *roomView, nick string) string {
 	return fmt.Sprintf("%s (%s) signs as %s: compare it with theirs%s.", shown, online, fp, read)
 }
 
+// copyInvite copies what lets someone in: the invite of an encrypted
+// room, the code of a room in the clear (which opens it on its own). OSC
+// 52: the terminal puts it on the clipboard, even over ssh.
+func (m *Model) copyInvite(r *roomView) tea.Cmd {
+	if inv := r.room.Invite(r.server); inv.Secret == nil {
+		return tea.Batch(tea.SetClipboard(r.room.Code()), m.setStatus("Room code copied to the clipboard (OSC 52): the room is in the clear, the code opens it.", false))
+	}
+	return tea.Batch(tea.SetClipboard(r.invite()), m.setStatus("Invite copied to the clipboard (OSC 52). Whoever holds it can read and write this room.", false))
+}
+
+// roomNamed finds a joined room by its name, as Tab completes it after
+// "/join ".
+func (m *Model) roomNamed(name string) (int, bool) {
+	for i, r := range m.rooms {
+		if typable(r.room.Name()) && r.room.Name() == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// rememberedInvite is the invite of a room of the last launch that did
+// not open, given its code (as Tab completes it after "/join "); else
+// arg as it is.
+func (m *Model) rememberedInvite(arg string) string {
+	code, err := chat.ParseInvite(arg)
+	if err != nil || code.Secret != nil || code.Server != "" {
+		return arg
+	}
+	for _, e := range m.unjoined {
+		if inv, err := chat.ParseInvite(e.Invite); err == nil && inv.Code == code.Code {
+			return e.Invite
+		}
+	}
+	return arg
+}
+
+// dropUnjoined forgets a room of the last launch that did not open, now
+// joined.
+func (m *Model) dropUnjoined(code string) {
+	kept := m.unjoined[:0]
+	for _, e := range m.unjoined {
+		if inv, err := chat.ParseInvite(e.Invite); err != nil || inv.Code != code {
+			kept = append(kept, e)
+		}
+	}
+	m.unjoined = kept
+}
+
 // commandHelp lists the slash commands, for the help overlay.
 func commandHelp() [][2]string {
 	out := make([][2]string, 0, len(commands)+1)
@@ -311,9 +365,12 @@ func (m *Model) submit(r *roomView) tea.Cmd {
 		// "/" is no command.
 		return m.saveEdit(r, text)
 	}
+	r.submitted(text) // kept in the input's history once it went (recall.go)
 	if strings.HasPrefix(text, "/") && !strings.HasPrefix(text, "//") {
 		r.input.Reset()
-		return m.command(r, text)
+		cmd := m.command(r, text)
+		m.ranCommand(r, text)
+		return cmd
 	}
 	text = strings.TrimPrefix(text, "/") // "//etc" sends "/etc"
 	return m.send(r, chat.Text, text)

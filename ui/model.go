@@ -75,6 +75,9 @@ type Options struct {
 	// Notice, if set, is shown in the status line after the first login
 	// (a mistake in the config file).
 	Notice string
+	// Recall keeps what was sent in each room across launches, for ↑ in
+	// the input (nil: this launch only).
+	Recall Recall
 }
 
 type screen int

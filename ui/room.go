@@ -100,6 +100,9 @@ type roomView struct {
 	saidTyping  time.Time
 	typingShown bool
 	markers     map[string]int64 // every nickname\'s "seen" marker, for "seen by"
+
+	comp *completion // a Tab completion in progress (complete.go)
+	hist history     // what was sent here, for ↑ (recall.go)
 }
 
 // newsLine is one unread line of a room.
@@ -467,6 +470,7 @@ func countdown(d time.Duration) string {
 
 // send posts text (a message or an action) in the room.
 func (m *Model) send(r *roomView, kind chat.Kind, text string) tea.Cmd {
+	typed := r.takeTyped()
 	if err := chat.CheckText(text); err != nil {
 		return m.setStatus("Not sent: "+chat.Explain(err), true)
 	}
@@ -490,6 +494,7 @@ func (m *Model) send(r *roomView, kind chat.Kind, text string) tea.Cmd {
 	r.input.SetContext("")
 	r.nextLocal++
 	local, id, session := r.nextLocal, r.id, r.session
+	r.sending(local, typed)
 	r.msgs.AddPending(local, chat.Message{Nick: session.Nick(), Text: text, Kind: kind, Sent: time.Now(), ClientID: session.ClientID(), ReplyTo: replyTo})
 	r.msgs.Bottom()
 	ctx := m.c.Ctx
@@ -512,6 +517,7 @@ func (m *Model) send(r *roomView, kind chat.Kind, text string) tea.Cmd {
 
 func (m *Model) onSent(r *roomView, msg sentMsg) tea.Cmd {
 	r.msgs.RemovePending(msg.local)
+	m.sent(r, msg.local, msg.err)
 	if msg.err != nil {
 		if errors.Is(msg.err, chat.ErrClosed) {
 			return nil // logged out meanwhile

@@ -173,6 +173,7 @@ func (m *Model) onJoined(msg joinedMsg) tea.Cmd {
 	m.nextID++
 	r := newRoomView(m.c, m.nextID, msg.joined)
 	r.notifyAll = msg.notifyAll
+	m.dropUnjoined(r.room.Code()) // a room of the last launch, joined at last
 	defer m.saveRooms()
 	offers := m.directOffers(r, msg.latest) // made while we were away
 	if msg.background {

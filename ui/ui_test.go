@@ -225,6 +225,7 @@ func TestScrollKeepsPlaceAndCountsNewMessages(t *testing.T) {
 	if strings.Contains(after, "new two") {
 		t.Fatal("the view jumped to the new message")
 	}
+	m.setFocus(focusMessages) // in the input, end is the line's
 	m.Update(tea.KeyPressMsg{Code: tea.KeyEnd})
 	if s := shown(m); !strings.Contains(s, "new two") || strings.Contains(s, "new messages") {
 		t.Fatalf("end does not return to the newest:\n%s", s)
@@ -263,7 +264,9 @@ func TestHistoryLoadsOlderPagesLazily(t *testing.T) {
 	if got := r.msgs.OldestSeq(); got != 251-pageSize+1 {
 		t.Fatalf("login loaded from seq %d, want the latest page only", got)
 	}
-	// home reaches the top of what is loaded, which asks for the page above.
+	// home (in the messages pane) reaches the top of what is loaded,
+	// which asks for the page above.
+	m.setFocus(focusMessages)
 	cmd := m.onKey(tea.KeyPressMsg{Code: tea.KeyHome})
 	older := findMsg[olderMsg](t, cmd)
 	// An answer to an older request is dropped...

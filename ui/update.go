@@ -134,6 +134,8 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	if m.showHelp {
 		if key.Matches(msg, k.Close, k.Help) {
 			m.showHelp = false
+		} else if r := m.room(); r != nil && m.screen == chatScreen && key.Matches(msg, k.CopyInvite) {
+			return m.copyInvite(r)
 		}
 		return nil
 	}
@@ -167,6 +169,9 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.setFocus(focusInput)
 		}
 	}
+	if !key.Matches(msg, k.Complete, k.CompleteBack) {
+		r.comp = nil // any other key ends a completion
+	}
 	switch {
 	case key.Matches(msg, k.Select):
 		return m.selectMessages(r)
@@ -176,8 +181,12 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Switcher):
 		m.switcher = newSwitcher()
 		return nil
-	case key.Matches(msg, k.Logout):
+	case key.Matches(msg, k.Logout) && r.input.Value() == "":
 		return m.logout()
+	case key.Matches(msg, k.Logout) && m.focus != focusInput:
+		// With a draft it is the input's delete (as in readline): never
+		// a logout that drops what was being written.
+		return m.setStatus(k.Logout.Help().Key+" logs out once the input is empty (or /logout).", false)
 	case key.Matches(msg, k.NextRoom):
 		return m.switchTo((m.cur + 1) % len(m.rooms))
 	case key.Matches(msg, k.PrevRoom):
@@ -191,6 +200,8 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		// The room at the key's place in the binding: alt+1 is the first
 		// (the keys may be rebound).
 		return m.switchTo(slices.Index(k.JumpRoom.Keys(), msg.String()))
+	case m.focus == focusInput && key.Matches(msg, k.Complete, k.CompleteBack) && m.complete(r, key.Matches(msg, k.CompleteBack)):
+		return nil
 	case key.Matches(msg, k.NextFocus):
 		m.setFocus((m.focus + 1) % focusCount)
 		return nil
@@ -203,12 +214,14 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.PageDown):
 		r.msgs.ScrollDown(max(r.msgs.InnerHeight()-1, 1))
 		return m.readIfBottom(r)
-	case key.Matches(msg, k.Top):
+	case m.focus != focusInput && key.Matches(msg, k.Top): // in the input: the line's start
 		r.msgs.Top()
 		return m.maybeLoadOlder(r)
-	case key.Matches(msg, k.Bottom):
+	case m.focus != focusInput && key.Matches(msg, k.Bottom):
 		r.msgs.Bottom()
 		return m.readIfBottom(r)
+	case m.focus == focusInput && m.historyKey(r, msg):
+		return nil
 	case m.focus == focusInput && key.Matches(msg, k.Send):
 		return m.submit(r)
 	}

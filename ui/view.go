@@ -216,6 +216,9 @@ func (m *Model) chatHint(r *roomView) string {
 	if r.confirmText != "" {
 		return common.PadRight(m.c.Styles.Error.Render(ansi.Truncate(r.confirmText, m.width, "…")), m.width)
 	}
+	if c := r.comp; c != nil && len(c.names) > 1 {
+		return m.completionLine(c)
+	}
 	if m.status.text == "" {
 		if t := r.typingLine(); t != "" {
 			return common.PadRight(m.c.Styles.Hint.Render(ansi.Truncate(t, m.width, "…")), m.width)
@@ -292,7 +295,7 @@ func (m *Model) helpBox() string {
 	}
 	// Last: what /invite copies, the first to go on a small screen.
 	if m.screen == chatScreen && r != nil {
-		sec := []string{st.Label.Render("Invite") + st.Dim.Render(" (/invite copies it; whoever holds it can read and write the room)")}
+		sec := []string{st.Label.Render("Invite") + st.Dim.Render(" (y or /copy copies it; whoever holds it can read and write the room)")}
 		sections = append(sections, append(sec, chunks(r.invite(), min(maxW, inviteWidth))...))
 	}
 	footer := st.Hint.Render("esc closes this help")

@@ -50,6 +50,19 @@ type KeyMap struct {
 	Jump     key.Binding // to what the selected reply answers
 	Unselect key.Binding
 	Confirm  key.Binding // yes, to a question in the status line
+
+	// In the input: Tab completes the word before the cursor (else it is
+	// NextFocus, shift+tab PrevFocus); ↑ on the first row and ↓ on the
+	// last go through what was sent; LineStart and LineEnd move within
+	// the line (the messages pane's are Top and Bottom).
+	Complete     key.Binding
+	CompleteBack key.Binding
+	HistoryPrev  key.Binding
+	HistoryNext  key.Binding
+	LineStart    key.Binding
+	LineEnd      key.Binding
+	// CopyInvite, in the help overlay, copies the room's invite.
+	CopyInvite key.Binding
 }
 
 // DefaultKeyMap returns the default keys.
@@ -87,6 +100,14 @@ func DefaultKeyMap() KeyMap {
 		Jump:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "go to original")),
 		Unselect: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "done")),
 		Confirm:  key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
+
+		Complete:     key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete")),
+		CompleteBack: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous match")),
+		HistoryPrev:  key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "older sent line")),
+		HistoryNext:  key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "newer sent line")),
+		LineStart:    key.NewBinding(key.WithKeys("home", "ctrl+a"), key.WithHelp("home/ctrl+a", "line start")),
+		LineEnd:      key.NewBinding(key.WithKeys("end", "ctrl+e"), key.WithHelp("end/ctrl+e", "line end")),
+		CopyInvite:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy invite")),
 	}
 }
 
@@ -110,12 +131,16 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // included, fits a 100 × 30 terminal.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Send, k.Newline, pair(k.NextFocus, k.PrevFocus, "next/prev pane"), pair(k.NextRoom, k.PrevRoom, "next/prev room"), k.JumpRoom, k.NextNews, k.Switcher},
+		{k.Send, k.Newline, pair(k.NextFocus, k.PrevFocus, "complete or pane"), pair(k.NextRoom, k.PrevRoom, "next/prev room"), k.JumpRoom, k.NextNews, k.Switcher},
 		{
 			pair(k.PageUp, k.PageDown, "page up/down"), k.Top, k.Bottom, pair(k.LineUp, k.LineDown, "scroll"),
 			k.Select, helpOnly(k.Reply, k.Edit, k.Delete, k.React), k.Jump,
 		},
-		{k.Help, key.NewBinding(key.WithKeys(k.Close.Keys()...), key.WithHelp(k.Close.Help().Key, "close, unselect")), k.Redraw, k.Logout, k.Quit},
+		{
+			k.Help, key.NewBinding(key.WithKeys(k.Close.Keys()...), key.WithHelp(k.Close.Help().Key, "close, unselect")), k.Redraw,
+			key.NewBinding(key.WithKeys(k.Logout.Keys()...), key.WithHelp(k.Logout.Help().Key, "log out (empty)")), k.Quit,
+			pair(k.HistoryPrev, k.HistoryNext, "sent lines"), k.CopyInvite,
+		},
 	}
 }
 
@@ -140,12 +165,24 @@ type LoginKeys struct{ KeyMap }
 
 // ShortHelp is the login screen's key hint line.
 func (k LoginKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Login, k.NextField, k.Help, k.Quit}
+	return []key.Binding{k.Login, k.NextField, k.help(), k.Quit}
 }
 
 // FullHelp is the login screen's help overlay.
 func (k LoginKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Login, k.NextField, k.PrevField}, {k.Help, k.Close, k.Redraw, k.Quit}}
+	return [][]key.Binding{{k.Login, k.NextField, k.PrevField}, {k.help(), k.Close, k.Redraw, k.Quit}}
+}
+
+// help is the Help key without "?": on the login screen every field
+// takes text, and "?" is text.
+func (k LoginKeys) help() key.Binding {
+	var keys []string
+	for _, s := range k.Help.Keys() {
+		if s != "?" {
+			keys = append(keys, s)
+		}
+	}
+	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(strings.Join(keys, "/"), k.Help.Help().Desc))
 }
 
 // Rebinding (the [keys] table of the config file).

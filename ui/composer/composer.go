@@ -34,6 +34,8 @@ func New(c *common.Common) *Model {
 	ta.CharLimit = 0 // no silent truncation: an overlong message is refused on send, text kept
 	ta.MaxHeight = 0 // likewise for long pastes
 	ta.KeyMap.InsertNewline = c.Keys.Newline
+	ta.KeyMap.LineStart = c.Keys.LineStart
+	ta.KeyMap.LineEnd = c.Keys.LineEnd
 	ta.SetHeight(Height)
 	ta.Focus()
 	return &Model{Common: c, ta: ta}
@@ -84,6 +86,56 @@ func (m *Model) Reset() { m.ta.Reset() }
 
 // SetValue puts text back (a refused send keeps what was typed).
 func (m *Model) SetValue(s string) { m.ta.SetValue(s) }
+
+// SetValueEnd puts text in the editor, the cursor at its end (a line
+// recalled from the history).
+func (m *Model) SetValueEnd(s string) {
+	m.ta.SetValue(s)
+	m.ta.MoveToEnd()
+}
+
+// Cursor is where the cursor is: its line (0: the first) and the text of
+// that line before it.
+func (m *Model) Cursor() (row int, before string) {
+	lines := strings.Split(m.ta.Value(), "\n")
+	row = min(m.ta.Line(), len(lines)-1)
+	line := []rune(lines[row])
+	return row, string(line[:min(m.ta.Column(), len(line))])
+}
+
+// AfterCursor is the rest of the cursor's line.
+func (m *Model) AfterCursor() string {
+	lines := strings.Split(m.ta.Value(), "\n")
+	line := []rune(lines[min(m.ta.Line(), len(lines)-1)])
+	return string(line[min(m.ta.Column(), len(line)):])
+}
+
+// OnFirstRow reports whether the cursor is on the first row of the text
+// as shown (a long line wraps onto several): ↑ there leaves the text.
+func (m *Model) OnFirstRow() bool {
+	return m.ta.Line() == 0 && m.ta.LineInfo().RowOffset == 0
+}
+
+// OnLastRow reports whether the cursor is on the last row shown of the
+// text: ↓ there leaves it.
+func (m *Model) OnLastRow() bool {
+	li := m.ta.LineInfo()
+	return m.ta.Line() == m.ta.LineCount()-1 && li.RowOffset >= li.Height-1
+}
+
+// ReplaceBeforeCursor replaces the n characters before the cursor, on
+// its line, with s, and leaves the cursor after s: a completion, which
+// touches nothing else of the text.
+func (m *Model) ReplaceBeforeCursor(n int, s string) {
+	// Backspace is the textarea's own key for it (its default key map,
+	// which the chat does not rebind): the one way in to delete a range.
+	bs := tea.KeyPressMsg{Code: tea.KeyBackspace}
+	m.ta.ClearSelection()
+	for range n {
+		m.ta, _ = m.ta.Update(bs)
+	}
+	m.ta.InsertString(s)
+}
 
 // View draws the editor inside its border.
 func (m *Model) View() string {

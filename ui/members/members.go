@@ -35,10 +35,50 @@ func New(c *common.Common, me func() string) *Model {
 func (m *Model) SetSize(w, h int) { m.width, m.height = w, h; m.clamp() }
 func (m *Model) SetFocus(f bool)  { m.focused = f }
 
-// SetMembers replaces the list.
+// SetMembers replaces the list: the current nicknames only (see
+// current).
 func (m *Model) SetMembers(members []chat.Member) {
-	m.members = members
+	m.members = current(members)
 	m.clamp()
+}
+
+// current drops the records of nicknames renamed away. A rename leaves
+// the old nickname's record behind, offline, its holder the same as the
+// new one's: an offline record whose holder holds another nickname that
+// is online, or was taken later, is not a member any more. (A record
+// whose signature does not hold neither hides another nor is hidden: it
+// stays, flagged, for what it says of the room.)
+func current(members []chat.Member) []chat.Member {
+	latest := map[string]chat.Member{} // holder -> the nickname it holds now
+	for _, mb := range members {
+		if mb.Holder == "" || mb.Suspect() {
+			continue
+		}
+		if cur, ok := latest[mb.Holder]; !ok || newer(mb, cur) {
+			latest[mb.Holder] = mb
+		}
+	}
+	out := make([]chat.Member, 0, len(members))
+	for _, mb := range members {
+		if cur, ok := latest[mb.Holder]; ok && !mb.Online && !mb.Suspect() && cur.Nick != mb.Nick {
+			continue
+		}
+		out = append(out, mb)
+	}
+	return out
+}
+
+// newer reports whether a is the nickname its holder took after b's:
+// online beats offline; then the later start of a stay (a claim sets it,
+// a heartbeat does not); then the later heartbeat.
+func newer(a, b chat.Member) bool {
+	switch {
+	case a.Online != b.Online:
+		return a.Online
+	case !a.Joined.Equal(b.Joined):
+		return a.Joined.After(b.Joined)
+	}
+	return a.LastSeen.After(b.LastSeen)
 }
 
 // Members is the list, you first.

@@ -134,6 +134,17 @@ func (m *Model) Messages() []chat.Message {
 	return out
 }
 
+// Newest calls fn with each committed message held, newest first, until
+// it returns false.
+func (m *Model) Newest(fn func(chat.Message) bool) {
+	c := m.committed()
+	for i := len(c) - 1; i >= 0; i-- {
+		if !fn(c[i].msg) {
+			return
+		}
+	}
+}
+
 // Pending counts our messages still being sent.
 func (m *Model) Pending() int { return m.pending }
 
