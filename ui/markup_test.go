@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,12 +41,13 @@ func TestGoldenFormatting(t *testing.T) {
 }
 
 // longLink is longer than the pane at 100x30 is wide.
-const longLink = "https://example.com/docs/" + "a-very-long-segment/another-segment/and-yet-another-one/still-going/" + "the-end.html"
+const longLink = "https://example.com/docs/" + "a-very-long-segment/another-segment/and-yet-another-one/still-going/" +
+	"and-going/and-going-on/for-longer-than-the-widest-pane/is-wide/" + "the-end.html"
 
 var linkTexts = []string{
 	"the docs: https://example.com/docs/getting-started. (see also https://en.wikipedia.org/wiki/Go_(language))",
 	"www.example.org and <https://example.net/x>, not xhttps://nope.example",
-	"this one does not fit the rest of the row, so it starts one: https://example.com/a/fairly/long/path?with=query",
+	"this one does not fit the rest of the row: https://example.com/a/fairly/long/path?with=query",
 	"too long for any row: " + longLink + " and after it",
 	"`https://in.code/not/a/link` and **https://bold.example/link**",
 }
@@ -113,7 +115,8 @@ func TestLinksAreOSC8(t *testing.T) {
 		longLink:                    "",
 		"https://bold.example/link": "https://bold.example/link",
 	}
-	check := func(name string, w int) {
+	// startsRow: the links that must start their row.
+	check := func(name string, w int, startsRow ...string) {
 		t.Helper()
 		view := m.View().Content
 		links := hyperlinks(t, view)
@@ -135,7 +138,7 @@ func TestLinksAreOSC8(t *testing.T) {
 			case l.text != text:
 				t.Errorf("%s: the link to %q shows as %q, want %q", name, l.target, l.text, text)
 			}
-			if l.target == longLink || strings.Contains(l.target, "fairly") {
+			if slices.Contains(startsRow, l.target) {
 				// It starts its row, after the gutter.
 				if !strings.HasPrefix(strings.TrimLeft(strings.TrimLeft(rows[l.row], "│ ┃▶"), " "), l.text) {
 					t.Errorf("%s: %q does not start its row: %q", name, l.text, rows[l.row])
@@ -149,12 +152,13 @@ func TestLinksAreOSC8(t *testing.T) {
 		}
 		checkFills(t, name, view, w, 30)
 	}
-	check("100x30", 100)
+	fairly := "https://example.com/a/fairly/long/path?with=query"
+	check("100x30", 100, longLink, fairly)
 	m.room().msgs.SelectSeq(4)
-	check("100x30 selected", 100)
+	check("100x30 selected", 100, longLink, fairly)
 	m.room().msgs.Unselect()
 	m.Update(tea.WindowSizeMsg{Width: 160, Height: 30})
-	check("160x30", 160)
+	check("160x30", 160, longLink)
 }
 
 // TestHostileLinksInThePane: message text that holds escape sequences
@@ -210,4 +214,30 @@ func printableASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// TestFormattingIsStyled reads the raw view: each construct is drawn in
+// its style from Styles, the markers gone.
+func TestFormattingIsStyled(t *testing.T) {
+	m := loggedIn(t, 100, 30)
+	showing(m, formattingTexts...)
+	view := m.View().Content
+	st := m.c.Styles
+	for _, want := range []string{
+		st.Bold.Render("bold"), st.Italic.Render("italic"), st.Strike.Render("struck"), st.Code.Render("code"),
+		st.Bold.Inherit(st.Italic).Render("both"),
+		st.QuoteBar.Render("▎ "), st.Quote.Bold(true).Render("bold"),
+		// The block is as wide as the rows (66 cells, less a cell of
+		// background each side), its longest line being cut.
+		st.CodeBlock.Render(" func main() {" + strings.Repeat(" ", 64-len("func main() {")) + " "),
+	} {
+		if !strings.Contains(view, want) {
+			t.Errorf("the view does not hold %q:\n%q", want, view)
+		}
+	}
+	for _, marker := range []string{"**bold**", "*italic*", "~~struck~~", "`code`", "```go"} {
+		if strings.Contains(ansi.Strip(view), marker) {
+			t.Errorf("the view shows %q", marker)
+		}
+	}
 }

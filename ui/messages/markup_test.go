@@ -233,15 +233,17 @@ func rowsText(rows [][]span) []string {
 	return out
 }
 
-// TestPlainWrapsAsBefore: text with no formatting wraps exactly as
-// common.Wrap wraps it (as the pane did before formatting), so no
-// screen changes where nobody formats.
+// TestPlainWrapsAsBefore: text with no formatting wraps as common.Wrap
+// wraps it (as the pane did before formatting), so no screen changes
+// where nobody formats; but for trailing spaces, which do not show, and
+// hyphens, after which a word breaks now rather than cut by cells
+// ("are " "byte-for" "-byte" before, "are" "byte-" "for-byte" now).
 func TestPlainWrapsAsBefore(t *testing.T) {
 	texts := []string{
-		"alice: green since 21:40. the new range pages are byte-for-byte what the python client expects",
+		"alice: green since 21:40. the new range pages are what the python client expects",
 		"carol: 混合宽度的文字 and emoji 🎉🚀 wrap by cell width, not by byte",
 		"小明: 你好世界！这是一条很长的中文消息，用来检查换行是否按照终端单元格的宽度来计算，而不是按字节或字符。🙂👍 emoji too",
-		"mallory: Z\u0301\u0336\u0489algo and a-very-long-hyphenated-word-that-goes-on-and-on-and-on",
+		"mallory: Z\u0301\u0336\u0489algo and a veryveryveryveryverylong word",
 		"bob: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa then words",
 		"bob:    spaced     out    words   ",
 		"x",
@@ -251,10 +253,35 @@ func TestPlainWrapsAsBefore(t *testing.T) {
 		for w := 8; w <= 80; w++ {
 			got := rowsText(wrapSpans([]span{{text: text}}, w))
 			want := common.Wrap(text, w)
+			for i := range want {
+				want[i] = strings.TrimRight(want[i], " ")
+			}
+			for i := range got {
+				got[i] = strings.TrimRight(got[i], " ")
+			}
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("%q at %d:\ngot  %q\nwant %q", text, w, got, want)
 				break
 			}
+		}
+	}
+}
+
+// TestHyphensBreak: a word breaks after a hyphen when it must, and is
+// cut by cells only when one part is longer than a row.
+func TestHyphensBreak(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		w    int
+		want string
+	}{
+		{"are byte-for-byte", 8, "are|byte-|for-byte"},
+		{"a-very-long-hyphenated-word", 11, "a-very-|long-|hyphenated-|word"},
+		{"x - y - z", 3, "x -|y -|z"},
+		{"superlongword-x", 5, "super|longw|ord-x"},
+	} {
+		if got := strings.Join(rowsText(wrapSpans([]span{{text: tc.text}}, tc.w)), "|"); got != tc.want {
+			t.Errorf("%q at %d: %q, want %q", tc.text, tc.w, got, tc.want)
 		}
 	}
 }
@@ -270,7 +297,7 @@ func TestLinksNeverBreak(t *testing.T) {
 	}
 
 	long := "https://example.com/" + strings.Repeat("segment/", 12) + "end.html"
-	for _, text := range []string{"x " + long + " y", "(" + long + ").", strings.Repeat("z", 50) + long} {
+	for _, text := range []string{"x " + long + " y", "(" + long + ").", strings.Repeat("z", 50) + "(" + long + ")"} {
 		for _, w := range []int{12, 30, 45, 73} {
 			found := 0
 			for _, r := range wrapSpans(parseInline(text), w) {

@@ -123,13 +123,13 @@ func wrapSpans(spans []span, w int) [][]span {
 		for t := s.text; t != ""; {
 			if n := spaceLen(t); n > 0 {
 				l.flushWord()
-				l.pend = append(l.pend, piece{s: span{text: t[:n], a: s.a}, w: width(t[:n])})
+				l.pend = append(l.pend, piece{s: span{text: t[:n], a: s.a}, w: cells(t[:n])})
 				l.pendW += l.pend[len(l.pend)-1].w
 				t = t[n:]
 				continue
 			}
 			n, hyphen := wordLen(t)
-			p := piece{s: span{text: t[:n], a: s.a}, w: width(t[:n])}
+			p := piece{s: span{text: t[:n], a: s.a}, w: cells(t[:n])}
 			l.word = append(l.word, p)
 			l.wordW += p.w
 			if hyphen {
@@ -209,7 +209,7 @@ func (l *wrapper) flushWord() {
 
 // fit is how much of t (bytes, cells) fits in w cells, whole grapheme
 // clusters; at least one when must (a row's first, even if wider).
-func fit(t string, w int, must bool) (n, cells int) {
+func fit(t string, w int, must bool) (n, used int) {
 	if isASCII(t) {
 		n = min(len(t), w)
 		if n == 0 && must {
@@ -219,13 +219,13 @@ func fit(t string, w int, must bool) (n, cells int) {
 	}
 	for n < len(t) {
 		g, gw := ansi.FirstGraphemeCluster(t[n:], ansi.GraphemeWidth)
-		if cells+gw > w && !(must && n == 0) {
+		if used+gw > w && !(must && n == 0) {
 			break
 		}
 		n += len(g)
-		cells += gw
+		used += gw
 	}
-	return n, cells
+	return n, used
 }
 
 func isASCII(s string) bool {
@@ -237,7 +237,7 @@ func isASCII(s string) bool {
 	return true
 }
 
-func width(s string) int {
+func cells(s string) int {
 	if isASCII(s) {
 		return len(s)
 	}
