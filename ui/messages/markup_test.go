@@ -288,7 +288,8 @@ func TestHyphensBreak(t *testing.T) {
 
 // TestLinksNeverBreak: a link that does not fit the rest of a row starts
 // the next, whole; one longer than a row is shortened to it, its start
-// and its end kept, its target whole.
+// and its end kept, its target whole, and the punctuation about it on
+// its row.
 func TestLinksNeverBreak(t *testing.T) {
 	url := "https://example.com/a-b-c"
 	rows := wrapSpans(parseInline("see "+url+" now"), 26)
@@ -297,8 +298,18 @@ func TestLinksNeverBreak(t *testing.T) {
 	}
 
 	long := "https://example.com/" + strings.Repeat("segment/", 12) + "end.html"
-	for _, text := range []string{"x " + long + " y", "(" + long + ").", strings.Repeat("z", 50) + "(" + long + ")"} {
+	for _, tc := range []struct {
+		text string
+		glued int // cells of the link's word that are not the link
+	}{{"x " + long + " y", 0}, {"(" + long + ").", 3}, {strings.Repeat("z", 50) + "(" + long + ")", 52}} {
+		text := tc.text
 		for _, w := range []int{12, 30, 45, 73} {
+			// A little punctuation about it stays on its row: the link
+			// is shortened to leave room for it.
+			linkW := w
+			if tc.glued <= w/3 {
+				linkW = w - tc.glued
+			}
 			found := 0
 			for _, r := range wrapSpans(parseInline(text), w) {
 				rw := 0
@@ -314,10 +325,10 @@ func TestLinksNeverBreak(t *testing.T) {
 					if s.url != long {
 						t.Errorf("%q at %d: target %q", text, w, s.url)
 					}
-					if ansi.StringWidth(s.text) != w || !strings.Contains(s.text, "…") {
+					if ansi.StringWidth(s.text) != linkW || !strings.Contains(s.text, "…") {
 						t.Errorf("%q at %d: shown as %q (%d cells)", text, w, s.text, ansi.StringWidth(s.text))
 					}
-					if w >= 30 && (!strings.HasPrefix(s.text, "https://example.com/") || !strings.HasSuffix(s.text, "end.html")) {
+					if linkW >= 30 && (!strings.HasPrefix(s.text, "https://example.com/") || !strings.HasSuffix(s.text, "end.html")) {
 						t.Errorf("%q at %d: shown as %q: lost its start or end", text, w, s.text)
 					}
 				}
@@ -339,9 +350,12 @@ func TestShortenLink(t *testing.T) {
 		want string
 	}{
 		{"https://example.com/very/long/path/to/the/end", 32, "https://example.com/very/lo…/end"},
-		{"https://example.com/very/long/path/to/a-file-with-a-long-name.html", 30, "https://example.com…-name.html"},
+		{"https://example.com/very/long/path/to/a-file-with-a-long-name.html", 30, "https://example.com/…name.html"},
 		{"https://a-very-long-host-name.example.com/", 24, "https://a-very-long-hos…"},
 		{"https://example.com/x", 8, "https:/…"},
+		// The site is kept first.
+		{"https://example.com/segment/segment/end.html", 27, "https://example.com/…d.html"},
+		{"https://a-long-site-name.example.com/path/to/end.html", 30, "https://a-long-site-name.exam…"},
 	} {
 		got := shortenLink(tc.in, tc.w)
 		if got != tc.want || ansi.StringWidth(got) != min(tc.w, ansi.StringWidth(tc.in)) {

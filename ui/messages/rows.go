@@ -94,7 +94,7 @@ type piece struct {
 // words break at spaces and after hyphens, and a word longer than a row
 // is cut by cells; the spaces at a break go. A link is an atom: one that
 // does not fit the rest of a row starts a new one, and one longer than a
-// row was shortened to fit before.
+// row is shortened to fit.
 type wrapper struct {
 	w     int
 	rows  [][]span
@@ -111,11 +111,9 @@ func wrapSpans(spans []span, w int) [][]span {
 	l := wrapper{w: max(w, 1)}
 	for _, s := range spans {
 		if s.a&aLink != 0 {
+			// Whole: it is shortened, if it must be, when its word is
+			// placed.
 			n := ansi.StringWidth(s.text)
-			if n > l.w {
-				s.text = shortenLink(s.text, l.w)
-				n = ansi.StringWidth(s.text)
-			}
 			l.word = append(l.word, piece{s: s, w: n, atom: true})
 			l.wordW += n
 			continue
@@ -181,11 +179,32 @@ func (l *wrapper) flushWord() {
 		l.add(l.word...)
 		return
 	}
+	// Longer than a row.
+	atoms, atomW := 0, 0
+	for _, p := range l.word {
+		if p.atom {
+			atoms++
+			atomW += p.w
+		}
+	}
 	if l.curW > 0 {
 		l.newRow()
 	}
+	if rest := l.wordW - atomW; atoms == 1 && rest <= l.w/3 {
+		// A link with a little punctuation about it, "(https://…).":
+		// the link is shortened so that the whole is one row, rather
+		// than leave the "." to start the next.
+		for i := range l.word {
+			if l.word[i].atom {
+				l.word[i].shorten(l.w - rest)
+			}
+		}
+		l.add(l.word...)
+		return
+	}
 	for _, p := range l.word {
 		if p.atom {
+			p.shorten(l.w)
 			if l.curW+p.w > l.w {
 				l.newRow()
 			}
@@ -204,6 +223,14 @@ func (l *wrapper) flushWord() {
 			l.add(piece{s: span{text: t[:n], a: p.s.a}, w: tw})
 			t = t[n:]
 		}
+	}
+}
+
+// shorten cuts a link's text to w cells (its target stays whole).
+func (p *piece) shorten(w int) {
+	if p.w > w {
+		p.s.text = shortenLink(p.s.text, w)
+		p.w = ansi.StringWidth(p.s.text)
 	}
 }
 
@@ -285,9 +312,10 @@ func wordLen(t string) (n int, hyphen bool) {
 	return n, false
 }
 
-// shortenLink is a link's text cut to w cells, keeping its start (the
-// site) and its end (what it points at): "https://example.com/very/lo…/end".
-// The target stays whole.
+// shortenLink is a link's text cut to w cells, keeping its start, the
+// site first (who it goes to is what a reader must see), and its end
+// (what it points at): "https://example.com/very/lo…/end". The target
+// stays whole.
 func shortenLink(u string, w int) string {
 	if w < 12 {
 		return ansi.Truncate(u, w, "…")
@@ -296,10 +324,26 @@ func shortenLink(u string, w int) string {
 	if i := strings.LastIndexByte(strings.TrimSuffix(u, "/"), '/'); i >= 0 && i < len(u)-1 && !strings.HasSuffix(u[:i+1], "//") {
 		tail = u[i:]
 	}
-	if tw := ansi.StringWidth(tail); tw > w/3 {
-		tail = ansi.TruncateLeft(tail, tw-w/3, "")
+	keep := w / 3
+	if site := ansi.StringWidth(siteOf(u)); site+1+keep > w {
+		keep = max(w-1-site, 0)
+	}
+	if tw := ansi.StringWidth(tail); tw > keep {
+		tail = ansi.TruncateLeft(tail, tw-keep, "")
 	}
 	return ansi.Truncate(u, w-1-ansi.StringWidth(tail), "") + "…" + tail
+}
+
+// siteOf is a link's scheme and host, with the / after it.
+func siteOf(u string) string {
+	start := 0
+	if i := strings.Index(u, "://"); i >= 0 {
+		start = i + 3
+	}
+	if j := strings.IndexByte(u[start:], '/'); j >= 0 {
+		return u[:start+j+1]
+	}
+	return u
 }
 
 // paint draws one row. Every span's text is plain, without escapes: this
