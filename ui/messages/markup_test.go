@@ -299,7 +299,7 @@ func TestLinksNeverBreak(t *testing.T) {
 
 	long := "https://example.com/" + strings.Repeat("segment/", 12) + "end.html"
 	for _, tc := range []struct {
-		text string
+		text  string
 		glued int // cells of the link's word that are not the link
 	}{{"x " + long + " y", 0}, {"(" + long + ").", 3}, {strings.Repeat("z", 50) + "(" + long + ")", 52}} {
 		text := tc.text
