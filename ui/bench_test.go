@@ -2,6 +2,8 @@ package ui
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,4 +88,49 @@ func BenchmarkSwitchRoom(b *testing.B) {
 		_ = m.View()
 	}
 	m.rooms = m.rooms[:1]
+}
+
+// formattedTexts are messages as people format them: emphasis, code,
+// links, quotes, code blocks; %d is the message's number.
+var formattedTexts = []string{
+	"**bold** and *italic* with `code` and a link https://example.com/path/to/item-%d?q=1 in it",
+	"> quoting message %d with ~~strike~~ and _emphasis_\nand a reply under it: see www.example.org/%d",
+	"```\nfunc f%d() {\n    return nil // a code line\n}\n```",
+	"plain message %d with enough words in it to wrap now and then in a narrow pane",
+	"a long one: https://example.com/%d/" + "a-very-long-segment/another-long-segment/and-yet-another-segment/the-end.html",
+}
+
+// BenchmarkPaneViewFormatted draws the message pane holding 100,000
+// formatted messages: "first" lays every visible message out anew (the
+// pane's width changes each time, as on a resize or a room's first
+// draw); "warm" draws from the rows cached per message.
+func BenchmarkPaneViewFormatted(b *testing.B) {
+	for _, warm := range []bool{false, true} {
+		name := "first"
+		if warm {
+			name = "warm"
+		}
+		b.Run("history=100000/"+name, func(b *testing.B) {
+			m := loggedIn(b, 120, 40)
+			msgs := make([]chat.Message, 100_000)
+			for i := range msgs {
+				text := strings.ReplaceAll(formattedTexts[i%len(formattedTexts)], "%d", strconv.Itoa(i))
+				msgs[i] = chat.Message{Seq: int64(i + 1), Nick: fmt.Sprint("user", i%7), Text: text, Sent: day0.Add(time.Duration(i) * time.Second)}
+			}
+			pane := m.room().msgs
+			pane.Reset()
+			pane.Add(msgs)
+			w, h := pane.InnerWidth()+2, pane.InnerHeight()+2
+			_ = pane.View()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if !warm {
+					i++
+					pane.SetSize(w-i%2, h)
+				}
+				_ = pane.View()
+			}
+		})
+	}
 }

@@ -27,6 +27,12 @@ type Styles struct {
 	// MyReaction draw reactions (one's own stand out); Quote is a
 	// reply's line about what it answers.
 	Selected, Reaction, MyReaction, Quote lipgloss.Style
+	// The formatting of messages (a small Markdown subset): **Bold**,
+	// *Italic*, ~~Strike~~, `Code`, a fenced CodeBlock (its rows are
+	// padded to one box, so a background shows as one), a Link (drawn as
+	// an OSC 8 hyperlink too), and the bar in front of a "> quote", whose
+	// text is drawn in Quote.
+	Bold, Italic, Strike, Code, CodeBlock, Link, QuoteBar lipgloss.Style
 
 	Online, OfflineUser, You lipgloss.Style
 
@@ -120,6 +126,14 @@ func build(p palette) *Styles {
 		Reaction:   lipgloss.NewStyle().Faint(true),
 		MyReaction: lipgloss.NewStyle().Reverse(true),
 		Quote:      lipgloss.NewStyle().Faint(true),
+
+		Bold:      lipgloss.NewStyle().Bold(true),
+		Italic:    lipgloss.NewStyle().Italic(true),
+		Strike:    lipgloss.NewStyle().Strikethrough(true),
+		Code:      lipgloss.NewStyle().Foreground(lipgloss.Color("6")),
+		CodeBlock: lipgloss.NewStyle().Background(lipgloss.Color("8")),
+		Link:      lipgloss.NewStyle().Underline(true).Foreground(lipgloss.Color("12")),
+		QuoteBar:  lipgloss.NewStyle().Faint(true),
 
 		Online:      lipgloss.NewStyle().Foreground(lipgloss.Color(p.good)),
 		OfflineUser: lipgloss.NewStyle().Faint(true),

@@ -168,7 +168,6 @@ func (m *Model) body(e *entry, state chat.State, when time.Time, w int, me strin
 	if deleted {
 		text = "(message deleted)"
 	}
-	prefix := lead + " "
 	nickStyle, textStyle := st.Nick(msg.Nick), st.Text
 	// A line under our nickname that its signature does not prove ours
 	// is not marked as ours: that is the point of it being unverified.
@@ -193,29 +192,24 @@ func (m *Model) body(e *entry, state chat.State, when time.Time, w int, me strin
 		textStyle = st.System
 	}
 	width := max(w-m.gutterWidth(), 4)
-	edited := ""
-	if state.Edited && !deleted {
-		edited = " (edited)"
+	edited := state.Edited && !deleted
+	// What people write is formatted (a small Markdown subset, links);
+	// what the chat writes (joins, renames, "(message deleted)") is not.
+	var lines []mdLine
+	if system || deleted || msg.Trust == chat.Undecryptable {
+		lines = plainLines(text)
+	} else {
+		lines = parseMarkup(text)
 	}
-	wrapped, more := fold(common.Wrap(prefix+text+edited, width))
-	out := make([]string, len(wrapped), len(wrapped)+1)
+	rows, more := fold(layout(lead, lines, edited, width))
+	out := make([]string, len(rows), len(rows)+1)
 	indent := strings.Repeat(" ", m.gutterWidth())
-	for j, line := range wrapped {
-		tail := ""
-		if edited != "" && j == len(wrapped)-1 && more == 0 && strings.HasSuffix(line, "(edited)") {
-			line, tail = strings.TrimSuffix(line, "(edited)"), st.Dim.Render("(edited)")
-		}
+	for j, row := range rows {
+		head := indent
 		if j == 0 {
-			head := st.Time.Render(stamp)
-			if strings.HasPrefix(line, prefix) && !system {
-				line = m.styled(lead, nickStyle) + " " + m.styled(line[len(prefix):], textStyle)
-			} else {
-				line = m.styled(line, textStyle)
-			}
-			out[j] = mark + head + " " + line + tail
-			continue
+			head = mark + st.Time.Render(stamp) + " "
 		}
-		out[j] = indent + m.styled(line, textStyle) + tail
+		out[j] = head + m.paint(row, textStyle, nickStyle)
 	}
 	if more > 0 {
 		out = append(out, indent+st.Dim.Render(fmt.Sprintf("… %d more line%s", more, common.Plural(more))))
@@ -244,7 +238,7 @@ func (m *Model) markSelected(out []string) {
 
 // fold keeps the rows that fit in MaxRows with a last one that says how
 // many more there are.
-func fold(rows []string) (kept []string, more int) {
+func fold[T any](rows []T) (kept []T, more int) {
 	if len(rows) <= MaxRows {
 		return rows, 0
 	}
@@ -257,6 +251,9 @@ var hiddenMark = regexp.MustCompile(`<U\+[0-9A-F]{4,6}>`)
 // styled renders text in st, with the display filter's <U+202E> marks
 // dimmed so they read as notes about the text rather than text.
 func (m *Model) styled(text string, st lipgloss.Style) string {
+	if !strings.Contains(text, "<U+") {
+		return st.Render(text)
+	}
 	locs := hiddenMark.FindAllStringIndex(text, -1)
 	if locs == nil {
 		return st.Render(text)
