@@ -21,6 +21,9 @@ type Styles struct {
 	// MyReaction draw reactions (one's own stand out); Quote is a
 	// reply's line about what it answers.
 	Selected, Reaction, MyReaction, Quote lipgloss.Style
+	// Match marks what a search found in a line: reverse video, so it
+	// shows without colour too.
+	Match lipgloss.Style
 
 	Online, OfflineUser, You lipgloss.Style
 
@@ -58,6 +61,7 @@ func DefaultStyles() *Styles {
 		Reaction:   lipgloss.NewStyle().Faint(true),
 		MyReaction: lipgloss.NewStyle().Reverse(true),
 		Quote:      lipgloss.NewStyle().Faint(true),
+		Match:      lipgloss.NewStyle().Reverse(true),
 
 		Online:      lipgloss.NewStyle().Foreground(lipgloss.Color("2")),
 		OfflineUser: lipgloss.NewStyle().Faint(true),
