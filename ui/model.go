@@ -66,6 +66,10 @@ type Options struct {
 	HostNote func() string
 	// Now is the clock typing indicators are timed by (nil: time.Now).
 	Now func() time.Time
+	// Cache, if set, keeps what the chat reads of rooms (cache.go): search
+	// reads a room's history from it, and a login shows the room's last
+	// page from it before the server answers.
+	Cache Cache
 }
 
 type screen int
@@ -113,6 +117,10 @@ type Model struct {
 	unseen     int            // mentions in the room on screen since the window lost focus
 	quitting   bool
 	dropUnsent bool // ctrl+c was told about unsent messages once
+
+	preview    *preview   // the room logged in to, from the cache, until the server answers
+	previewGen int        // counts previews: a retry for one gone is dropped
+	cacheq     cacheQueue // the cache's writes, in order
 }
 
 // status is the one-line note shown in place of the key hints for a while.

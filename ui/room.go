@@ -100,6 +100,8 @@ type roomView struct {
 	saidTyping  time.Time
 	typingShown bool
 	markers     map[string]int64 // every nickname\'s "seen" marker, for "seen by"
+
+	find finder // the search (find.go)
 }
 
 // newsLine is one unread line of a room.
@@ -316,6 +318,7 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 			}
 		}
 		mentions := r.msgs.Add(msg.ev.Messages)
+		cmds = append(cmds, m.took(r, msg.ev.Messages))
 		if mentions > 0 && m.opts.Bell {
 			cmds = append(cmds, tea.Raw("\a"))
 		}
@@ -563,13 +566,14 @@ func (m *Model) onOlder(r *roomView, msg olderMsg) tea.Cmd {
 		return m.setStatus("Could not load older messages: "+chat.Explain(msg.err), true)
 	}
 	r.msgs.Add(msg.msgs)
+	took := m.took(r, msg.msgs)
 	r.noOlder = len(msg.msgs) == 0 || msg.msgs[0].Seq <= 1
 	if r.jumpTo != 0 {
-		return m.jumpTo(r, r.jumpTo) // another page, or there
+		return tea.Batch(took, m.jumpTo(r, r.jumpTo)) // another page, or there
 	}
 	text := fmt.Sprintf("Loaded %d older message%s.", len(msg.msgs), common.Plural(len(msg.msgs)))
 	if r.noOlder {
 		text += " That is the beginning of the room."
 	}
-	return m.setStatus(text, false)
+	return tea.Batch(took, m.setStatus(text, false))
 }

@@ -41,7 +41,9 @@ func (m *Model) render() string {
 		return common.Fill(lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, ansi.Wrap(note, w, "")), w, h)
 	}
 	var screen string
-	if r := m.room(); m.screen == loginScreen || r == nil {
+	if r := m.room(); m.preview != nil && m.screen == loginScreen {
+		screen = m.previewScreen() // the cache's last page, until the server answers
+	} else if m.screen == loginScreen || r == nil {
 		screen = m.login.View() + "\n" + m.hintLine(m.login)
 	} else {
 		screen = strings.Join([]string{
@@ -215,6 +217,9 @@ func fitHeader(name, nick string, w int) (string, string) {
 func (m *Model) chatHint(r *roomView) string {
 	if r.confirmText != "" {
 		return common.PadRight(m.c.Styles.Error.Render(ansi.Truncate(r.confirmText, m.width, "…")), m.width)
+	}
+	if s := m.searchLine(r); s != "" && (r.find.prompt != nil || !m.status.err) {
+		return s // the search's prompt or count, above notes (not above errors)
 	}
 	if m.status.text == "" {
 		if t := r.typingLine(); t != "" {

@@ -43,6 +43,16 @@ type KeyMap struct {
 	Jump     key.Binding // to what the selected reply answers
 	Unselect key.Binding
 	Confirm  key.Binding // yes, to a question in the status line
+
+	// Search: Search opens the search prompt; while a search is on,
+	// SearchNext and SearchPrev go to the next (older) and previous
+	// (newer) match, and in the prompt PromptNext and PromptPrev do.
+	Search      key.Binding
+	SearchNext  key.Binding
+	SearchPrev  key.Binding
+	PromptNext  key.Binding
+	PromptPrev  key.Binding
+	PromptLeave key.Binding // out of the prompt, the search kept (n/N then)
 }
 
 // DefaultKeyMap returns the default keys.
@@ -80,6 +90,13 @@ func DefaultKeyMap() KeyMap {
 		Jump:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "go to original")),
 		Unselect: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "done")),
 		Confirm:  key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
+
+		Search:      key.NewBinding(key.WithKeys("ctrl+f"), key.WithHelp("ctrl+f", "search history")),
+		SearchNext:  key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "older match")),
+		SearchPrev:  key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "newer match")),
+		PromptNext:  key.NewBinding(key.WithKeys("enter", "up"), key.WithHelp("enter/↑", "older")),
+		PromptPrev:  key.NewBinding(key.WithKeys("shift+enter", "down"), key.WithHelp("shift+enter/↓", "newer")),
+		PromptLeave: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "n/N then")),
 	}
 }
 
@@ -104,7 +121,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 			pair(k.PageUp, k.PageDown, "page up/down"), k.Top, k.Bottom, pair(k.LineUp, k.LineDown, "scroll"),
 			k.Select, helpOnly(k.Reply, k.Edit, k.Delete, k.React), k.Jump,
 		},
-		{k.Help, key.NewBinding(key.WithKeys(k.Close.Keys()...), key.WithHelp(k.Close.Help().Key, "close, unselect")), k.Redraw, k.Logout, k.Quit},
+		{k.Help, key.NewBinding(key.WithKeys(k.Close.Keys()...), key.WithHelp(k.Close.Help().Key, "close, unselect")), k.Redraw, k.Logout, k.Quit, k.Search, pair(k.SearchNext, k.SearchPrev, "next/prev match")},
 	}
 }
 
