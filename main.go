@@ -7,6 +7,7 @@
 //	webaas-chat send TEXT...         send one message
 //	webaas-chat history              print a room's messages
 //	webaas-chat identity             this installation's key: fingerprint, export, import
+//	webaas-chat cache [clear]        the chat's message cache: where it is, clear it
 //	webaas-chat bench                measure what a room takes: the rate sweep and its knee, greedy senders, fan-out
 //
 // Run any command with --help for its flags.
@@ -70,6 +71,7 @@ Commands:
   send          send one message to a room
   history       print a room's messages
   identity      this installation's key: show its fingerprint, export, import
+  cache         the chat's message cache: where it is, clear it
   bench         measure what a room takes (rate sweep and knee, greedy senders, fan-out)
   version       print the version
 
@@ -115,6 +117,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdBench(ctx, args, stdout, stderr)
 	case "identity":
 		return cmdIdentity(args, stdin, stdout, stderr)
+	case "cache":
+		return cmdCache(args, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "webaas-chat", versionString())
 		return nil
