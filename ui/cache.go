@@ -206,7 +206,7 @@ func (m *Model) startPreview(nick, invite string) {
 	p := &preview{
 		name: chat.DisplayLine(room.Name()), nick: nick,
 		msgs: messages.New(m.c, me), members: members.New(m.c, me.Nick), input: composer.New(m.c),
-		note:  "Connecting… the last messages this chat kept are shown meanwhile (esc: the login form).",
+		note:  "Connecting… · the messages this chat kept are shown meanwhile · esc: login form",
 		retry: m.opts.Follow.Reconnect, // the feed's pace: the same server
 		gen:   m.previewGen + 1, invite: invite,
 	}
@@ -244,7 +244,7 @@ func (m *Model) previewFailed(err error) (tea.Cmd, bool) {
 		return nil, false
 	}
 	wait := p.retry.Next()
-	p.note = fmt.Sprintf("Cannot reach the server at %s; trying again in %ds. The last messages this chat kept are shown (esc: the login form).", m.opts.Server, (wait+time.Second-1)/time.Second)
+	p.note = fmt.Sprintf("Cannot reach %s; trying again… · the messages kept are shown · esc: login form", m.opts.Server)
 	gen := p.gen
 	return tea.Tick(wait, func(time.Time) tea.Msg { return retryLoginMsg{gen} }), true
 }

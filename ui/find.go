@@ -42,6 +42,10 @@ type finder struct {
 	matches []int64
 	at      int // the current match in matches (newest first)
 	prompt  *textinput.Model
+	// fresh: the prompt holds the last query as it was opened with;
+	// the first character typed replaces it, as a selected query would
+	// be (an editing key keeps it).
+	fresh bool
 
 	// The index holds every message from low on (top+1: none yet; 1:
 	// all); what came after top is taken as it comes (took).
@@ -94,7 +98,7 @@ func (m *Model) openPrompt(r *roomView) tea.Cmd {
 	ti.CharLimit = maxQuery
 	ti.SetValue(r.find.query)
 	ti.CursorEnd()
-	r.find.prompt = &ti
+	r.find.prompt, r.find.fresh = &ti, r.find.query != ""
 	m.setFocus(focusMessages)
 	return ti.Focus()
 }
@@ -162,6 +166,8 @@ func (m *Model) endSearch(r *roomView) {
 func (m *Model) onSearchKey(r *roomView, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	f, k := &r.find, m.c.Keys
 	if f.prompt != nil {
+		fresh := f.fresh
+		f.fresh = false
 		switch {
 		case key.Matches(msg, k.Close):
 			m.endSearch(r)
@@ -180,6 +186,9 @@ func (m *Model) onSearchKey(r *roomView, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 			}
 			return m.moveMatch(r, -1), true
 		default:
+			if fresh && msg.Text != "" {
+				f.prompt.SetValue("") // typing anew
+			}
 			var cmd tea.Cmd
 			*f.prompt, cmd = f.prompt.Update(msg)
 			return cmd, true

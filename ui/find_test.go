@@ -209,9 +209,16 @@ func TestSearchPrompt(t *testing.T) {
 	if sel, _, _ := r.msgs.Selected(); sel.Seq != 4 {
 		t.Fatalf("n after tab: selected %d", sel.Seq)
 	}
-	// A query that finds nothing says so.
+	// ctrl+f again holds the query; typing replaces it (an editing key
+	// would keep it). A query that finds nothing says so.
 	m.Update(ctrlF)
-	r.find.prompt.SetValue("purple")
+	if got := r.find.prompt.Value(); got != "GREEN" {
+		t.Fatalf("ctrl+f again holds %q", got)
+	}
+	typeText(m, "purple")
+	if got := r.find.prompt.Value(); got != "purple" {
+		t.Fatalf("typing after ctrl+f made %q", got)
+	}
 	m.Update(enter)
 	if !strings.Contains(m.chatHint(r), "no match") {
 		t.Fatalf("no match: %q", m.chatHint(r))
@@ -392,7 +399,7 @@ func TestRestartShowsTheLastScreenFromTheCache(t *testing.T) {
 	}
 	checkFills(t, "preview", m2.View().Content, 100, 30)
 	_, cmd = m2.Update(findMsg[loginDoneMsg](t, cmd))
-	if s := shown(m2); !strings.Contains(s, "see you tomorrow") || !strings.Contains(s, "Cannot reach the server") {
+	if s := shown(m2); !strings.Contains(s, "see you tomorrow") || !strings.Contains(s, "Cannot reach http://127.0.0.1:11232; trying again") {
 		t.Fatalf("the server down:\n%s", s)
 	}
 	srv.Restart()
