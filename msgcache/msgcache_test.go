@@ -166,7 +166,8 @@ func TestBounds(t *testing.T) {
 	_, msgs := roomWith(t, 20)
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }
-	c, err := Open(t.TempDir(), Options{MaxPerRoom: 8, Now: clock})
+	dir := t.TempDir()
+	c, err := Open(dir, Options{MaxPerRoom: 8, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestBounds(t *testing.T) {
 	c.Close()
 
 	// Room of the same size: two fit, a third does not.
-	c, err = Open(filepath.Dir(c.Path()), Options{MaxPerRoom: 8, MaxBytes: 2*s.Bytes + s.Bytes/2, Now: clock})
+	c, err = Open(dir, Options{MaxPerRoom: 8, MaxBytes: 2*s.Bytes + s.Bytes/2, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
