@@ -21,6 +21,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/embedded"
+	"github.com/webaas-chat/webaas-chat/msgcache"
 	"github.com/webaas-chat/webaas-chat/recall"
 	"github.com/webaas-chat/webaas-chat/ui"
 )
@@ -129,6 +130,7 @@ Flags:
 	defData, _ := dataDir()
 	data := fs.String("data", defData, "data directory of the embedded server")
 	idFile := identityFlag(fs)
+	noCache := fs.Bool("no-cache", false, "keep no message cache (for /search and the last page at start): search then reads the room from the server, once per launch (webaas-chat cache clear deletes the cache)")
 	var level slog.Level
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level of the log file: debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
@@ -267,6 +269,16 @@ Flags:
 		opts.Room = *room
 	}
 	opts.AutoLogin = *nick != "" && *room != ""
+	if !*noCache {
+		cache, err := openCache(log)
+		if err != nil {
+			// The chat works without it: search reads from the server.
+			fmt.Fprintln(stderr, "webaas-chat: no message cache this time:", err)
+		} else {
+			defer cache.Close()
+			opts.Cache = cache
+		}
+	}
 	log.Info("chat starting", "server", url, "embedded", host != nil, "version", versionString())
 	// A closed terminal window hangs the terminal up (SIGHUP): a quit like
 	// SIGINT and SIGTERM, not a death. Unless it is ignored (nohup): a
@@ -279,6 +291,7 @@ Flags:
 	model := ui.New(ctx, opts)
 	p := tea.NewProgram(model, tea.WithContext(ctx))
 	_, err = p.Run()
+	model.FlushCache() // what it read last, for the next launch's first screen
 	// Ended by a signal or a lost terminal, the chat has not left its
 	// room; it does so now, briefly, as ctrl+c would have.
 	if lerr := model.Leave(2 * time.Second); lerr != nil {
@@ -306,3 +319,17 @@ func hostNote(h *embedded.Host) func() string {
 
 // hostLeftNote is what a chat says while the room's host is away.
 const hostLeftNote = "the host of this room left; waiting for it"
+
+// openCache opens the message cache in its directory.
+func openCache(log *slog.Logger) (*msgcache.Cache, error) {
+	dir, err := cacheDir()
+	if err != nil {
+		return nil, err
+	}
+	c, err := msgcache.Open(dir, msgcache.Options{})
+	if err != nil {
+		log.Warn("message cache", "err", err)
+		return nil, err
+	}
+	return c, nil
+}

@@ -8,6 +8,7 @@
 //	webaas-chat history              print a room's messages
 //	webaas-chat identity             this installation's key: fingerprint, export, import
 //	webaas-chat config               print the configuration in effect (config.toml over the defaults)
+//	webaas-chat cache [clear]        the chat's message cache: where it is, clear it
 //	webaas-chat bench                measure what a room takes: the rate sweep and its knee, greedy senders, fan-out
 //
 // Run any command with --help for its flags.
@@ -72,6 +73,7 @@ Commands:
   history       print a room's messages
   identity      this installation's key: show its fingerprint, export, import
   config        print the configuration in effect (the config file over the defaults)
+  cache         the chat's message cache: where it is, clear it
   bench         measure what a room takes (rate sweep and knee, greedy senders, fan-out)
   version       print the version
 
@@ -119,6 +121,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdIdentity(args, stdin, stdout, stderr)
 	case "config":
 		return cmdConfig(args, stdout, stderr)
+	case "cache":
+		return cmdCache(args, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "webaas-chat", versionString())
 		return nil

@@ -87,11 +87,22 @@ type Message struct {
 	// Target is the seq of the message an amendment (Kind.Amends) or a
 	// Removed is about.
 	Target int64
+
+	rec []byte // its record as read, with KeepRecords (see Record)
 }
 
 // messageOf is a wire message as the chat shows it, checked against what
 // this room has seen of signatures.
 func (r *Room) messageOf(m *chatpb.Message) Message {
+	msg := r.open(m)
+	if r.records {
+		msg.rec = record(m)
+	}
+	return msg
+}
+
+// open is messageOf without the record.
+func (r *Room) open(m *chatpb.Message) Message {
 	if r.Encrypted() || len(m.Sealed) > 0 {
 		// In an encrypted room every message is sealed: one that is not,
 		// or does not open, is shown as what it is and nothing more (a

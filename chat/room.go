@@ -56,6 +56,7 @@ type Room struct {
 	pins     *pins     // the nicknames' keys, as this Room has seen them
 	secret   []byte    // an encrypted room's secret (nil: in the clear)
 	keys     *roomKeys // derived from secret
+	records  bool      // each Message keeps its record (KeepRecords)
 }
 
 // Encrypted reports whether the room is end-to-end encrypted.
@@ -74,6 +75,7 @@ type roomOptions struct {
 	encrypt bool
 	secret  []byte
 	keys    KeyStore
+	records bool
 }
 
 // Encrypted makes CreateRoom create an end-to-end encrypted room.
@@ -202,7 +204,7 @@ func (cl *Client) CreateRoom(ctx context.Context, name string, opts ...RoomOptio
 	if err != nil {
 		return nil, fmt.Errorf("create room: %w", err)
 	}
-	return &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout, pins: p, secret: secret, keys: keys}, nil
+	return &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout, pins: p, secret: secret, keys: keys, records: o.records}, nil
 }
 
 // OpenRoom opens an existing room by its code; an encrypted room needs
@@ -232,24 +234,34 @@ func (cl *Client) OpenRoom(ctx context.Context, code string, opts ...RoomOption)
 			return nil, fmt.Errorf("open room: %w", ErrNeedsExtensions)
 		}
 	}
-	p, err := newPins(o.keys, code)
+	r, err := openWith(c, code, info, o)
 	if err != nil {
 		return nil, fmt.Errorf("open room: %w", err)
 	}
-	r := &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout, pins: p}
+	return r, nil
+}
+
+// openWith is the room code described by info, opened with o: its
+// secret checked against the room's key check.
+func openWith(c *webaas.Client, code string, info *chatpb.Room, o roomOptions) (*Room, error) {
+	p, err := newPins(o.keys, code)
+	if err != nil {
+		return nil, err
+	}
+	r := &Room{c: c, code: code, info: info, presence: DefaultPresenceTimeout, pins: p, records: o.records}
 	if !r.Encrypted() && o.secret != nil {
-		return nil, fmt.Errorf("open room: %w", ErrNotEncrypted)
+		return nil, ErrNotEncrypted
 	}
 	if r.Encrypted() {
 		if o.secret == nil {
-			return nil, fmt.Errorf("open room: %w", ErrNeedsKey)
+			return nil, ErrNeedsKey
 		}
 		keys, err := deriveKeys(o.secret, code)
 		if err != nil {
-			return nil, fmt.Errorf("open room: %w", err)
+			return nil, err
 		}
 		if !keys.matches(info) {
-			return nil, fmt.Errorf("open room: %w", ErrWrongKey)
+			return nil, ErrWrongKey
 		}
 		r.secret, r.keys = o.secret, keys
 	}

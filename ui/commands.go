@@ -40,6 +40,12 @@ var commands = []command{
 		}
 		return m.loadOlder(r)
 	}},
+	{"/search", "TEXT", "find TEXT in the whole history", func(m *Model, r *roomView, arg string) tea.Cmd {
+		if arg == "" {
+			return m.openPrompt(r)
+		}
+		return m.runSearch(r, arg)
+	}},
 	{"/nick", "NAME", "change your nickname", func(m *Model, r *roomView, arg string) tea.Cmd {
 		if arg == "" {
 			return m.setStatus("Usage: /nick NAME", true)

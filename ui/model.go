@@ -78,6 +78,10 @@ type Options struct {
 	// Recall keeps what was sent in each room across launches, for ↑ in
 	// the input (nil: this launch only).
 	Recall Recall
+	// Cache, if set, keeps what the chat reads of rooms (cache.go): search
+	// reads a room's history from it, and a login shows the room's last
+	// page from it before the server answers.
+	Cache Cache
 }
 
 type screen int
@@ -125,6 +129,10 @@ type Model struct {
 	unseen     int            // mentions in the room on screen since the window lost focus
 	quitting   bool
 	dropUnsent bool // ctrl+c was told about unsent messages once
+
+	preview    *preview   // the room logged in to, from the cache, until the server answers
+	previewGen int        // counts previews: a retry for one gone is dropped
+	cacheq     cacheQueue // the cache's writes, in order
 }
 
 // status is the one-line note shown in place of the key hints for a while.

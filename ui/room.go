@@ -103,6 +103,7 @@ type roomView struct {
 
 	comp *completion // a Tab completion in progress (complete.go)
 	hist history     // what was sent here, for ↑ (recall.go)
+	find finder      // the search (find.go)
 }
 
 // newsLine is one unread line of a room.
@@ -319,6 +320,7 @@ func (m *Model) onFeed(r *roomView, msg feedMsg) tea.Cmd {
 			}
 		}
 		mentions := r.msgs.Add(msg.ev.Messages)
+		cmds = append(cmds, m.took(r, msg.ev.Messages))
 		if mentions > 0 && m.opts.Bell {
 			cmds = append(cmds, tea.Raw("\a"))
 		}
@@ -569,13 +571,14 @@ func (m *Model) onOlder(r *roomView, msg olderMsg) tea.Cmd {
 		return m.setStatus("Could not load older messages: "+chat.Explain(msg.err), true)
 	}
 	r.msgs.Add(msg.msgs)
+	took := m.took(r, msg.msgs)
 	r.noOlder = len(msg.msgs) == 0 || msg.msgs[0].Seq <= 1
 	if r.jumpTo != 0 {
-		return m.jumpTo(r, r.jumpTo) // another page, or there
+		return tea.Batch(took, m.jumpTo(r, r.jumpTo)) // another page, or there
 	}
 	text := fmt.Sprintf("Loaded %d older message%s.", len(msg.msgs), common.Plural(len(msg.msgs)))
 	if r.noOlder {
 		text += " That is the beginning of the room."
 	}
-	return m.setStatus(text, false)
+	return tea.Batch(took, m.setStatus(text, false))
 }

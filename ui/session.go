@@ -53,6 +53,7 @@ type (
 // starts following it.
 func (m *Model) loginCmd(nick, code string) tea.Cmd {
 	opts, ctx := m.opts, m.c.Ctx
+	m.startPreview(nick, code) // the cache's last page, until the server answers
 	return func() tea.Msg {
 		j, err := join(ctx, opts, nick, code)
 		return loginDoneMsg{joined: j, err: err}
@@ -65,6 +66,9 @@ func join(ctx context.Context, opts Options, nick, code string) (joined, error) 
 	var room *chat.Room
 	var err error
 	server := opts.Server
+	if opts.Cache != nil {
+		opts.RoomOptions = append(slices.Clip(opts.RoomOptions), chat.KeepRecords()) // for the cache
+	}
 	if code == "" {
 		room, err = opts.Client.CreateRoom(cctx, "", append(slices.Clip(opts.RoomOptions), chat.Encrypted())...)
 	} else {
@@ -115,6 +119,7 @@ func join(ctx context.Context, opts Options, nick, code string) (joined, error) 
 		session.Close()
 		return joined{}, err
 	}
+	keep(opts, room, latest)
 	if opts.Remember != nil {
 		if err := opts.Remember(nick, room.Invite(server).String()); err != nil {
 			opts.Logger.Warn("remember login", "err", err)
@@ -187,9 +192,13 @@ func (m *Model) onJoined(msg joinedMsg) tea.Cmd {
 
 func (m *Model) loggedIn(msg loginDoneMsg) tea.Cmd {
 	if msg.err != nil {
+		if cmd, ok := m.previewFailed(msg.err); ok {
+			return cmd // the preview stays; it tries again
+		}
 		m.login.SetError(m.loginError(msg.err))
 		return nil
 	}
+	m.preview = nil // what the server says replaces it
 	m.nextID++
 	m.gen++
 	r := newRoomView(m.c, m.nextID, msg.joined)

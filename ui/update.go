@@ -18,7 +18,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
+		m.layoutPreview()
 		return m, nil
+	case fillMsg:
+		return m, forRoom(m, msg.room, func(r *roomView) tea.Cmd { return m.onFill(r, msg) })
+	case retryLoginMsg:
+		return m, m.onRetryLogin(msg)
 	case login.Request:
 		return m, m.loginCmd(msg.Nick, msg.Room)
 	case loginDoneMsg:
@@ -146,6 +151,9 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	r := m.room()
+	if m.preview != nil && m.screen == loginScreen {
+		return m.onPreviewKey(msg)
+	}
 	if m.screen == loginScreen || r == nil {
 		return m.login.Update(msg)
 	}
@@ -157,6 +165,9 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	if r.confirmDel != 0 {
 		return m.onConfirmKey(r, msg)
+	}
+	if cmd, done := m.onSearchKey(r, msg); done {
+		return cmd
 	}
 	if r.msgs.Selecting() {
 		if cmd, done := m.onSelectKey(r, msg); done {

@@ -41,7 +41,9 @@ func (m *Model) render() string {
 		return common.Fill(lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, ansi.Wrap(note, w, "")), w, h)
 	}
 	var screen string
-	if r := m.room(); m.screen == loginScreen || r == nil {
+	if r := m.room(); m.preview != nil && m.screen == loginScreen {
+		screen = m.previewScreen() // the cache's last page, until the server answers
+	} else if m.screen == loginScreen || r == nil {
 		screen = m.login.View() + "\n" + m.hintLine(m.login)
 	} else {
 		screen = strings.Join([]string{
@@ -218,6 +220,9 @@ func (m *Model) chatHint(r *roomView) string {
 	}
 	if c := r.comp; c != nil && len(c.names) > 1 {
 		return m.completionLine(c)
+	}
+	if s := m.searchLine(r); s != "" && (r.find.prompt != nil || !m.status.err) {
+		return s // the search's prompt or count, above notes (not above errors)
 	}
 	if m.status.text == "" {
 		if t := r.typingLine(); t != "" {

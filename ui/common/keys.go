@@ -63,6 +63,15 @@ type KeyMap struct {
 	LineEnd      key.Binding
 	// CopyInvite, in the help overlay, copies the room's invite.
 	CopyInvite key.Binding
+	// Search: Search opens the search prompt; while a search is on,
+	// SearchNext and SearchPrev go to the next (older) and previous
+	// (newer) match, and in the prompt PromptNext and PromptPrev do.
+	Search      key.Binding
+	SearchNext  key.Binding
+	SearchPrev  key.Binding
+	PromptNext  key.Binding
+	PromptPrev  key.Binding
+	PromptLeave key.Binding // out of the prompt, the search kept (n/N then)
 }
 
 // DefaultKeyMap returns the default keys.
@@ -108,6 +117,12 @@ func DefaultKeyMap() KeyMap {
 		LineStart:    key.NewBinding(key.WithKeys("home", "ctrl+a"), key.WithHelp("home/ctrl+a", "line start")),
 		LineEnd:      key.NewBinding(key.WithKeys("end", "ctrl+e"), key.WithHelp("end/ctrl+e", "line end")),
 		CopyInvite:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy invite")),
+		Search:       key.NewBinding(key.WithKeys("ctrl+f"), key.WithHelp("ctrl+f", "search history")),
+		SearchNext:   key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "older match")),
+		SearchPrev:   key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "newer match")),
+		PromptNext:   key.NewBinding(key.WithKeys("enter", "up"), key.WithHelp("enter/↑", "older")),
+		PromptPrev:   key.NewBinding(key.WithKeys("shift+enter", "down"), key.WithHelp("shift+enter/↓", "newer")),
+		PromptLeave:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "n/N then")),
 	}
 }
 
@@ -133,8 +148,10 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Send, k.Newline, pair(k.NextFocus, k.PrevFocus, "complete or pane"), pair(k.NextRoom, k.PrevRoom, "next/prev room"), k.JumpRoom, k.NextNews, k.Switcher},
 		{
-			pair(k.PageUp, k.PageDown, "page up/down"), k.Top, k.Bottom, pair(k.LineUp, k.LineDown, "scroll"),
+			pair(k.PageUp, k.PageDown, "page up/down"), pair(k.Top, k.Bottom, "oldest/newest"), pair(k.LineUp, k.LineDown, "scroll"),
 			k.Select, helpOnly(k.Reply, k.Edit, k.Delete, k.React), k.Jump,
+			key.NewBinding(key.WithKeys(append(append(k.Search.Keys(), k.SearchNext.Keys()...), k.SearchPrev.Keys()...)...),
+				key.WithHelp(k.Search.Help().Key+" "+k.SearchNext.Help().Key+"/"+k.SearchPrev.Help().Key, "search, matches")),
 		},
 		{
 			k.Help, key.NewBinding(key.WithKeys(k.Close.Keys()...), key.WithHelp(k.Close.Help().Key, "close, unselect")), k.Redraw,

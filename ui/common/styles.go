@@ -33,6 +33,9 @@ type Styles struct {
 	// an OSC 8 hyperlink too), and the bar in front of a "> quote", whose
 	// text is drawn in Quote.
 	Bold, Italic, Strike, Code, CodeBlock, Link, QuoteBar lipgloss.Style
+	// Match marks what a search found in a line: reverse video, so it
+	// shows without colour too.
+	Match lipgloss.Style
 
 	Online, OfflineUser, You lipgloss.Style
 
@@ -126,6 +129,7 @@ func build(p palette) *Styles {
 		Reaction:   lipgloss.NewStyle().Faint(true),
 		MyReaction: lipgloss.NewStyle().Reverse(true),
 		Quote:      lipgloss.NewStyle().Faint(true),
+		Match:      lipgloss.NewStyle().Reverse(true),
 
 		Bold:      lipgloss.NewStyle().Bold(true),
 		Italic:    lipgloss.NewStyle().Italic(true),

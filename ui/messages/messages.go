@@ -70,6 +70,8 @@ type Model struct {
 	bottom int  // when not following: index of the entry on the bottom line
 	hidden int  // ... and how many of its lines are below the view
 	unread int  // messages that arrived while scrolled up
+
+	highlight string // the search query marked in matching lines, folded (highlight.go)
 }
 
 // rowRef names what a row of the pane shows: entry (-1: none) and

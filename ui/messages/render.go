@@ -37,7 +37,7 @@ func (m *Model) lines(i int) []string {
 		out = append(out, m.quoteLine(e.msg.ReplyTo, w))
 	}
 	st, _ := m.ledger.State(e.msg.Seq)
-	out = append(out, m.body(e, st, when, w, nick)...)
+	out = append(out, m.highlighted(e, st, m.body(e, st, when, w, nick))...) // search matches: highlight.go
 	if len(st.Reactions) > 0 {
 		out = append(out, m.reactionsLine(st.Reactions, w))
 	}
