@@ -116,7 +116,11 @@ func removed(m Message) bool {
 // amendments waiting for it are taken in seq order, and any that come
 // later are numbered higher than everything loaded).
 func (l *Ledger) take(t *ledgerLine, a Message) bool {
-	send := string(a.Key) + "\x00" + a.ClientID + "\x00" + strconv.FormatUint(a.ClientSeq, 10)
+	// The target is in it too: a replay names the same one (the
+	// signature covers it), and two amendments that share the rest but
+	// not the target (a client that numbers nothing) must not shadow each
+	// other in one order and not in another.
+	send := string(a.Key) + "\x00" + a.ClientID + "\x00" + strconv.FormatUint(a.ClientSeq, 10) + "\x00" + strconv.FormatInt(a.Target, 10)
 	if a.Trust != Verified || l.sends[send] {
 		return false
 	}
