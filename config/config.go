@@ -123,10 +123,20 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(": ")
 	if e.Key != "" {
-		b.WriteString(e.Key + ": ")
+		b.WriteString(shownKey(e.Key) + ": ")
 	}
 	b.WriteString(e.Err.Error())
 	return b.String()
+}
+
+// shownKey is a key as a message names it: quoted when it holds what a
+// terminal would act on (a quoted TOML key may hold anything), so that a
+// mistake printed on stderr or the status line is text, never a command.
+func shownKey(key string) string {
+	if strings.IndexFunc(key, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(key)
+	}
+	return key
 }
 
 // Unwrap gives both the kind and the cause to errors.Is and errors.As.
@@ -321,7 +331,7 @@ func (p *parser) setting(name string, prim toml.Primitive) {
 			p.check(sub, "keys", func(v any) []error {
 				keys, errs := strList(v, "keys", func(string) error { return nil })
 				for i, e := range errs {
-					errs[i] = fmt.Errorf("%s: %w", key, e)
+					errs[i] = fmt.Errorf("%s: %w", shownKey(key), e)
 				}
 				if len(errs) > 0 {
 					return errs

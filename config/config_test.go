@@ -275,3 +275,17 @@ func TestCheckColor(t *testing.T) {
 		}
 	}
 }
+
+// A key that holds what a terminal acts on is quoted in the message, so
+// printing a mistake never sends an escape sequence.
+func TestHostileKeyIsQuoted(t *testing.T) {
+	_, errs := config.Parse("config.toml", []byte("\"\\u001b]52;c;aGk=\\u0007\" = 1\n[keys]\n\"\\u001b[2J\" = [\"x\"]\n"), config.Options{})
+	if len(errs) == 0 {
+		t.Fatal("no mistake found")
+	}
+	for _, err := range errs {
+		if strings.ContainsRune(err.Error(), 0x1b) {
+			t.Errorf("the message carries an escape: %q", err.Error())
+		}
+	}
+}

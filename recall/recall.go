@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -140,7 +141,9 @@ func (s *Store) read() (map[string]*room, fs.FileInfo, error) {
 	rooms := map[string]*room{}
 	for code, r := range v.Rooms {
 		if r != nil {
-			r.Lines = bound(r.Lines) // a file edited by hand keeps to the limits too
+			// A file edited by hand (or by an older chat) keeps to the
+			// limits too, and never gives back a secret.
+			r.Lines = bound(slices.DeleteFunc(r.Lines, func(l string) bool { return !Keep(l) }))
 			rooms[code] = r
 		}
 	}
@@ -165,8 +168,12 @@ func Keep(line string) bool {
 	if strings.TrimSpace(line) == "" || len(line) > MaxLineBytes {
 		return false
 	}
+	// ParseInvite drops white space before it reads an invite, so a
+	// secret split by a space or a line break still opens its room: look
+	// for one with the white space gone, whatever the case.
+	joined := strings.ToLower(strings.Join(strings.Fields(line), ""))
 	for _, p := range secretPrefixes {
-		if strings.Contains(line, p) {
+		if strings.Contains(joined, p) {
 			return false
 		}
 	}

@@ -221,3 +221,32 @@ func TestWriteErrorIsReported(t *testing.T) {
 		t.Fatalf("memory: %q", got)
 	}
 }
+
+// A secret split by white space still opens its room (ParseInvite drops
+// it), so it is never kept either; one already in the file is dropped on
+// reading.
+func TestSecretsSplitByWhiteSpaceAreNotKept(t *testing.T) {
+	for _, line := range []string{
+		"/join webaas-chat\n+http://h/1b4e28ba-2fa1-41d2-883f-0016d3cca427#KEY",
+		"/join webaas-chat +http://h/CODE#KEY",
+		"here: WEBAAS-CHAT+http://h/CODE#KEY",
+		"webaas-chat-\tidentity-v1:abc",
+	} {
+		if Keep(line) {
+			t.Errorf("Keep(%q) = true", line)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "input-history.json")
+	data := `{"version":1,"rooms":{"room":{"used":1,"lines":["hello","/join webaas-chat +http://h/C#KEY","bye"]}}}`
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.Load("room"); !slices.Equal(got, []string{"hello", "bye"}) {
+		t.Errorf("read back %q", got)
+	}
+}

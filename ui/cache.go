@@ -8,6 +8,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -96,6 +97,14 @@ func (m *Model) took(r *roomView, msgs []chat.Message) tea.Cmd {
 	if r.find.index != nil {
 		stale = r.find.index.Add(msgs)
 		r.find.refind()
+	}
+	// A delete overwrote its target on the server: the cache must not
+	// keep the text either, search or no search (a delete that does not
+	// count only costs a read of the record again).
+	for _, msg := range msgs {
+		if msg.Kind == chat.Delete && msg.Target > 0 && !slices.Contains(stale, msg.Target) {
+			stale = append(stale, msg.Target)
+		}
 	}
 	cache := m.opts.Cache
 	if cache == nil {

@@ -104,7 +104,7 @@ func (m *Model) completions(r *roomView, row int, before string) (start, word st
 		return start, word, withPrefix(names, word), " "
 	case strings.HasPrefix(word, "@"): // "@al": the @ stays
 		return start + "@", word[1:], withPrefix(m.nickCandidates(r), word[1:]), " "
-	case start == "":
+	case row == 0 && start == "":
 		return start, word, withPrefix(m.nickCandidates(r), word), ": " // addressing someone: "alice: "
 	}
 	return start, word, withPrefix(m.nickCandidates(r), word), " "

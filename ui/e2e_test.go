@@ -170,7 +170,9 @@ func TestHostLeftKeepsTheDraft(t *testing.T) {
 	srv.Restart()
 	waitScreen(t, tm, "● connected")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
-	sent := regexp.MustCompile(`alice:(\x1b\[[0-9;]*m)* kept while away`)
+	// The committed line (marked ▌ and timed), not the pending one
+	// (marked … and ⋯): a ctrl+c with a message still pending only warns.
+	sent := regexp.MustCompile(`▌[^\n…⋯]*alice:(\x1b\[[0-9;]*m)* kept while away`)
 	teatest.WaitFor(t, tm.Output(), sent.Match, teatest.WithDuration(15*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
 	tm.Send(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)

@@ -231,6 +231,12 @@ func TestSearchPrompt(t *testing.T) {
 	if r.find.prompt == nil {
 		t.Fatal("/search with nothing does not open the prompt")
 	}
+	// "?" is part of a query, not the help; a paste is the query too.
+	typeText(m, "green?")
+	m.Update(tea.PasteMsg{Content: " since"})
+	if m.showHelp || r.find.prompt.Value() != "green? since" || r.input.Value() != "" {
+		t.Fatalf("help %v, query %q, input %q", m.showHelp, r.find.prompt.Value(), r.input.Value())
+	}
 }
 
 // seedIndex stands in for the room's index with msgs (the fixture, which
@@ -485,5 +491,52 @@ func TestTamperedCacheIsNotVerified(t *testing.T) {
 	}
 	if s := shown(m2); !strings.Contains(s, "⚠ bob (unverified): meet at midnight") {
 		t.Fatalf("the changed line is not marked:\n%s", s)
+	}
+}
+
+// A message deleted while the chat watches leaves the cache too, with no
+// search ever run: its text must not stay on disk.
+func TestDeletedMessageLeavesTheCache(t *testing.T) {
+	srv := servertest.Start(t)
+	m := newTestModel(t, srv, "alice", "")
+	cache := openCacheT(t, t.TempDir())
+	m.opts.Cache = cache
+	m.opts.Session.Identity = mustIdentity(t)
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	logIn(t, m, "alice", "")
+	r := m.room()
+	sent := findMsg[sentMsg](t, m.send(r, chat.Text, "my password is hunter2"))
+	m.Update(sent)
+	feedUntil(t, m, r, "the line", func(ev *chat.Event) bool {
+		return holds(ev, func(x chat.Message) bool { return x.Seq == sent.msg.Seq })
+	})
+	held := func() (kinds []chat.Kind) {
+		m.FlushCache()
+		err := cache.Records(r.room.Code(), sent.msg.Seq, sent.msg.Seq+1, func(_ int64, rec []byte) {
+			msg, err := r.room.Decode(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kinds = append(kinds, msg.Kind)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return kinds
+	}
+	if got := held(); len(got) != 1 || got[0] != chat.Text {
+		t.Fatalf("before the delete the cache holds %v", got)
+	}
+	m.Update(altUp)
+	m.Update(press('d'))
+	_, cmd := m.Update(press('y'))
+	if acted := findMsg[actedMsg](t, cmd); acted.err != nil {
+		t.Fatal(acted.err)
+	}
+	feedUntil(t, m, r, "the delete", func(ev *chat.Event) bool { return holds(ev, func(x chat.Message) bool { return x.Kind == chat.Delete }) })
+	for _, k := range held() {
+		if k != chat.Removed {
+			t.Fatalf("after the delete the cache still holds the message (%v)", k)
+		}
 	}
 }

@@ -106,6 +106,16 @@ func TestTabCompletesNicknames(t *testing.T) {
 	if got := r.input.Value(); got != "first line\nthanks bob! there" {
 		t.Fatalf("the cursor is not after the name: %q", got)
 	}
+	// At the start of a later line it is a name in a sentence, not an
+	// address: a space, not ": ".
+	r.input.Reset()
+	typeText(m, "first line")
+	m.Update(newline)
+	typeText(m, "bo")
+	m.Update(tab)
+	if got := r.input.Value(); got != "first line\nbob " {
+		t.Fatalf("completion on a later line: %q", got)
+	}
 }
 
 // Tab moves to the next pane when there is nothing to complete: an empty

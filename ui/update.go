@@ -83,6 +83,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.screen == loginScreen {
 			return m, m.login.Update(msg)
 		}
+		if r := m.room(); r != nil && r.find.prompt != nil {
+			// A paste while searching is the query.
+			var cmd tea.Cmd
+			*r.find.prompt, cmd = r.find.prompt.Update(msg)
+			return m, cmd
+		}
 		m.setFocus(focusInput)
 		if r := m.room(); r != nil {
 			return m, r.input.Update(msg)
@@ -145,7 +151,9 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	// "?" is a character in the input; F1 opens help from anywhere.
-	typing := m.screen == loginScreen || m.focus == focusInput
+	// The search prompt is typed into too: "why?" is a search.
+	searching := m.screen == chatScreen && m.room() != nil && m.room().find.prompt != nil
+	typing := m.screen == loginScreen || m.focus == focusInput || searching
 	if key.Matches(msg, k.Help) && !(typing && common.IsCharacter(msg.String())) {
 		m.showHelp = true
 		return nil

@@ -50,6 +50,7 @@ type Styles struct {
 // them.
 type palette struct {
 	accent, border, mention, good, warn, bad string
+	code, codeBack, link                     string // Markdown's `code`, its code blocks' background, links
 	nicks                                    []string
 }
 
@@ -59,6 +60,7 @@ type palette struct {
 // white or greys).
 var ansiPalette = palette{
 	accent: "5", border: "8", mention: "3", good: "2", warn: "3", bad: "1",
+	code: "6", codeBack: "8", link: "12",
 	nicks: []string{"1", "2", "3", "4", "5", "6", "9", "10", "11", "12", "13", "14"},
 }
 
@@ -66,6 +68,7 @@ var ansiPalette = palette{
 // at least about 4.5:1 against white.
 var lightPalette = palette{
 	accent: "#7e22ce", border: "#9ca3af", mention: "#b45309", good: "#15803d", warn: "#b45309", bad: "#b91c1c",
+	code: "#0e7490", codeBack: "#f3f4f6", link: "#1d4ed8",
 	nicks: []string{"#b91c1c", "#15803d", "#1d4ed8", "#7e22ce", "#0e7490", "#c2410c",
 		"#be185d", "#4d7c0f", "#4338ca", "#0f766e", "#a16207", "#6d28d9"},
 }
@@ -74,6 +77,7 @@ var lightPalette = palette{
 // least about 7:1 against black.
 var darkPalette = palette{
 	accent: "#c084fc", border: "#6b7280", mention: "#facc15", good: "#4ade80", warn: "#facc15", bad: "#f87171",
+	code: "#67e8f9", codeBack: "#1f2937", link: "#93c5fd",
 	nicks: []string{"#f87171", "#4ade80", "#60a5fa", "#c084fc", "#22d3ee", "#fb923c",
 		"#f472b6", "#a3e635", "#818cf8", "#2dd4bf", "#facc15", "#a78bfa"},
 }
@@ -134,9 +138,9 @@ func build(p palette) *Styles {
 		Bold:      lipgloss.NewStyle().Bold(true),
 		Italic:    lipgloss.NewStyle().Italic(true),
 		Strike:    lipgloss.NewStyle().Strikethrough(true),
-		Code:      lipgloss.NewStyle().Foreground(lipgloss.Color("6")),
-		CodeBlock: lipgloss.NewStyle().Background(lipgloss.Color("8")),
-		Link:      lipgloss.NewStyle().Underline(true).Foreground(lipgloss.Color("12")),
+		Code:      lipgloss.NewStyle().Foreground(lipgloss.Color(p.code)),
+		CodeBlock: lipgloss.NewStyle().Background(lipgloss.Color(p.codeBack)),
+		Link:      lipgloss.NewStyle().Underline(true).Foreground(lipgloss.Color(p.link)),
 		QuoteBar:  lipgloss.NewStyle().Faint(true),
 
 		Online:      lipgloss.NewStyle().Foreground(lipgloss.Color(p.good)),

@@ -351,11 +351,14 @@ func TestShortenLink(t *testing.T) {
 	}{
 		{"https://example.com/very/long/path/to/the/end", 32, "https://example.com/very/lo…/end"},
 		{"https://example.com/very/long/path/to/a-file-with-a-long-name.html", 30, "https://example.com/…name.html"},
-		{"https://a-very-long-host-name.example.com/", 24, "https://a-very-long-hos…"},
+		// A host too long for the row keeps its end, which names who
+		// runs it.
+		{"https://a-very-long-host-name.example.com/", 24, "https://…ame.example.com"},
+		{"https://www.paypal.com.account-verify.security-check.evil.example/login", 40, "https://…y.security-check.evil.example/…"},
 		{"https://example.com/x", 8, "https:/…"},
 		// The site is kept first.
 		{"https://example.com/segment/segment/end.html", 27, "https://example.com/…d.html"},
-		{"https://a-long-site-name.example.com/path/to/end.html", 30, "https://a-long-site-name.exam…"},
+		{"https://a-long-site-name.example.com/path/to/end.html", 30, "https://…te-name.example.com/…"},
 	} {
 		got := shortenLink(tc.in, tc.w)
 		if got != tc.want || ansi.StringWidth(got) != min(tc.w, ansi.StringWidth(tc.in)) {

@@ -320,6 +320,22 @@ func shortenLink(u string, w int) string {
 	if w < 12 {
 		return ansi.Truncate(u, w, "…")
 	}
+	if site := siteOf(u); ansi.StringWidth(site)+2 > w {
+		// A host too long for the row: its end is what names who runs
+		// it ("paypal.com.verify.evil.example" is evil.example's), so the
+		// cut is in its middle: "https://…verify.evil.example/…".
+		scheme := ""
+		if i := strings.Index(site, "://"); i >= 0 {
+			scheme = site[:i+3]
+		}
+		host := strings.TrimSuffix(strings.TrimPrefix(site, scheme), "/")
+		more := ""
+		if len(u) > len(scheme)+len(host)+1 {
+			more = "/…"
+		}
+		avail := max(w-ansi.StringWidth(scheme)-1-ansi.StringWidth(more), 1)
+		return scheme + "…" + ansi.TruncateLeft(host, max(ansi.StringWidth(host)-avail, 0), "") + more
+	}
 	tail := ""
 	if i := strings.LastIndexByte(strings.TrimSuffix(u, "/"), '/'); i >= 0 && i < len(u)-1 && !strings.HasSuffix(u[:i+1], "//") {
 		tail = u[i:]
