@@ -533,7 +533,9 @@ func TestDeletedMessageLeavesTheCache(t *testing.T) {
 	if acted := findMsg[actedMsg](t, cmd); acted.err != nil {
 		t.Fatal(acted.err)
 	}
-	feedUntil(t, m, r, "the delete", func(ev *chat.Event) bool { return holds(ev, func(x chat.Message) bool { return x.Kind == chat.Delete }) })
+	feedUntil(t, m, r, "the delete", func(ev *chat.Event) bool {
+		return holds(ev, func(x chat.Message) bool { return x.Kind == chat.Delete })
+	})
 	for _, k := range held() {
 		if k != chat.Removed {
 			t.Fatalf("after the delete the cache still holds the message (%v)", k)
