@@ -10,6 +10,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/webaas-chat/webaas-chat/chat"
+	"github.com/webaas-chat/webaas-chat/ui/messages"
+	"github.com/webaas-chat/webaas-chat/ui/search"
 )
 
 // chatWith returns a chat screen holding n messages, ready to draw.
@@ -132,5 +134,21 @@ func BenchmarkPaneViewFormatted(b *testing.B) {
 				_ = pane.View()
 			}
 		})
+	}
+}
+
+// BenchmarkSearchIndexFormatted100k: building a room's search index from
+// 100,000 messages with Markdown and links in them, each searched as the
+// pane shows it (messages.PlainText): what a room's first search costs
+// once its messages are decoded.
+func BenchmarkSearchIndexFormatted100k(b *testing.B) {
+	msgs := make([]chat.Message, 100_000)
+	for i := range msgs {
+		msgs[i] = chat.Message{Seq: int64(i + 1), Kind: chat.Text, Nick: "bob", Trust: chat.Verified,
+			Text: fmt.Sprintf("message %d: the **quick** brown `fox` jumps over https://example.com/lazy/dog _again_", i)}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		search.New(nil, messages.PlainText).Add(msgs)
 	}
 }

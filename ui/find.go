@@ -23,6 +23,7 @@ import (
 
 	"github.com/webaas-chat/webaas-chat/chat"
 	"github.com/webaas-chat/webaas-chat/ui/common"
+	"github.com/webaas-chat/webaas-chat/ui/messages"
 	"github.com/webaas-chat/webaas-chat/ui/search"
 )
 
@@ -113,7 +114,7 @@ func (m *Model) runSearch(r *roomView, query string) tea.Cmd {
 	f.active, f.query, f.matches, f.at, f.fillErr = true, query, nil, 0, ""
 	r.msgs.SetHighlight(query)
 	if f.index == nil {
-		f.index = search.New(r.session.Key())
+		f.index = search.New(r.session.Key(), messages.PlainText)
 		f.top = max(r.lastSeq, r.msgs.NewestSeq())
 		f.low = f.top + 1
 	}

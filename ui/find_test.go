@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"google.golang.org/protobuf/proto"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/webaas-chat/webaas-chat/chat/chatpb"
 	"github.com/webaas-chat/webaas-chat/msgcache"
 	"github.com/webaas-chat/webaas-chat/ui/login"
+	"github.com/webaas-chat/webaas-chat/ui/messages"
 	"github.com/webaas-chat/webaas-chat/ui/search"
 	"github.com/webaas-chat/webaas-chat/webaas/server/servertest"
 )
@@ -242,7 +244,7 @@ func TestSearchPrompt(t *testing.T) {
 // seedIndex stands in for the room's index with msgs (the fixture, which
 // the server does not hold).
 func seedIndex(r *roomView, msgs []chat.Message) {
-	r.find.index = search.New(nil)
+	r.find.index = search.New(nil, messages.PlainText)
 	r.find.index.Add(msgs)
 	r.find.low, r.find.top = 1, msgs[len(msgs)-1].Seq
 }
@@ -540,5 +542,32 @@ func TestDeletedMessageLeavesTheCache(t *testing.T) {
 		if k != chat.Removed {
 			t.Fatalf("after the delete the cache still holds the message (%v)", k)
 		}
+	}
+}
+
+// The search matches what the pane shows: a phrase split by Markdown
+// markers is found, and marked where it is drawn.
+func TestSearchMatchesTheShownText(t *testing.T) {
+	m := loggedIn(t, 100, 30)
+	r := m.room()
+	msgs := append(fixtureMessages(), chat.Message{Seq: 11, Nick: "bob", Text: "the **deploy** failed again", Sent: day0})
+	r.msgs.Add(msgs[10:])
+	seedIndex(r, msgs)
+	m.command(r, "/search deploy failed")
+	if sel, _, _ := r.msgs.Selected(); sel.Seq != 11 || !strings.Contains(m.chatHint(r), "1 of 1") {
+		t.Fatalf("selected %d, %q", sel.Seq, m.chatHint(r))
+	}
+	marked := false
+	for _, line := range strings.Split(m.View().Content, "\n") {
+		if strings.Contains(ansi.Strip(line), "failed again") {
+			marked = strings.Contains(line, "7m")
+		}
+	}
+	if !marked {
+		t.Fatal("the match is not marked where it is drawn")
+	}
+	m.command(r, "/search **deploy")
+	if !strings.Contains(m.chatHint(r), "no match") {
+		t.Fatalf("markers are not what the pane shows: %q", m.chatHint(r))
 	}
 }

@@ -36,7 +36,7 @@ func (m *Model) Highlight() string { return m.highlight }
 // entry matches the query; the rows are as body drew them: the gutter,
 // then on the first the lead (who), then the text.
 func (m *Model) highlighted(e *entry, st chat.State, rows []string) []string {
-	if m.highlight == "" || e.pending != 0 || !search.Matches(e.msg, st, m.highlight) {
+	if m.highlight == "" || e.pending != 0 || !search.Matches(e.msg, st, m.highlight, PlainText) {
 		return rows
 	}
 	msg := e.msg

@@ -70,6 +70,26 @@ type mdLine struct {
 	block int    // code lines: which block (its rows share a width)
 }
 
+// PlainText is text as the pane shows it once formatted, markers gone
+// ("**deploy** failed" reads "deploy failed"), its lines as they are:
+// what a search matches.
+func PlainText(text string) string {
+	var b strings.Builder
+	for i, l := range parseMarkup(text) {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if l.kind == codeLine {
+			b.WriteString(l.code)
+			continue
+		}
+		for _, s := range l.spans {
+			b.WriteString(s.text)
+		}
+	}
+	return b.String()
+}
+
 // parseMarkup splits text into its lines and formats each.
 func parseMarkup(text string) []mdLine {
 	lines := strings.Split(text, "\n")

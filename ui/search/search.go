@@ -21,19 +21,27 @@ import (
 // Fold is a query or a text as it is matched: lower case.
 func Fold(s string) string { return strings.ToLower(s) }
 
+// Plain is what a reader sees of a text once its formatting is drawn
+// (Markdown markers gone): what is searched. Nil: the text as written.
+type Plain func(text string) string
+
 // Shown is the text a line shows, as it is matched (folded), and
 // whether it can match at all: a text or action line that is not
 // deleted and did open.
-func Shown(msg chat.Message, st chat.State) (string, bool) {
+func Shown(msg chat.Message, st chat.State, plain Plain) (string, bool) {
 	if msg.Kind != chat.Text && msg.Kind != chat.Action || st.Deleted || msg.Trust == chat.Undecryptable {
 		return "", false
 	}
-	return Fold(chat.DisplayText(st.Text)), true
+	text := chat.DisplayText(st.Text)
+	if plain != nil {
+		text = plain(text)
+	}
+	return Fold(text), true
 }
 
 // Matches reports whether a line (with its state) matches a folded query.
-func Matches(msg chat.Message, st chat.State, query string) bool {
-	text, ok := Shown(msg, st)
+func Matches(msg chat.Message, st chat.State, query string, plain Plain) bool {
+	text, ok := Shown(msg, st, plain)
 	return ok && query != "" && strings.Contains(text, query)
 }
 
@@ -85,6 +93,7 @@ type line struct {
 // any order and more than once (pages of history, the feed): each is
 // taken once. An Index is not safe for concurrent use.
 type Index struct {
+	plain  Plain
 	ledger *chat.Ledger
 	lines  map[int64]*line
 	sorted []*line // by seq, once not dirty
@@ -92,9 +101,10 @@ type Index struct {
 }
 
 // New is an empty index whose reader signs with key me (whose
-// reactions are Mine: nothing here shows them).
-func New(me []byte) *Index {
-	return &Index{ledger: chat.NewLedger(me), lines: map[int64]*line{}}
+// reactions are Mine: nothing here shows them), searching texts as
+// plain makes them.
+func New(me []byte, plain Plain) *Index {
+	return &Index{plain: plain, ledger: chat.NewLedger(me), lines: map[int64]*line{}}
 }
 
 // Len is how many lines the index holds.
@@ -131,7 +141,7 @@ func (x *Index) refresh(l *line) bool {
 	if !ok {
 		st = chat.State{Text: msg.Text}
 	}
-	l.text, l.ok = Shown(msg, st)
+	l.text, l.ok = Shown(msg, st, x.plain)
 	stale := st.Deleted && msg.Kind != chat.Removed && !l.stale
 	l.stale = l.stale || stale
 	return stale

@@ -35,7 +35,7 @@ func TestFindHonoursEditsAndDeletes(t *testing.T) {
 		"in order":     {0, 1, 2, 3, 4, 5, 6, 7, 8},
 		"newest first": {8, 7, 6, 5, 4, 3, 2, 1, 0}, // as history pages come
 	} {
-		x := New(nil)
+		x := New(nil, nil)
 		var in []chat.Message
 		for _, i := range order {
 			in = append(in, msgs[i])
@@ -63,7 +63,7 @@ func TestFindHonoursEditsAndDeletes(t *testing.T) {
 
 // The text as the pane shows it: a tab is a space there.
 func TestFindMatchesTheShownText(t *testing.T) {
-	x := New(nil)
+	x := New(nil, nil)
 	x.Add([]chat.Message{said(1, "a", "tab\there")})
 	if got := x.Find("tab here"); !slices.Equal(got, []int64{1}) {
 		t.Errorf("found %v", got)
@@ -94,7 +94,7 @@ func TestSpans(t *testing.T) {
 // in the index (what every search after a room's first costs): a word
 // found in 1 line in 1,000, the matches listed newest first.
 func BenchmarkSearch100k(b *testing.B) {
-	x := New(nil)
+	x := New(nil, nil)
 	msgs := make([]chat.Message, 0, 100_000)
 	for i := range 100_000 {
 		text := fmt.Sprintf("message %d: the quick brown fox jumps over the lazy dog, then naps", i)
@@ -125,6 +125,6 @@ func BenchmarkIndex100k(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		New(nil).Add(msgs)
+		New(nil, nil).Add(msgs)
 	}
 }
