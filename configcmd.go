@@ -34,7 +34,7 @@ func loadConfig() (cfg config.Config, path string, errs []error) {
 	cfg, errs = config.Load(path, config.Options{CheckBinding: func(name string, keys []string) error {
 		km := common.DefaultKeyMap()
 		return km.Rebind(name, keys)
-	}})
+	}, CheckColor: common.CheckColor})
 	return cfg, path, errs
 }
 

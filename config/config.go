@@ -97,6 +97,10 @@ type Options struct {
 	// (no such binding, a key that is no key), or nil. The chat passes a
 	// KeyMap's Rebind; nil takes any name and keys.
 	CheckBinding func(name string, keys []string) error
+	// CheckColor says why c is not a colour the chat's styles take, or
+	// nil. The chat passes ui/common's CheckColor (one rule, kept where
+	// the colours are used); nil takes any.
+	CheckColor func(c string) error
 }
 
 // The kinds of mistake; every *Error is one of them (errors.Is).
@@ -357,7 +361,7 @@ func (p *parser) setting(name string, prim toml.Primitive) {
 			switch key {
 			case "nicks":
 				p.check(sub, full, func(v any) []error {
-					nicks, errs := strList(v, "colours", CheckColor)
+					nicks, errs := strList(v, "colours", p.checkColor)
 					switch {
 					case len(nicks) > MaxNicks:
 						errs = append(errs, fmt.Errorf("%d colours, the limit is %d: the first %d are used", len(nicks), MaxNicks, MaxNicks))
@@ -383,7 +387,7 @@ func (p *parser) setting(name string, prim toml.Primitive) {
 				p.check(sub, full, unknown(colorKeys))
 				return
 			}
-			p.check(sub, full, str(CheckColor, dst))
+			p.check(sub, full, str(p.checkColor, dst))
 		})
 	default:
 		p.check(prim, name, unknown(topKeys))
@@ -515,20 +519,12 @@ func checkServer(s string) error {
 	return nil
 }
 
-// ErrBadColor is a colour that is neither an ANSI index nor #rrggbb.
-var ErrBadColor = errors.New("not a colour")
-
-// CheckColor says why c is not a colour as the chat takes them (an ANSI
-// index "0"…"255" or "#rrggbb"), or nil.
-func CheckColor(c string) error {
-	if len(c) == 7 && c[0] == '#' {
-		if _, err := strconv.ParseUint(c[1:], 16, 32); err == nil {
-			return nil
-		}
-	} else if n, err := strconv.Atoi(c); err == nil && n >= 0 && n <= 255 && strconv.Itoa(n) == c {
+// checkColor is Options.CheckColor, or nothing to say.
+func (p *parser) checkColor(c string) error {
+	if p.opts.CheckColor == nil {
 		return nil
 	}
-	return fmt.Errorf("%w: %q (want an ANSI index \"0\" to \"255\" or \"#rrggbb\")", ErrBadColor, c)
+	return p.opts.CheckColor(c)
 }
 
 // ErrBadTimestamp is a timestamp layout that would not show a time.

@@ -19,11 +19,12 @@ const (
 	invite2 = "webaas-chat+http://chat.example.org:11232/" + code2 + "#SECRETSECRETSECRETSECRETSECRETSECRETSECRET1"
 )
 
-// options checks bindings as the chat does: against a real KeyMap.
+// options checks bindings and colours as the chat does: against a real
+// KeyMap, and the styles' colour rule.
 var options = config.Options{CheckBinding: func(name string, keys []string) error {
 	km := common.DefaultKeyMap()
 	return km.Rebind(name, keys)
-}}
+}, CheckColor: common.CheckColor}
 
 // load writes text to a config.toml of its own and loads it.
 func load(t *testing.T, text string) (config.Config, []error) {
@@ -155,7 +156,7 @@ shiny = "5"
 			t.Errorf("error %d (%v) is not %v", i, err, kinds[i])
 		}
 	}
-	if !errors.Is(errs[3], common.ErrUnknownBinding) || !errors.Is(errs[4], common.ErrBadKey) || !errors.Is(errs[7], config.ErrBadColor) {
+	if !errors.Is(errs[3], common.ErrUnknownBinding) || !errors.Is(errs[4], common.ErrBadKey) || !errors.Is(errs[7], common.ErrBadColor) {
 		t.Error("the causes are lost")
 	}
 	// The rest applies; what was wrong is at its default.
@@ -258,19 +259,6 @@ func TestCheckTimestamp(t *testing.T) {
 	}
 	for _, bad := range []string{"", "now", "15:04\n", "Monday, January 2 2006 15:04:05.000000000"} {
 		if err := config.CheckTimestamp(bad); !errors.Is(err, config.ErrBadTimestamp) {
-			t.Errorf("%q: %v", bad, err)
-		}
-	}
-}
-
-func TestCheckColor(t *testing.T) {
-	for _, ok := range []string{"0", "7", "255", "#000000", "#FF8800", "#abcdef"} {
-		if err := config.CheckColor(ok); err != nil {
-			t.Errorf("%q: %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "256", "-1", "07", "+5", "#fff", "#ff88001", "#gg0000", "red", " 5"} {
-		if err := config.CheckColor(bad); !errors.Is(err, config.ErrBadColor) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}

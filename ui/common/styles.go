@@ -195,7 +195,7 @@ func CheckColor(c string) error {
 	} else if n, err := strconv.Atoi(c); err == nil && n >= 0 && n <= 255 && strconv.Itoa(n) == c {
 		return nil
 	}
-	return fmt.Errorf("%w: %q (want an ANSI index 0 to 255 or #rrggbb)", ErrBadColor, c)
+	return fmt.Errorf("%w: %q (want an ANSI index \"0\" to \"255\" or \"#rrggbb\")", ErrBadColor, c)
 }
 
 // SetColors puts the colours set in c over the styles' own. A bad
