@@ -44,15 +44,8 @@ func cmdCache(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() { fmt.Fprint(stderr, cacheUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	defDir, _ := cacheDir()
 	dir := fs.String("dir", defDir, "the cache's directory")
-	if verb == "help" {
-		fs.Usage()
-		return flag.ErrHelp
-	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseVerbFlags(fs, "cache", verb, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{msg: fmt.Sprintf("cache %s: unexpected arguments %q", verb, fs.Args())}
 	}
 	if *dir == "" {
 		return errors.New("cache: no data directory (set --dir)")

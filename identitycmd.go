@@ -71,15 +71,8 @@ func cmdIdentity(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	fs.Usage = func() { fmt.Fprint(stderr, identityUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	file := fs.String("file", "", "the identity file (default: identity in the config directory)")
 	force := fs.Bool("force", false, "import: replace the identity that is there")
-	if verb == "help" {
-		fs.Usage()
-		return flag.ErrHelp
-	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseVerbFlags(fs, "identity", verb, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{msg: fmt.Sprintf("identity %s: unexpected arguments %q", verb, fs.Args())}
 	}
 	path, err := identityPath(*file)
 	if err != nil {

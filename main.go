@@ -62,6 +62,23 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return usage(err)
 }
 
+// parseVerbFlags parses the flags of a command's verb ("identity
+// export", "cache clear"): "help" prints the usage, and arguments beyond
+// the flags are a usage error.
+func parseVerbFlags(fs *flag.FlagSet, command, verb string, args []string) error {
+	if verb == "help" {
+		fs.Usage()
+		return flag.ErrHelp
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{msg: fmt.Sprintf("%s %s: unexpected arguments %q", command, verb, fs.Args())}
+	}
+	return nil
+}
+
 const topUsage = `Usage: webaas-chat [command] [flags]
 
 Commands:
